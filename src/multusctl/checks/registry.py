@@ -1,0 +1,98 @@
+"""The one registry of checks: id -> default severity, title, area and the function that runs it.
+
+A check is a plain function of a snapshot that yields `Hit`s; it never does I/O of its own (the node is
+read through the snapshot's read-only NodeFS). Registering is one decorator:
+
+    @check("kubeconfig-insecure", "warning", "The kubeconfig skips TLS verification")
+    def kubeconfig_insecure(snap: NodeSnapshot) -> Iterator[Hit]: ...
+
+The ids are the public interface documented in CHECKS.md; tests/test_registry.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from multusctl.report.finding import Finding, Severity
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One occurrence of a check's problem. `severity` overrides the default where the evidence says so."""
+
+    message: str
+    fix: str
+    path: str | None = None
+    field: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    severity: Severity | None = None
+
+
+CheckFn = Callable[[Any], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    severity: Severity
+    title: str
+    area: str  # "node" | "manifest" | "cluster"
+    fn: CheckFn
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def check(check_id: str, severity: Severity, title: str, area: str = "node") -> Callable[[CheckFn], CheckFn]:
+    def register(fn: CheckFn) -> CheckFn:
+        if check_id in REGISTRY:
+            raise ValueError(f"check id {check_id!r} registered twice")
+        REGISTRY[check_id] = Check(check_id, severity, title, area, fn)
+        return fn
+
+    return register
+
+
+def checks_for(area: str) -> list[Check]:
+    return [c for c in REGISTRY.values() if c.area == area]
+
+
+@dataclass
+class CheckRun:
+    findings: list[Finding]
+    ran: list[str]
+    # "id: one-line reason" for each check that raised; a bug in one check must not hide the others.
+    crashed: list[str]
+
+
+def run_checks(snapshot: Any, area: str, only: Iterable[str] | None = None) -> CheckRun:
+    """Run every check of `area` (or only the named ones), most severe findings first."""
+    wanted = set(only) if only else None
+    result = CheckRun([], [], [])
+    for c in checks_for(area):
+        if wanted is not None and c.id not in wanted:
+            continue
+        result.ran.append(c.id)
+        try:
+            hits = list(c.fn(snapshot))
+        except Exception as exc:
+            result.crashed.append(f"{c.id}: {type(exc).__name__}: {exc}")
+            continue
+        for h in hits:
+            result.findings.append(
+                Finding(
+                    id=c.id,
+                    severity=h.severity or c.severity,
+                    title=c.title,
+                    message=h.message,
+                    fix=h.fix,
+                    path=h.path,
+                    field=h.field,
+                    evidence=dict(h.evidence),
+                )
+            )
+    order = {"error": 0, "warning": 1, "info": 2}
+    result.findings.sort(key=lambda f: (order[f.severity], f.id, f.path or "", f.field or ""))
+    return result

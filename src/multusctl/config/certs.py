@@ -1,0 +1,59 @@
+"""PEM certificates in kubeconfigs: who they name and whether they are still valid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from multusctl.config.errors import ParseError
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    subject_cn: str | None
+    organizations: tuple[str, ...]
+    issuer_cn: str | None
+    not_before: datetime
+    not_after: datetime
+    is_ca: bool
+    sha256: str  # fingerprint of the DER, safe to print
+
+
+def parse_pem_certs(data: bytes) -> list[CertInfo]:
+    """Every certificate in a PEM bundle; ParseError when there is none or one is malformed."""
+    # Imported here: `cryptography` costs ~40 ms and only kubeconfig checks need it.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise ParseError("no PEM certificate found")
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except (ValueError, TypeError) as exc:
+        raise ParseError(f"malformed PEM certificate: {str(exc).splitlines()[0] if str(exc) else 'invalid'}") from None
+
+    def attr(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
+        return [str(a.value) for a in name.get_attributes_for_oid(oid)]
+
+    out = []
+    for c in certs:
+        try:
+            bc = c.extensions.get_extension_for_class(x509.BasicConstraints).value
+            is_ca = bool(bc.ca)
+        except (x509.ExtensionNotFound, ValueError):
+            is_ca = False
+        cn = attr(c.subject, NameOID.COMMON_NAME)
+        icn = attr(c.issuer, NameOID.COMMON_NAME)
+        out.append(
+            CertInfo(
+                subject_cn=cn[0] if cn else None,
+                organizations=tuple(attr(c.subject, NameOID.ORGANIZATION_NAME)),
+                issuer_cn=icn[0] if icn else None,
+                not_before=c.not_valid_before_utc,
+                not_after=c.not_valid_after_utc,
+                is_ca=is_ca,
+                sha256=c.fingerprint(hashes.SHA256()).hex()[:16],
+            )
+        )
+    return out

@@ -1,0 +1,70 @@
+"""CNI network configurations: a single-plugin `.conf` or a `.conflist` chain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from multusctl.config.errors import ParseError
+from multusctl.config.jsonload import loads
+
+CONF_EXTENSIONS = (".conf", ".conflist", ".json")
+MULTUS_TYPES = ("multus", "multus-shim")
+
+
+@dataclass
+class CniConfig:
+    """A parsed conf or conflist. `plugins` is the chain (a single conf is a chain of one)."""
+
+    raw: dict[str, Any]
+    is_list: bool
+    name: str | None
+    cni_version: str | None
+    plugins: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def types(self) -> list[str]:
+        return [str(p.get("type")) for p in self.plugins if isinstance(p.get("type"), str)]
+
+    @property
+    def first_type(self) -> str | None:
+        return self.types[0] if self.types else None
+
+    @property
+    def multus_type(self) -> str | None:
+        """'multus' (thin) or 'multus-shim' (thick) when the first plugin of the chain is Multus."""
+        t = self.first_type
+        return t if t in MULTUS_TYPES else None
+
+
+def from_obj(obj: Any, *, what: str = "CNI config") -> CniConfig:
+    if not isinstance(obj, dict):
+        raise ParseError(f"{what} must be a JSON object, not {type(obj).__name__}")
+    name = obj.get("name") if isinstance(obj.get("name"), str) else None
+    version = obj.get("cniVersion") if isinstance(obj.get("cniVersion"), str) else None
+    if "plugins" in obj:
+        plugins = obj["plugins"]
+        if not isinstance(plugins, list) or not plugins:
+            raise ParseError(f"{what}: 'plugins' must be a non-empty list")
+        for i, p in enumerate(plugins):
+            if not isinstance(p, dict) or not isinstance(p.get("type"), str) or not p.get("type"):
+                raise ParseError(f"{what}: plugins[{i}] has no 'type'")
+        return CniConfig(obj, True, name, version, list(plugins))
+    if not isinstance(obj.get("type"), str) or not obj.get("type"):
+        raise ParseError(f"{what} has neither 'type' nor 'plugins'")
+    return CniConfig(obj, False, name, version, [obj])
+
+
+def parse(text: str | bytes, *, what: str = "CNI config") -> CniConfig:
+    return from_obj(loads(text), what=what)
+
+
+def version_tuple(version: str | None) -> tuple[int, int, int] | None:
+    """'0.3.1' -> (0, 3, 1); None for anything that is not a dotted version."""
+    if not version:
+        return None
+    parts = version.strip().split(".")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        return None
+    nums = [int(p) for p in parts] + [0] * (3 - len(parts))
+    return (nums[0], nums[1], nums[2])

@@ -1,0 +1,67 @@
+"""JSON loading that survives the files Multus really produces.
+
+A thin entrypoint before v4.1.0 can nest multus configs ~2,500 levels deep (FACTS.md §7 #20). Python's
+json module raises RecursionError on such a file while Go's decoder (depth limit 10,000) reads it, so we
+measure the depth first, without recursion, and lift the interpreter's limit just for that parse.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from typing import Any
+
+from multusctl.config.errors import ParseError
+
+GO_MAX_DEPTH = 10_000  # encoding/json's limit: deeper than this Multus itself fails too
+_lock = threading.Lock()
+
+
+def json_depth(text: str) -> int:
+    """Maximum nesting of [ and { outside strings (iterative, so it never recurses)."""
+    depth = best = 0
+    in_str = escaped = False
+    for ch in text:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif ch in "]}":
+            depth -= 1
+    return best
+
+
+def loads(text: str | bytes) -> Any:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ParseError("not UTF-8 text") from None
+    if not text.strip():
+        raise ParseError("file is empty")
+    depth = json_depth(text)
+    if depth > GO_MAX_DEPTH:
+        raise ParseError(f"JSON nested {depth} levels deep (Go's decoder stops at {GO_MAX_DEPTH})")
+    try:
+        if depth < 500:
+            return json.loads(text)
+        with _lock:
+            old = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(old, depth * 2 + 1000))
+            try:
+                return json.loads(text)
+            finally:
+                sys.setrecursionlimit(old)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except (RecursionError, ValueError) as exc:
+        raise ParseError(f"invalid JSON: {exc}") from None

@@ -1,0 +1,167 @@
+"""A read-only view of a node's filesystem, rooted at `--root`.
+
+Every path handed in or out is a path *as the node sees it* ("/etc/cni/net.d"); the root prefix is
+applied here and nowhere else. Absolute symlinks inside the root are resolved against the root, not
+against this machine's "/", so a node copied into a folder (or a tarball unpacked from another node)
+reads the same as the live node. Results are cached: analysis may ask the same question many times.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat as stat_mod
+from dataclasses import dataclass
+from functools import cache
+
+MAX_READ_BYTES = 4 * 1024 * 1024  # a CNI config or kubeconfig is a few KB; refuse to slurp a huge file
+MAX_SYMLINKS = 40  # same limit as the Linux kernel (ELOOP)
+
+
+class NodeFSError(Exception):
+    """A one-line, user-facing reason a path could not be read."""
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    path: str  # node path, symlinks resolved
+    kind: str  # "file" | "dir" | "other"
+    mode: int  # permission bits only
+    uid: int
+    gid: int
+    size: int
+
+
+class NodeFS:
+    def __init__(self, root: str = "/") -> None:
+        self.root = os.path.abspath(root)
+        # functools.cache on methods would keep self alive forever; per-instance caches instead.
+        self._resolve = cache(self._resolve_uncached)
+        self._stat = cache(self._stat_uncached)
+        self._read = cache(self._read_uncached)
+        self._listdir = cache(self._listdir_uncached)
+
+    def host(self, path: str) -> str:
+        """The path on this machine for a node path (after resolving symlinks inside the root)."""
+        resolved = self._resolve(normalize(path))
+        return self.root if resolved == "/" else os.path.join(self.root, resolved.lstrip("/"))
+
+    def resolve(self, path: str) -> str:
+        """Node path with every symlink resolved inside the root. Raises NodeFSError on a loop."""
+        return self._resolve(normalize(path))
+
+    def _resolve_uncached(self, path: str) -> str:
+        parts = [p for p in path.split("/") if p]
+        done = "/"
+        hops = 0
+        while parts:
+            part = parts.pop(0)
+            if part == "..":
+                done = posixpath.dirname(done) or "/"
+                continue
+            if part == ".":
+                continue
+            candidate = posixpath.join(done, part)
+            real = os.path.join(self.root, candidate.lstrip("/"))
+            try:
+                is_link = os.path.islink(real)
+            except (OSError, ValueError):
+                is_link = False
+            if not is_link:
+                done = candidate
+                continue
+            hops += 1
+            if hops > MAX_SYMLINKS:
+                raise NodeFSError(f"{path}: too many levels of symbolic links")
+            try:
+                target = os.readlink(real)
+            except OSError as exc:
+                raise NodeFSError(f"{path}: {exc.strerror or exc}") from None
+            parts = [p for p in target.split("/") if p] + parts
+            if target.startswith("/"):
+                done = "/"
+        return done
+
+    def stat(self, path: str) -> PathInfo | None:
+        """None when the path does not exist (or cannot be resolved)."""
+        return self._stat(normalize(path))
+
+    def _stat_uncached(self, path: str) -> PathInfo | None:
+        try:
+            resolved = self._resolve(path)
+            st = os.stat(self.host(resolved), follow_symlinks=False)
+        except (OSError, ValueError, NodeFSError):
+            return None
+        if stat_mod.S_ISREG(st.st_mode):
+            kind = "file"
+        elif stat_mod.S_ISDIR(st.st_mode):
+            kind = "dir"
+        else:
+            kind = "other"
+        return PathInfo(resolved, kind, stat_mod.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_size)
+
+    def exists(self, path: str) -> bool:
+        return self.stat(path) is not None
+
+    def is_file(self, path: str) -> bool:
+        info = self.stat(path)
+        return info is not None and info.kind == "file"
+
+    def is_dir(self, path: str) -> bool:
+        info = self.stat(path)
+        return info is not None and info.kind == "dir"
+
+    def read_bytes(self, path: str) -> bytes:
+        """The file's bytes, or NodeFSError with a one-line reason."""
+        return self._read(normalize(path))
+
+    def read_text(self, path: str) -> str:
+        data = self.read_bytes(path)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NodeFSError(f"{path}: not UTF-8 text") from None
+
+    def _read_uncached(self, path: str) -> bytes:
+        info = self.stat(path)
+        if info is None:
+            try:
+                self._resolve(path)
+            except NodeFSError:
+                raise
+            raise NodeFSError(f"{path}: no such file")
+        if info.kind != "file":
+            raise NodeFSError(f"{path}: not a regular file")
+        if info.size > MAX_READ_BYTES:
+            raise NodeFSError(f"{path}: too large ({info.size} bytes, limit {MAX_READ_BYTES})")
+        try:
+            with open(self.host(path), "rb") as fh:
+                return fh.read(MAX_READ_BYTES + 1)
+        except OSError as exc:
+            raise NodeFSError(f"{path}: {exc.strerror or exc}") from None
+
+    def listdir(self, path: str) -> list[str]:
+        """Sorted entry names; NodeFSError when missing or unreadable."""
+        return list(self._listdir(normalize(path)))
+
+    def _listdir_uncached(self, path: str) -> tuple[str, ...]:
+        try:
+            return tuple(sorted(os.listdir(self.host(path))))
+        except NodeFSError:
+            raise
+        except OSError as exc:
+            raise NodeFSError(f"{path}: {exc.strerror or exc}") from None
+
+    def glob_dirs(self, parent: str) -> list[str]:
+        """Node paths of the sub-directories of `parent` (empty when it is missing)."""
+        try:
+            names = self.listdir(parent)
+        except NodeFSError:
+            return []
+        return [posixpath.join(parent, n) for n in names if self.is_dir(posixpath.join(parent, n))]
+
+
+def normalize(path: str) -> str:
+    if "\x00" in path:
+        raise NodeFSError("path contains a NUL byte")
+    return posixpath.normpath("/" + path.lstrip("/")) if path else "/"

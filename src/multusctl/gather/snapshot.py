@@ -1,0 +1,244 @@
+"""Everything the node checks look at, read once from a node root.
+
+Gathering reads and parses; it never judges. Checks receive a NodeSnapshot and may ask its read-only
+`fs` further questions (does this path exist? what mode has it?), which keeps a check a plain function
+of the node whether the root is `/`, a folder copied from another node, or a test's temp dir.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from multusctl.config import cni as cni_mod
+from multusctl.config import kubeconfig as kc_mod
+from multusctl.config import multus as multus_mod
+from multusctl.config.errors import ParseError
+from multusctl.config.jsonload import loads
+from multusctl.gather.nodefs import NodeFS, NodeFSError, PathInfo
+from multusctl.layout.model import Layout
+from multusctl.layout.pathmap import PathMap, upstream_thick, upstream_thin
+
+# Conf dirs some runtime on some distro reads; a multus config in one the runtime here does not read is lost.
+WELL_KNOWN_CONF_DIRS = (
+    "/etc/cni/net.d",
+    "/var/lib/rancher/k3s/agent/etc/cni/net.d",
+    "/var/snap/microk8s/current/args/cni-network",
+    "/etc/kubernetes/cni/net.d",
+)
+# Host paths where a thick daemon-config.json is usually kept (ConfigMap copies, hand-made installs).
+DAEMON_CONFIG_CANDIDATES = ("multus.d/daemon-config.json",)
+
+
+@dataclass
+class ConfFile:
+    path: str  # node path
+    info: PathInfo | None
+    cni: cni_mod.CniConfig | None = None
+    error: str | None = None
+    multus: multus_mod.MultusConfig | None = None
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path)
+
+
+@dataclass
+class KubeconfigFile:
+    path: str  # host path
+    referenced_as: str  # the value as written in the config (an in-pod path for thick)
+    referenced_by: str  # the file and field naming it
+    info: PathInfo | None
+    config: kc_mod.Kubeconfig | None = None
+    error: str | None = None  # unreadable or unparsable
+
+
+@dataclass
+class DaemonConfigFile:
+    path: str
+    config: multus_mod.DaemonConfig | None = None
+    error: str | None = None
+
+
+@dataclass
+class NodeSnapshot:
+    fs: NodeFS
+    layout: Layout
+    now: datetime
+    conf_dir_error: str | None = None
+    conf_files: list[ConfFile] = field(default_factory=list)  # runtime conf dir, in the runtime's order
+    stray_multus: list[ConfFile] = field(default_factory=list)  # multus configs where the runtime won't look
+    daemon_config: DaemonConfigFile | None = None
+    thick_paths: PathMap = field(default_factory=upstream_thick)
+    thin_paths: PathMap = field(default_factory=upstream_thin)
+    kubeconfig: KubeconfigFile | None = None
+    secrets: set[str] = field(default_factory=set)
+
+    @property
+    def multus_files(self) -> list[ConfFile]:
+        return [c for c in self.conf_files if c.multus is not None]
+
+    @property
+    def multus(self) -> ConfFile | None:
+        """The multus config the runtime would use: the first multus config of the conf dir."""
+        found = self.multus_files
+        return found[0] if found else None
+
+    @property
+    def first_conf(self) -> ConfFile | None:
+        return self.conf_files[0] if self.conf_files else None
+
+    @property
+    def primary(self) -> ConfFile | None:
+        """The first valid non-multus config: the cluster's primary network."""
+        for c in self.conf_files:
+            if c.cni is not None and c.multus is None:
+                return c
+        return None
+
+    @property
+    def mode(self) -> str:
+        m = self.multus
+        if m is not None and m.multus is not None:
+            return m.multus.mode
+        if self.conf_dir_error is not None:
+            return "unknown"
+        return "none"
+
+    @property
+    def bin_dirs(self) -> list[str]:
+        """Where plugins are looked up: the multus binDir (thin) plus the runtime's bin dirs."""
+        dirs: list[str] = []
+        m = self.multus
+        if m is not None and m.multus is not None and m.multus.mode == "thin":
+            dirs.append(m.multus.bin_dir)
+        if m is not None and m.multus is not None and m.multus.mode == "thick" and self.daemon_config:
+            dc = self.daemon_config.config
+            if dc is not None and dc.get_str("binDir"):
+                dirs.append(str(dc.get_str("binDir")))
+        for d in self.layout.bin_dirs:
+            if d not in dirs:
+                dirs.append(d)
+        return dirs
+
+
+def read_conf_file(fs: NodeFS, path: str) -> ConfFile:
+    cf = ConfFile(path=path, info=fs.stat(path))
+    try:
+        cf.cni = cni_mod.parse(fs.read_bytes(path), what=posixpath.basename(path))
+    except (ParseError, NodeFSError) as exc:
+        cf.error = str(exc)
+        return cf
+    if cf.cni.multus_type:
+        cf.multus = multus_mod.from_cni(cf.cni)
+    return cf
+
+
+def list_conf_files(fs: NodeFS, conf_dir: str) -> list[str]:
+    """Node paths of CNI config files in `conf_dir`, in the order libcni's ConfFiles sorts them."""
+    names = fs.listdir(conf_dir)
+    out = []
+    for n in names:
+        p = posixpath.join(conf_dir, n)
+        if n.endswith(cni_mod.CONF_EXTENSIONS) and fs.stat(p) is not None and not fs.is_dir(p):
+            out.append(p)
+    return out
+
+
+def read_kubeconfig(fs: NodeFS, host_path: str, written: str, by: str) -> KubeconfigFile:
+    kf = KubeconfigFile(path=host_path, referenced_as=written, referenced_by=by, info=fs.stat(host_path))
+    if kf.info is None:
+        return kf
+    try:
+        kf.config = kc_mod.parse(fs.read_bytes(host_path))
+    except (ParseError, NodeFSError) as exc:
+        kf.error = str(exc)
+    return kf
+
+
+def gather_node(fs: NodeFS, layout: Layout, *, daemon_config: str | None = None,
+                now: datetime | None = None) -> NodeSnapshot:
+    snap = NodeSnapshot(fs=fs, layout=layout, now=now or datetime.now(UTC))
+    conf_dir = layout.conf_dir
+    try:
+        if not fs.is_dir(conf_dir):
+            raise NodeFSError(f"{conf_dir}: no such directory")
+        paths = list_conf_files(fs, conf_dir)
+    except NodeFSError as exc:
+        snap.conf_dir_error = str(exc)
+        paths = []
+    snap.conf_files = [read_conf_file(fs, p) for p in paths]
+
+    real_conf = fs.resolve(conf_dir) if snap.conf_dir_error is None else conf_dir
+    for d in WELL_KNOWN_CONF_DIRS:
+        if d == conf_dir or not fs.is_dir(d) or fs.resolve(d) == real_conf:
+            continue
+        try:
+            for p in list_conf_files(fs, d):
+                cf = read_conf_file(fs, p)
+                if cf.multus is not None:
+                    snap.stray_multus.append(cf)
+        except NodeFSError:
+            continue
+
+    _gather_daemon_config(snap, daemon_config)
+    _gather_paths(snap)
+    _gather_kubeconfig(snap)
+    if snap.kubeconfig and snap.kubeconfig.config:
+        snap.secrets |= snap.kubeconfig.config.secrets
+    return snap
+
+
+def _gather_daemon_config(snap: NodeSnapshot, explicit: str | None) -> None:
+    fs = snap.fs
+    candidates = [explicit] if explicit else [
+        posixpath.join(d, rel) for d in (snap.layout.conf_dir, *WELL_KNOWN_CONF_DIRS) for rel in DAEMON_CONFIG_CANDIDATES
+    ]
+    for path in dict.fromkeys(candidates):
+        if not fs.exists(path):
+            continue
+        dcf = DaemonConfigFile(path=path)
+        try:
+            dcf.config = multus_mod.daemon_from_obj(loads(fs.read_bytes(path)))
+        except (ParseError, NodeFSError) as exc:
+            dcf.error = str(exc)
+        snap.daemon_config = dcf
+        return
+    if explicit:
+        snap.daemon_config = DaemonConfigFile(path=explicit, error=f"{explicit}: no such file")
+
+
+def _gather_paths(snap: NodeSnapshot) -> None:
+    """Work out the DaemonSet mounts. Offline we cannot see the DaemonSet, so assume upstream's volumes,
+    except where the node itself proves otherwise: a thick conf the daemon wrote into this distro's conf
+    dir shows that dir is what the daemon mounts as its conf dir."""
+    m = snap.multus
+    if m is None or m.multus is None or m.multus.mode != "thick":
+        return
+    dc = snap.daemon_config.config if snap.daemon_config else None
+    pod_conf = (dc.get_str("multusAutoconfigDir") or dc.get_str("cniConfigDir")) if dc else None
+    pod_conf = pod_conf or "/host/etc/cni/net.d"
+    if snap.thick_paths.to_host(pod_conf) != snap.fs.resolve(snap.layout.conf_dir) and pod_conf.startswith("/host/"):
+        pm = snap.thick_paths.with_mount(snap.layout.conf_dir, pod_conf)
+        pm.notes.append(
+            f"{m.path} was written by the daemon, so its {pod_conf} is this node's {snap.layout.conf_dir}"
+        )
+        snap.thick_paths = pm
+
+
+def _gather_kubeconfig(snap: NodeSnapshot) -> None:
+    m = snap.multus
+    if m is None or m.multus is None:
+        return
+    if m.multus.mode == "thin":
+        written = m.multus.kubeconfig
+        if written:
+            snap.kubeconfig = read_kubeconfig(snap.fs, written, written, f"{m.path} kubeconfig")
+        return
+    dc = snap.daemon_config.config if snap.daemon_config else None
+    written = dc.get_str("kubeconfig") if dc else None
+    if written and snap.daemon_config is not None:
+        host = snap.thick_paths.to_host(written)
+        if host is not None:
+            snap.kubeconfig = read_kubeconfig(snap.fs, host, written, f"{snap.daemon_config.path} kubeconfig")

@@ -1,0 +1,1 @@
+"""Where things live on a node: distro layouts, detection, host<->pod path mapping."""

@@ -1,0 +1,60 @@
+"""The Finding model and the report contract of CHECKS.md (`multusctl.report/v1`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    severity: Severity
+    title: str
+    message: str
+    fix: str
+    path: str | None = None
+    field: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Target:
+    kind: str = "node"  # node | cluster | manifest
+    root: str = "/"
+    distro: str = "unknown"
+    role: str = "unknown"
+    mode: str = "unknown"  # thin | thick | none | unknown
+
+
+@dataclass
+class Report:
+    target: Target
+    findings: list[Finding]
+    checks_run: list[str]
+    tool_version: str = ""
+
+    def summary(self) -> dict[str, int]:
+        counts = {s: 0 for s in SEVERITIES}
+        for f in self.findings:
+            counts[f.severity] += 1
+        return counts
+
+    def exit_code(self) -> int:
+        return 1 if any(f.severity == "error" for f in self.findings) else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": "multusctl.report/v1",
+            "tool": {"name": "multusctl", "version": self.tool_version},
+            "target": asdict(self.target),
+            "findings": [f.to_dict() for f in self.findings],
+            "checks_run": list(self.checks_run),
+            "summary": self.summary(),
+        }
