@@ -11,8 +11,9 @@ The ids are the public interface documented in CHECKS.md; tests/test_registry.py
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from multusctl.report.finding import Finding, Severity
@@ -26,7 +27,7 @@ class Hit:
     fix: str
     path: str | None = None
     field: str | None = None
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = dataclasses.field(default_factory=dict)
     severity: Severity | None = None
 
 

@@ -14,10 +14,12 @@ def node_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
         click.option("--root", default="/", show_default=True, metavar="DIR",
                      type=click.Path(file_okay=False, exists=True),
-                     help="Read the node from DIR (a copy of a node's files); paths are reported as the node sees them."),
+                     help="Read the node from DIR (a copy of a node's files); "
+                          "paths are reported as the node sees them."),
         click.option("--distro", type=click.Choice(DISTROS), default=None, help="Override the detected distribution."),
         click.option("--role", type=click.Choice(ROLES), default=None, help="Override the detected node role."),
-        click.option("--conf-dir", default=None, metavar="PATH", help="Override the runtime's CNI conf dir (node path)."),
+        click.option("--conf-dir", default=None, metavar="PATH",
+                     help="Override the runtime's CNI conf dir (node path)."),
         click.option("--bin-dir", "bin_dirs", multiple=True, metavar="PATH",
                      help="Override the runtime's CNI bin dir (node path; repeatable)."),
     ]

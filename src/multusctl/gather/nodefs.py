@@ -125,10 +125,7 @@ class NodeFS:
     def _read_uncached(self, path: str) -> bytes:
         info = self.stat(path)
         if info is None:
-            try:
-                self._resolve(path)
-            except NodeFSError:
-                raise
+            self._resolve(path)  # raises the more precise "too many levels of symbolic links"
             raise NodeFSError(f"{path}: no such file")
         if info.kind != "file":
             raise NodeFSError(f"{path}: not a regular file")
@@ -147,8 +144,6 @@ class NodeFS:
     def _listdir_uncached(self, path: str) -> tuple[str, ...]:
         try:
             return tuple(sorted(os.listdir(self.host(path))))
-        except NodeFSError:
-            raise
         except OSError as exc:
             raise NodeFSError(f"{path}: {exc.strerror or exc}") from None
 

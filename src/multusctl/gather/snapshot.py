@@ -192,9 +192,8 @@ def gather_node(fs: NodeFS, layout: Layout, *, daemon_config: str | None = None,
 
 def _gather_daemon_config(snap: NodeSnapshot, explicit: str | None) -> None:
     fs = snap.fs
-    candidates = [explicit] if explicit else [
-        posixpath.join(d, rel) for d in (snap.layout.conf_dir, *WELL_KNOWN_CONF_DIRS) for rel in DAEMON_CONFIG_CANDIDATES
-    ]
+    dirs = (snap.layout.conf_dir, *WELL_KNOWN_CONF_DIRS)
+    candidates = [explicit] if explicit else [posixpath.join(d, rel) for d in dirs for rel in DAEMON_CONFIG_CANDIDATES]
     for path in dict.fromkeys(candidates):
         if not fs.exists(path):
             continue
