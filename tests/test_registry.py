@@ -18,7 +18,7 @@ def catalog_ids(path: Path, section: str) -> list[str]:
     start = text.index(f"## {section}")
     end = text.find("\n## ", start + 1)
     body = text[start : end if end != -1 else None]
-    return re.findall(r"^\| ([a-z0-9-]+) \|", body, flags=re.M)
+    return [i for i in re.findall(r"^\| ([a-z0-9-]+) \|", body, flags=re.M) if i != "id"]
 
 
 @pytest.mark.parametrize("catalog", CATALOGS, ids=["docs", "shared"])
@@ -33,5 +33,5 @@ def test_registry_matches_catalog(catalog: Path) -> None:
 
 def test_every_check_has_title_and_valid_severity() -> None:
     for c in node_checks():
-        assert c.title and c.title[0].isupper(), c.id
+        assert c.title and not c.title.endswith("."), c.id
         assert c.severity in ("error", "warning", "info"), c.id

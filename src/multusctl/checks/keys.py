@@ -1,3 +1,300 @@
-"""Keys and values of the multus config that Multus silently ignores or rejects."""
+"""Keys and values of the multus config that Multus silently ignores or rejects.
+
+Multus decodes its config with Go's encoding/json (pkg/types/conf.go LoadNetConf; the thick daemon's
+ParseMultusConfig and LoadDaemonNetConf): unknown keys are dropped without a word, keys that differ from a
+known one only in letter case are accepted (the last spelling in the file wins), and `logLevel` is
+lower-cased before it is matched (pkg/logging getLoggingLevel). The thick daemon copies every key of
+daemon-config.json over each CNI request, so daemon-config.json may hold any thin key as well.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from multusctl.checks.confdir import master_of, network_field
+from multusctl.checks.registry import Hit, check
+from multusctl.config import multus as multus_mod
+from multusctl.config.cni import version_tuple
+from multusctl.gather.snapshot import ConfFile, NodeSnapshot
+
+# What is lost when the key multus reads is not set (for the "why" of a finding).
+CONSEQUENCE = {
+    "readinessindicatorfile": "multus does not wait for the primary network to be ready",
+    "retryDeleteOnError": "a failed delegate DEL is not retried on the next delegates",
+    "kubeconfig": "multus has no API credentials and ignores every NetworkAttachmentDefinition",
+    "confDir": "multus looks for named networks in the default /etc/cni/multus/net.d",
+    "binDir": "multus looks for plugins only in /opt/cni/bin and the runtime's CNI_PATH",
+    "cniDir": "multus caches delegates in the default /var/lib/cni/multus",
+    "logFile": "nothing is logged to a file",
+    "logLevel": "multus logs at its default level (panic: almost nothing)",
+    "clusterNetwork": "the setting has no effect",
+    "defaultNetworks": "the extra default networks are not attached",
+    "namespaceIsolation": "namespace isolation stays off",
+    "globalNamespaces": "the global namespaces stay at the default (\"default\")",
+}
+LEVEL_SUGGESTION = {
+    "info": "verbose", "warn": "error", "warning": "error", "trace": "debug", "fatal": "panic",
+    "err": "error", "debugging": "debug", "v": "verbose",
+}
+
+
+def _sources(snap: NodeSnapshot) -> Iterator[tuple[str, str, dict[str, Any], frozenset[str], str]]:
+    """(path, field prefix, object, valid keys, what) for each object whose keys multus reads."""
+    m = snap.multus
+    if m is not None and m.multus is not None:
+        mc = m.multus
+        table = multus_mod.THIN_KEYS if mc.mode == "thin" else multus_mod.SHIM_KEYS
+        what = "thin multus config" if mc.mode == "thin" else "thick multus-shim config"
+        yield m.path, "plugins[0]." if mc.cni.is_list else "", mc.plugin, table, what
+    dc = snap.daemon_config
+    if dc is not None and dc.config is not None:
+        yield dc.path, "", dc.config.raw, multus_mod.DAEMON_KEYS, "daemon-config.json"
+
+
+@check("config-key-unknown", "warning", "A multus config key that Multus ignores")
+def config_key_unknown(snap: NodeSnapshot) -> Iterator[Hit]:
+    for path, prefix, obj, table, what in _sources(snap):
+        folded = {k.lower(): k for k in table}
+        seen: set[str] = set()
+        for key in obj:
+            if key in table:
+                continue
+            canonical = folded.get(key.lower())
+            if canonical is not None:
+                if canonical.lower() not in seen:
+                    seen.add(canonical.lower())
+                    yield _case_variant(path, prefix, obj, key, canonical, what)
+                continue
+            yield _unknown(path, prefix, obj, key, table, what)
+    yield from _conflist_top_level(snap)
+
+
+def _case_variant(path: str, prefix: str, obj: dict[str, Any], key: str, canonical: str, what: str) -> Hit:
+    spellings = multus_mod.spellings(obj, canonical)
+    values = {k: obj[k] for k in spellings}
+    effective = multus_mod.lookup(obj, canonical)
+    if len(spellings) > 1 and len({repr(v) for v in values.values()}) > 1:
+        return Hit(
+            message=f"{what} {path} sets {' and '.join(repr(k) for k in spellings)}. Multus's Go JSON decoder "
+            f"matches keys case-insensitively, so all of them fill the same setting {canonical!r} and the "
+            f"last one in the file wins: {effective!r}. The other value is silently dropped.",
+            fix=f'Keep one key, spelled "{canonical}", with the value you want.',
+            path=path, field=prefix + key,
+            evidence={"keys": spellings, "effective": _safe(effective), "canonical": canonical},
+        )
+    return Hit(
+        message=f"{what} {path} spells {canonical!r} as {key!r}. Multus still reads it (Go's JSON decoder "
+        "ignores the case of keys), but tools and people reading the file case-sensitively (jq, chart "
+        f"templates, reviewers) will think {canonical!r} is unset.",
+        fix=f'Rename "{key}" to "{canonical}".',
+        path=path, field=prefix + key, severity="info",
+        evidence={"key": key, "canonical": canonical},
+    )
+
+
+def _unknown(path: str, prefix: str, obj: dict[str, Any], key: str, table: frozenset[str], what: str) -> Hit:
+    meant = multus_mod.suggest_key(key, table)
+    if key == "cniConf":
+        return Hit(
+            message=f"{what} {path} has \"cniConf\": {_safe(obj[key])!r}. The thin entrypoint writes it from "
+            "--multus-cni-conf-dir, but no Multus code reads it; the key Multus reads for its own networks "
+            "dir is \"confDir\" (a host path).",
+            fix='Nothing breaks; to set the dir Multus reads named networks from, use "confDir": "<host path>".',
+            path=path, field=prefix + key, severity="info", evidence={"key": key, "meant": "confDir"},
+        )
+    if meant is not None and meant not in obj and meant.lower() not in {k.lower() for k in obj if k != key}:
+        lost = CONSEQUENCE.get(meant, "the setting has no effect")
+        return Hit(
+            message=f"{what} {path} sets {key!r}, which Multus does not read (unknown keys are silently "
+            f"ignored); the key it reads is {meant!r}, so {lost}.",
+            fix=f'Rename "{key}" to "{meant}" (same value).',
+            path=path, field=prefix + key, evidence={"key": key, "meant": meant},
+        )
+    tail = f" (the key it reads, {meant!r}, is also set)" if meant is not None else ""
+    return Hit(
+        message=f"{what} {path} sets {key!r}, which Multus does not read: unknown keys are silently "
+        f"ignored{tail}, so whatever it was meant to change does not happen.",
+        fix=f'Remove "{key}", or replace it with the Multus key you meant (see FACTS.md §2 for the list).',
+        path=path, field=prefix + key, evidence={"key": key, "meant": meant},
+    )
+
+
+def _conflist_top_level(snap: NodeSnapshot) -> Iterator[Hit]:
+    """Multus keys put at the top of a 00-multus.conflist: libcni passes only plugins[0] to multus."""
+    m = snap.multus
+    if m is None or m.multus is None or not m.multus.cni.is_list:
+        return
+    for key in m.multus.raw:
+        if key in multus_mod.CONFLIST_KEYS:
+            continue
+        canonical = {k.lower(): k for k in multus_mod.THIN_KEYS}.get(key.lower())
+        if canonical is None:
+            continue
+        yield Hit(
+            message=f"{m.path} is a conflist with {key!r} at its top level; the runtime hands each plugin only "
+            "its own object (plus name and cniVersion), so Multus never sees it"
+            + (f": {CONSEQUENCE[canonical]}" if canonical in CONSEQUENCE else "") + ".",
+            fix=f'Move "{key}" into plugins[0] (the object with "type": "multus").',
+            path=m.path, field=key, evidence={"key": key},
+        )
+
+
+def _safe(v: Any) -> Any:
+    """A short JSON-able rendering of a value for evidence (never a whole nested object)."""
+    if isinstance(v, str | int | float | bool) or v is None:
+        return v if not isinstance(v, str) or len(v) <= 200 else v[:200] + "..."
+    return type(v).__name__
+
+
+@check("log-level-invalid", "warning", "logLevel is not one Multus accepts")
+def log_level_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
+    for path, prefix, obj, _table, what in _sources(snap):
+        is_daemon = what == "daemon-config.json"
+        for key in multus_mod.spellings(obj, "logLevel"):
+            value = obj[key]
+            if value is None or value == "":
+                continue  # unset: multus keeps its default
+            if not isinstance(value, str):
+                if is_daemon:
+                    yield Hit(
+                        message=f'"{key}" in {path} is a {multus_mod.json_type_name(value)}, not a string: the '
+                        "daemon cannot decode daemon-config.json and exits at start, so every pod ADD fails.",
+                        fix=f'Set "{key}": "verbose" (one of {", ".join(multus_mod.LOG_LEVELS)}).',
+                        path=path, field=prefix + key, severity="error",
+                        evidence={"value": _safe(value)},
+                    )
+                continue  # in the CNI config conf-invalid reports the failed decode
+            if value.lower() in multus_mod.LOG_LEVELS:
+                continue
+            better = LEVEL_SUGGESTION.get(value.lower().strip(), "verbose")
+            yield Hit(
+                message=f'"{key}": "{value}" in {path} is not a Multus log level (it accepts '
+                f"{', '.join(multus_mod.LOG_LEVELS)}, any case). Multus prints `cannot set logging level to "
+                f"{value}` and keeps its default, panic, so errors are not logged when you need them.",
+                fix=f'Set "{key}": "{better}".',
+                path=path, field=prefix + key,
+                evidence={"value": value, "accepted": list(multus_mod.LOG_LEVELS), "suggested": better},
+            )
+
+
+def _effective(snap: NodeSnapshot) -> list[tuple[str, str, dict[str, Any]]]:
+    """(path, field prefix, object) in the order Multus applies them; later ones override."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    m = snap.multus
+    if m is None or m.multus is None:
+        return out
+    out.append((m.path, "plugins[0]." if m.multus.cni.is_list else "", m.multus.plugin))
+    dc = snap.daemon_config
+    if m.multus.mode == "thick" and dc is not None and dc.config is not None:
+        out.append((dc.path, "", dc.config.raw))
+    return out
+
+
+@check("global-namespaces-no-default", "info", "globalNamespaces drops the implicit default namespace")
+def global_namespaces_no_default(snap: NodeSnapshot) -> Iterator[Hit]:
+    layers = _effective(snap)
+    if not layers:
+        return
+    isolation: Any = None
+    globals_: tuple[str, str, Any] | None = None
+    for path, prefix, obj in layers:
+        for key in multus_mod.spellings(obj, "namespaceIsolation"):
+            isolation = obj[key]
+        for key in multus_mod.spellings(obj, "globalNamespaces"):
+            globals_ = (path, prefix + key, obj[key])
+    if isolation is not True or globals_ is None:
+        return
+    path, fld, value = globals_
+    if not isinstance(value, str) or not value.strip():
+        return
+    names = [n.strip() for n in value.split(",")]
+    if "default" in names:
+        return
+    yield Hit(
+        message=f'namespaceIsolation is on and "globalNamespaces": "{value}" replaces Multus\'s default list '
+        '(which is just "default"), so pods in other namespaces can no longer use NetworkAttachmentDefinitions '
+        'kept in "default" (`namespace isolation enabled, annotation violates permission`).',
+        fix=f'If that is not intended, add it: "globalNamespaces": "{",".join([*names, "default"])}".',
+        path=path, field=fld, evidence={"globalNamespaces": names},
+    )
+
+
+@check("cni-version-mismatch", "error", "The multus cniVersion and its master delegate's are incompatible")
+def cni_version_mismatch(snap: NodeSnapshot) -> Iterator[Hit]:
+    m = snap.multus
+    if m is None or m.multus is None:
+        return
+    top, top_src = _multus_version(snap, m)
+    tv = version_tuple(top)
+    if tv is None:
+        return
+    for where, fld, obj in _delegates(snap, m):
+        dver = obj.get("cniVersion")
+        dv = version_tuple(dver if isinstance(dver, str) else None)
+        if dv is None:
+            continue
+        hit = _version_rule(m, top, tv, top_src, where, fld, str(dver), dv)
+        if hit is not None:
+            yield hit
+
+
+def _multus_version(snap: NodeSnapshot, m: ConfFile) -> tuple[str | None, str]:
+    """The cniVersion Multus runs with: for thick, daemon-config.json's wins (copied over each request)."""
+    assert m.multus is not None
+    dc = snap.daemon_config
+    if m.multus.mode == "thick" and dc is not None and dc.config is not None:
+        v = dc.config.get_str("cniVersion")
+        if v:
+            return v, dc.path
+    return m.multus.cni.cni_version, m.path
+
+
+def _delegates(snap: NodeSnapshot, m: ConfFile) -> list[tuple[str, str, dict[str, Any]]]:
+    """The master network first, then the other embedded delegates (CHECK reaches all of them)."""
+    mc = m.multus
+    assert mc is not None
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    master = master_of(snap, m)
+    if master is not None:
+        out.append(master)
+    if not mc.get("clusterNetwork"):
+        delegates = mc.get("delegates")
+        if isinstance(delegates, list):
+            for i, d in enumerate(delegates[1:], start=1):
+                if isinstance(d, dict):
+                    out.append((m.path, network_field(mc, f"delegates[{i}]"), d))
+    return out
+
+
+def _version_rule(m: ConfFile, top: str | None, tv: tuple[int, int, int], top_src: str, where: str,
+                  fld: str, dver: str, dv: tuple[int, int, int]) -> Hit | None:
+    assert m.multus is not None
+    is_master = fld.endswith("delegates[0]") or fld == ""
+    label = f"{where} {fld}".strip() if fld else where
+    ev = {"multus_cniVersion": top, "multus_source": top_src, "delegate": label, "delegate_cniVersion": dver}
+    if tv >= (0, 4, 0) and dv < (0, 4, 0):
+        # pkg/server/config CheckVersionCompatibility: the daemon refuses to generate this, because
+        # CNI 0.4.0 added CHECK, which multus forwards to a delegate that does not implement it (MC#737).
+        return Hit(
+            message=f"delegate cni version is {dver} while top level cni version is {top} ({label}). From "
+            "0.4.0 on the runtime may send CHECK, which Multus forwards to every delegate; a delegate "
+            f"speaking {dver} has no CHECK, so the call fails (MC#737). Multus's own config generator "
+            "refuses this combination.",
+            fix=f'Set "cniVersion": "{dver}" in {top_src} (or raise the delegate\'s cniVersion to 0.4.0 or '
+            "later if its plugin supports it).",
+            path=top_src, field="cniVersion", evidence=ev,
+        )
+    if is_master and m.multus.mode == "thin" and tv < (1, 0, 0) <= dv:
+        # MC#875: multus < v4.0 vendors CNI library 0.8.x, which cannot parse a 1.0.0 result.
+        return Hit(
+            message=f"Multus declares cniVersion {top} but its master delegate ({label}) is {dver}. A Multus "
+            f"binary older than v4.0 (CNI library 0.8) cannot read the {dver} result and fails every pod "
+            f'with `unsupported CNI result version "{dver}"` (MC#875, k3s flannel is 1.0.0). Multus v4.0+ '
+            "works, but its thin entrypoint always copies the primary's version, so a mismatch here means "
+            "the config came from an older Multus or was written by hand.",
+            fix=f'Run Multus v4.0 or later and set "cniVersion": "{dver}" in {m.path} (its generator does this).',
+            path=m.path, field="cniVersion",
+            evidence=ev, severity="warning",
+        )
+    return None

@@ -18,6 +18,13 @@ class CertInfo:
     is_ca: bool
     sha256: str  # fingerprint of the DER, safe to print
 
+    @property
+    def subject(self) -> str:
+        """`CN=..., O=...` as openssl and kubectl users read it."""
+        parts = [f"CN={self.subject_cn}"] if self.subject_cn else []
+        parts += [f"O={o}" for o in self.organizations]
+        return ", ".join(parts) or "(empty subject)"
+
 
 def parse_pem_certs(data: bytes) -> list[CertInfo]:
     """Every certificate in a PEM bundle; ParseError when there is none or one is malformed."""
@@ -30,7 +37,7 @@ def parse_pem_certs(data: bytes) -> list[CertInfo]:
         raise ParseError("no PEM certificate found")
     try:
         certs = x509.load_pem_x509_certificates(data)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, x509.InvalidVersion) as exc:
         raise ParseError(f"malformed PEM certificate: {str(exc).splitlines()[0] if str(exc) else 'invalid'}") from None
 
     def attr(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
@@ -39,21 +46,26 @@ def parse_pem_certs(data: bytes) -> list[CertInfo]:
     out = []
     for c in certs:
         try:
-            bc = c.extensions.get_extension_for_class(x509.BasicConstraints).value
-            is_ca = bool(bc.ca)
-        except (x509.ExtensionNotFound, ValueError):
-            is_ca = False
-        cn = attr(c.subject, NameOID.COMMON_NAME)
-        icn = attr(c.issuer, NameOID.COMMON_NAME)
-        out.append(
-            CertInfo(
-                subject_cn=cn[0] if cn else None,
-                organizations=tuple(attr(c.subject, NameOID.ORGANIZATION_NAME)),
-                issuer_cn=icn[0] if icn else None,
-                not_before=c.not_valid_before_utc,
-                not_after=c.not_valid_after_utc,
-                is_ca=is_ca,
-                sha256=c.fingerprint(hashes.SHA256()).hex()[:16],
+            try:
+                bc = c.extensions.get_extension_for_class(x509.BasicConstraints).value
+                is_ca = bool(bc.ca)
+            except x509.ExtensionNotFound:
+                is_ca = False
+            cn = attr(c.subject, NameOID.COMMON_NAME)
+            icn = attr(c.issuer, NameOID.COMMON_NAME)
+            out.append(
+                CertInfo(
+                    subject_cn=cn[0] if cn else None,
+                    organizations=tuple(attr(c.subject, NameOID.ORGANIZATION_NAME)),
+                    issuer_cn=icn[0] if icn else None,
+                    not_before=c.not_valid_before_utc,
+                    not_after=c.not_valid_after_utc,
+                    is_ca=is_ca,
+                    sha256=c.fingerprint(hashes.SHA256()).hex()[:16],
+                )
             )
-        )
+        except (ValueError, TypeError, x509.InvalidVersion) as exc:
+            # The Rust parser is lazy: a bad extension or name only fails when it is read.
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ParseError(f"malformed certificate: {reason}") from None
     return out

@@ -8,6 +8,7 @@ measure the depth first, without recursion, and lift the interpreter's limit jus
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 from typing import Any
@@ -18,26 +19,26 @@ GO_MAX_DEPTH = 10_000  # encoding/json's limit: deeper than this Multus itself f
 _lock = threading.Lock()
 
 
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
 def json_depth(text: str) -> int:
     """Maximum nesting of [ and { outside strings (iterative, so it never recurses)."""
     depth = best = 0
-    in_str = escaped = False
-    for ch in text:
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
+    for m in _TOKENS.finditer(text):
+        ch = m.group()
+        if ch in "[{":
             depth += 1
-            best = max(best, depth)
+            if depth > best:
+                best = depth
         elif ch in "]}":
             depth -= 1
     return best
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN/Infinity; Go's decoder (and so the runtime and Multus) does not.
+    raise ParseError(f"invalid JSON: {name} is not a JSON value")
 
 
 def loads(text: str | bytes) -> Any:
@@ -53,14 +54,16 @@ def loads(text: str | bytes) -> Any:
         raise ParseError(f"JSON nested {depth} levels deep (Go's decoder stops at {GO_MAX_DEPTH})")
     try:
         if depth < 500:
-            return json.loads(text)
+            return json.loads(text, parse_constant=_reject_constant)
         with _lock:
             old = sys.getrecursionlimit()
             sys.setrecursionlimit(max(old, depth * 2 + 1000))
             try:
-                return json.loads(text)
+                return json.loads(text, parse_constant=_reject_constant)
             finally:
                 sys.setrecursionlimit(old)
+    except ParseError:
+        raise
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except (RecursionError, ValueError) as exc:

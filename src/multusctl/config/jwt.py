@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from multusctl.config.errors import ParseError
@@ -17,13 +17,7 @@ class TokenClaims:
     raw: dict[str, Any]
 
     def _time(self, key: str) -> datetime | None:
-        v = self.raw.get(key)
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            return None
-        try:
-            return datetime.fromtimestamp(v, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return _timestamp(self.raw.get(key))
 
     @property
     def expires(self) -> datetime | None:
@@ -52,34 +46,75 @@ class TokenClaims:
 
     @property
     def warn_after(self) -> datetime | None:
-        """kubelet-extended tokens carry the lifetime the user asked for in `warnafter`."""
-        v = self._k8s.get("warnafter")
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            return None
-        try:
-            return datetime.fromtimestamp(v, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        """When the apiserver extends a kubelet's projected token (--service-account-extend-token-expiration,
+        on by default) to a year, `warnafter` keeps the expiry the kubelet asked for (about 1 h)."""
+        return _timestamp(self._k8s.get("warnafter"))
+
+    @property
+    def lifetime(self) -> timedelta | None:
+        """exp - iat: how long the token was issued for."""
+        exp, iat = self.expires, self.issued
+        return exp - iat if exp is not None and iat is not None else None
+
+    @property
+    def requested_lifetime(self) -> timedelta | None:
+        """warnafter - iat: the lifetime the requester asked for, before the apiserver extended it."""
+        warn, iat = self.warn_after, self.issued
+        return warn - iat if warn is not None and iat is not None else None
+
+    @property
+    def service_account(self) -> str | None:
+        """`namespace/name` of the ServiceAccount, for bound and legacy tokens alike."""
+        sa = self._k8s.get("serviceaccount")
+        ns = self._k8s.get("namespace")
+        if isinstance(sa, dict) and isinstance(sa.get("name"), str) and isinstance(ns, str):
+            return f"{ns}/{sa['name']}"
+        ns = self.raw.get("kubernetes.io/serviceaccount/namespace")
+        name = self.raw.get("kubernetes.io/serviceaccount/service-account.name")
+        if isinstance(ns, str) and isinstance(name, str):
+            return f"{ns}/{name}"
+        sub = self.subject or ""
+        if sub.startswith("system:serviceaccount:") and sub.count(":") == 3:
+            return "/".join(sub.split(":")[2:])
+        return None
 
     @property
     def is_legacy_secret_token(self) -> bool:
+        """A token the token controller wrote into a `kubernetes.io/service-account-token` Secret."""
         return "kubernetes.io/serviceaccount/secret.name" in self.raw
+
+
+def _timestamp(v: Any) -> datetime | None:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(v, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _b64(part: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        return base64.urlsafe_b64decode(part.rstrip("=") + "=" * (-len(part.rstrip("=")) % 4))
     except (binascii.Error, ValueError):
         raise ParseError("token is not base64url") from None
 
 
 def looks_like_jwt(token: str) -> bool:
-    return token.count(".") == 2 and token.startswith("eyJ")
+    """Kubernetes ServiceAccount tokens are JWTs whose header starts with `{"` (base64 `eyJ`)."""
+    t = token.strip()
+    return t.count(".") == 2 and t.startswith("eyJ")
 
 
-def decode_claims(token: str) -> TokenClaims:
+def decode_claims(token: str | bytes) -> TokenClaims:
+    """The payload of a JWT, read without verifying the signature (only the issuer can)."""
+    if isinstance(token, bytes):
+        try:
+            token = token.decode("ascii")
+        except UnicodeDecodeError:
+            raise ParseError("token is not ASCII text") from None
     parts = token.strip().split(".")
-    if len(parts) != 3:
+    if len(parts) != 3 or not parts[1]:
         raise ParseError("token is not a JWT (expected three dot-separated parts)")
     try:
         payload = json.loads(_b64(parts[1]))

@@ -1,18 +1,54 @@
 """Kubeconfig files as client-go reads them: current context -> cluster + user.
 
 Structural problems (no current-context, a context naming a missing cluster, an empty server URL) are
-collected in `problems` instead of raised, so the other checks can still look at what is there.
+collected in `problems` instead of raised, so the other checks can still look at what is there. What
+counts as a problem follows client-go (`tools/clientcmd`), which is what Multus loads the file with
+(`clientcmd.BuildConfigFromFlags("", path)` in multus `pkg/k8sclient`):
+
+- an empty `current-context` selects *no* context (client-go never falls back to the only one), so the
+  cluster is empty and loading fails with "invalid configuration: no configuration has been provided";
+- a current-context naming no context fails ("context was not found for specified context");
+- a context naming a missing cluster leaves the cluster empty (same "no configuration" failure);
+- a context naming a missing user leaves the user empty: client-go then calls the API anonymously;
+- duplicate names in `clusters`/`contexts`/`users` fail the whole load ("duplicate name ... in list");
+- `*-data` fields are base64 decoded while loading; bad base64 fails the whole load.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
+import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from multusctl.config.errors import ParseError
+
+# Fields that name a file, with the section they live in. client-go resolves relative paths against the
+# directory of the kubeconfig itself (clientcmd.ResolveLocalPaths), not against the working directory.
+FILE_REF_KEYS: tuple[tuple[str, str], ...] = (
+    ("cluster", "certificate-authority"),
+    ("user", "client-certificate"),
+    ("user", "client-key"),
+    ("user", "tokenFile"),
+)
+DATA_KEYS: tuple[tuple[str, str], ...] = (
+    ("cluster", "certificate-authority-data"),
+    ("user", "client-certificate-data"),
+    ("user", "client-key-data"),
+)
+# User fields holding a credential; their values never leave multusctl.
+SECRET_KEYS = ("token", "client-key-data", "password")
+
+
+@dataclass(frozen=True)
+class FileRef:
+    section: str  # "cluster" | "user"
+    key: str  # e.g. "client-key"
+    value: str  # as written in the kubeconfig
+    field: str  # e.g. "users[multus].user.client-key"
 
 
 @dataclass
@@ -45,14 +81,26 @@ class Kubeconfig:
         return v if isinstance(v, str) and v else None
 
     def decoded(self, where: dict[str, Any], key: str) -> bytes | None:
-        """Base64-decoded `*-data` field, None when absent or not base64."""
+        """Base64-decoded `*-data` field, None when absent or not base64 (as client-go decodes it)."""
         v = where.get(key)
         if not isinstance(v, str) or not v:
             return None
-        try:
-            return base64.b64decode(v, validate=False)
-        except (binascii.Error, ValueError):
-            return None
+        return b64decode_strict(v)
+
+    def section(self, name: str) -> dict[str, Any]:
+        return self.cluster if name == "cluster" else self.user
+
+    def section_field(self, name: str) -> str:
+        return self.cluster_field if name == "cluster" else self.user_field
+
+    def file_refs(self) -> list[FileRef]:
+        """The file paths the selected cluster and user name, as written."""
+        out = []
+        for section, key in FILE_REF_KEYS:
+            v = self.section(section).get(key)
+            if isinstance(v, str) and v.strip():
+                out.append(FileRef(section, key, v.strip(), f"{self.section_field(section)}.{key}"))
+        return out
 
     @property
     def user_field(self) -> str:
@@ -63,46 +111,165 @@ class Kubeconfig:
         return f"clusters[{self.cluster_name}].cluster" if self.cluster_name else "clusters"
 
 
+def b64decode_strict(value: str) -> bytes | None:
+    # Go's base64.StdEncoding (used by encoding/json for []byte) skips only CR and LF.
+    cleaned = value.replace("\r", "").replace("\n", "")
+    try:
+        return base64.b64decode(cleaned, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def resolve_ref(kubeconfig_path: str, value: str) -> str:
+    """The path client-go opens for a file reference: relative to the kubeconfig's own directory."""
+    if value.startswith("/"):
+        return posixpath.normpath(value)
+    return posixpath.normpath(posixpath.join(posixpath.dirname(kubeconfig_path) or "/", value))
+
+
+# libyaml's loader (CSafeLoader) recurses in C: a document nested some 50,000 levels deep overflows the C
+# stack and kills the process (a segfault, not an exception). Documents that may be nested deeper than
+# this go to the pure-Python loader, which stops with RecursionError instead. Real kubeconfigs nest < 10.
+C_LOADER_MAX_DEPTH = 200
+FLOW_BRACKETS_MAX = 5000
+
+
+def nesting_bound(text: str) -> int:
+    """An upper bound of a YAML document's nesting depth (cheap; over-counts, never under-counts much).
+
+    Flow collections count their brackets; block collections need a deeper column (or a compact `- `/`? `
+    indicator) per level, so the longest run of leading spaces and indicators bounds them."""
+    flow = peak = 0
+    brackets = text.count("[") + text.count("{")
+    for ch in text if brackets > C_LOADER_MAX_DEPTH else "":
+        if ch in "[{":
+            flow += 1
+            peak = max(peak, flow)
+        elif ch in "]}" and flow:
+            flow -= 1
+    block = 0
+    for line in text.splitlines():
+        lead = len(line) - len(line.lstrip(" \t-?:"))
+        block = max(block, lead)
+    return (peak if brackets > C_LOADER_MAX_DEPTH else brackets) + block
+
+
 def _load_yaml(text: str) -> Any:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    bound = nesting_bound(text)
+    if bound > C_LOADER_MAX_DEPTH:
+        loader = yaml.SafeLoader
+        if text.count("[") + text.count("{") > FLOW_BRACKETS_MAX:
+            # The pure loader would take seconds to find out; no kubeconfig looks like this.
+            raise ParseError(f"invalid YAML: nested about {bound} levels deep")
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader
+        return yaml.load(text, Loader=loader)  # a SafeLoader: no arbitrary objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["invalid"])[0]
         raise ParseError(f"invalid YAML{where}: {problem}") from None
-    except (RecursionError, ValueError, TypeError) as exc:
+    except (RecursionError, ValueError, TypeError, OverflowError, MemoryError) as exc:
         raise ParseError(f"invalid YAML: {type(exc).__name__}") from None
 
 
-def _named(items: Any, name: str, key: str) -> dict[str, Any] | None:
+def _entries(raw: dict[str, Any], list_key: str, item_key: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """name -> body of a named list (`clusters`, `contexts`, `users`), plus the names given twice."""
+    items = raw.get(list_key)
+    found: dict[str, dict[str, Any]] = {}
+    dupes: list[str] = []
     if not isinstance(items, list):
-        return None
+        return found, dupes
     for item in items:
-        if isinstance(item, dict) and item.get("name") == name and isinstance(item.get(key), dict):
-            return item[key]
-    return None
+        if not isinstance(item, dict):
+            continue
+        name, body = item.get("name"), item.get(item_key)
+        if not isinstance(name, str):
+            continue
+        if name in found:
+            dupes.append(name)
+            continue
+        found[name] = body if isinstance(body, dict) else {}
+    return found, dupes
+
+
+def _host_port(server: str) -> tuple[str, int | None, str]:
+    """(host, port, scheme) of a server URL; ValueError when it cannot be split."""
+    # client-go (rest.DefaultServerURL) accepts a bare "host:port" and adds https:// when TLS is configured.
+    url = server.strip()
+    if "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port
+    if port is None:
+        port = {"https": 443, "http": 80}.get(parts.scheme)
+    return host, port, parts.scheme
+
+
+def server_address(server: str | None) -> tuple[str, int] | None:
+    """(host, port) a client connects to, or None when the URL is unusable."""
+    if server is None or server_problem(server):
+        return None
+    try:
+        host, port, _ = _host_port(server)
+    except ValueError:
+        return None
+    return (host, port) if port is not None else None
+
+
+def is_loopback_host(host: str) -> bool:
+    h = host.strip("[]").lower()
+    if h == "localhost" or h.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        return False
 
 
 def server_problem(server: str | None) -> str | None:
     """Why client-go cannot use this server URL, or None when it can."""
-    if not server or not server.strip():
+    if server is None or not server.strip():
         return "server URL is empty"
     try:
-        parts = urlsplit(server)
-        port = parts.port
+        host, port, scheme = _host_port(server)
     except ValueError as exc:
         return f"server URL {server!r} is malformed ({exc})"
-    if parts.scheme not in ("https", "http"):
-        return f"server URL {server!r} has no https:// scheme"
-    if not parts.hostname:
+    if scheme not in ("https", "http"):
+        return f"server URL {server!r} has scheme {scheme!r}, not https://"
+    if not host:
         return f"server URL {server!r} has no host (was KUBERNETES_SERVICE_HOST empty when it was written?)"
-    if server.rstrip("/").endswith(":") or (port is None and ":" in (parts.netloc.rsplit("]", 1)[-1])):
-        return f"server URL {server!r} has an empty port"
+    if any(c.isspace() for c in server.strip()) or any(c in host for c in "<>{}|\\^`\"%"):
+        return f"server URL {server!r} contains characters not allowed in a host name"
+    netloc = urlsplit(server if "://" in server else "https://" + server).netloc
+    if netloc.rsplit("]", 1)[-1].endswith(":"):
+        return f"server URL {server!r} has an empty port (was KUBERNETES_SERVICE_PORT empty when it was written?)"
+    if port is None:
+        return f"server URL {server!r} has no port"
     return None
+
+
+def _collect_secrets(kc: Kubeconfig) -> None:
+    users = kc.raw.get("users")
+    for u in users if isinstance(users, list) else []:
+        user = u.get("user") if isinstance(u, dict) else None
+        if not isinstance(user, dict):
+            continue
+        for key in SECRET_KEYS:
+            v = user.get(key)
+            if not isinstance(v, str) or not v.strip():
+                continue
+            kc.secrets.add(v.strip())
+            if key == "client-key-data":
+                data = b64decode_strict(v)
+                if data:
+                    pem = data.decode("utf-8", "replace").strip()
+                    kc.secrets.add(pem)
+                    # The key's base64 body lines, should a report ever show a fragment of the PEM.
+                    kc.secrets.update(line for line in pem.splitlines() if len(line) >= 16 and "-----" not in line)
 
 
 def parse(text: str | bytes) -> Kubeconfig:
@@ -117,35 +284,32 @@ def parse(text: str | bytes) -> Kubeconfig:
     if not isinstance(raw, dict):
         raise ParseError(f"not a kubeconfig: top level is {type(raw).__name__}, not a mapping")
     kc = Kubeconfig(raw=raw)
-    for u in raw.get("users") or [] if isinstance(raw.get("users"), list) else []:
-        user = u.get("user") if isinstance(u, dict) else None
-        if isinstance(user, dict):
-            for key in ("token", "client-key-data", "password"):
-                v = user.get(key)
-                if isinstance(v, str) and v:
-                    kc.secrets.add(v.strip())
-                    if key == "client-key-data":
-                        try:
-                            kc.secrets.add(base64.b64decode(v).decode("utf-8", "replace").strip())
-                        except (binascii.Error, ValueError):
-                            pass
+    _collect_secrets(kc)
+    clusters, cluster_dupes = _entries(raw, "clusters", "cluster")
+    contexts, context_dupes = _entries(raw, "contexts", "context")
+    users, user_dupes = _entries(raw, "users", "user")
+    for list_key, dupes in (("clusters", cluster_dupes), ("contexts", context_dupes), ("users", user_dupes)):
+        for name in dict.fromkeys(dupes):
+            kc.problems.append((list_key, f"{list_key} lists {name!r} twice; client-go refuses to load the file"))
+
     ctx_name = raw.get("current-context")
     if not isinstance(ctx_name, str) or not ctx_name:
-        contexts = raw.get("contexts")
-        if isinstance(contexts, list) and len(contexts) == 1 and isinstance(contexts[0], dict):
-            kc.problems.append(("current-context", "current-context is not set"))
-        else:
-            kc.problems.append(("current-context", "current-context is not set"))
+        names = ", ".join(repr(n) for n in contexts) or "none"
+        kc.problems.append(
+            ("current-context", f"current-context is not set (contexts: {names}); client-go does not pick one "
+             "itself and fails with 'no configuration has been provided'")
+        )
         return kc
     kc.current_context = ctx_name
-    ctx = _named(raw.get("contexts"), ctx_name, "context")
+    ctx = contexts.get(ctx_name)
     if ctx is None:
-        kc.problems.append(("contexts", f"current-context {ctx_name!r} names no context"))
+        kc.problems.append(("current-context", f"current-context {ctx_name!r} names no context in contexts"))
         return kc
+
     cluster_name, user_name = ctx.get("cluster"), ctx.get("user")
     if isinstance(cluster_name, str) and cluster_name:
         kc.cluster_name = cluster_name
-        cluster = _named(raw.get("clusters"), cluster_name, "cluster")
+        cluster = clusters.get(cluster_name)
         if cluster is None:
             kc.problems.append(("clusters", f"context {ctx_name!r} names cluster {cluster_name!r}, which is missing"))
         else:
@@ -155,11 +319,29 @@ def parse(text: str | bytes) -> Kubeconfig:
                 kc.problems.append((f"{kc.cluster_field}.server", problem))
     else:
         kc.problems.append((f"contexts[{ctx_name}].context.cluster", "the context names no cluster"))
+
     if isinstance(user_name, str) and user_name:
         kc.user_name = user_name
-        user = _named(raw.get("users"), user_name, "user")
+        user = users.get(user_name)
         if user is None:
-            kc.problems.append(("users", f"context {ctx_name!r} names user {user_name!r}, which is missing"))
+            kc.problems.append(
+                ("users", f"context {ctx_name!r} names user {user_name!r}, which is missing: "
+                 "client-go would call the API anonymously")
+            )
         else:
             kc.user = user
+    else:
+        kc.problems.append(
+            (f"contexts[{ctx_name}].context.user",
+             "the context names no user: client-go would call the API anonymously")
+        )
+
+    for section, key in DATA_KEYS:
+        v = kc.section(section).get(key)
+        if v is None:
+            continue
+        if not isinstance(v, str) or b64decode_strict(v) is None:
+            kc.problems.append(
+                (f"{kc.section_field(section)}.{key}", f"{key} is not valid base64; client-go refuses to load the file")
+            )
     return kc

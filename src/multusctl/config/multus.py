@@ -1,7 +1,12 @@
 """The Multus configuration: the thin `00-multus.conf`, the thick shim conf, and `daemon-config.json`.
 
-Key names are case-sensitive and unknown keys are silently ignored by Multus (FACTS.md §2), which is why
-a misspelt key is worth a finding of its own.
+Multus decodes these files with Go's encoding/json into structs, which has two consequences modelled
+here (verified in multus-cni pkg/types/conf.go, LoadNetConf -> json.Unmarshal into NetConf):
+- an unknown key is silently ignored, so a misspelt key is worth a finding of its own;
+- a key that differs from a known one only in letter case is NOT ignored: encoding/json matches struct
+  fields case-insensitively ("readinessIndicatorFile" sets `readinessindicatorfile`), and when several
+  spellings are present the last one in the file wins. `lookup` reproduces that.
+- a known key with a value of the wrong JSON type makes the whole decode fail, so every pod ADD fails.
 """
 
 from __future__ import annotations
@@ -27,12 +32,20 @@ THIN_KEYS = frozenset(
 # CNI request, so every thin key is valid here too.
 DAEMON_KEYS = THIN_KEYS | frozenset(
     {
-        "chrootDir", "cniConfigDir", "multusAutoconfigDir", "multusConfigFile", "multusMasterCNI",
-        "socketDir", "daemonSocketDir", "forceCNIVersion", "metricsPort", "perNodeCertificate",
-        "overwriteConfig", "readinessIndicatorFileDir",
+        # pkg/server ControllerNetConf
+        "chrootDir", "socketDir", "metricsPort", "perNodeCertificate",
+        # pkg/server/config MultusConf (ParseMultusConfig)
+        "cniConfigDir", "multusAutoconfigDir", "multusConfigFile", "multusMasterCNI", "daemonSocketDir",
+        "forceCNIVersion", "overrideNetworkName",
     }
 )
-SHIM_KEYS = THIN_KEYS | frozenset({"daemonSocketDir", "socketDir"})
+# The shim conf is sent whole to the daemon, which lays daemon-config.json over it and parses the result
+# as a thin NetConf; the daemon's generator also writes these into it.
+SHIM_KEYS = THIN_KEYS | frozenset({"daemonSocketDir", "socketDir", "overrideNetworkName"})
+# Top-level keys of a .conflist read by libcni (the multus plugin's own keys live in plugins[0]).
+CONFLIST_KEYS = frozenset(
+    {"cniVersion", "cniVersions", "name", "plugins", "disableCheck", "disableGC", "loadOnlyInlinedPlugins"}
+)
 
 # Misspellings seen in the wild (docs, blog posts, the thin entrypoint) -> the key Multus reads.
 KNOWN_MISTAKES = {
@@ -65,6 +78,85 @@ DEFAULT_CNI_DIR = "/var/lib/cni/multus"
 DEFAULT_SOCKET_DIR = "/run/multus"
 
 
+def lookup(obj: dict[str, Any], key: str) -> Any:
+    """`obj[key]` the way Go's encoding/json fills a struct field tagged `key`: exact or case-insensitive
+    spelling, the last one in the document winning. None when absent."""
+    if key in obj and not any(k != key and k.lower() == key.lower() for k in obj):
+        return obj[key]
+    found = None
+    low = key.lower()
+    for k, v in obj.items():
+        if k.lower() == low:
+            found = v
+    return found
+
+
+def spellings(obj: dict[str, Any], key: str) -> list[str]:
+    """Every key of `obj` that Go would decode into the field `key`, in document order."""
+    low = key.lower()
+    return [k for k in obj if k.lower() == low]
+
+
+# JSON types of NetConf fields (pkg/types/types.go + the embedded CNI types.NetConf). A value of another
+# type (JSON null aside) makes json.Unmarshal fail, and multus then rejects every ADD with
+# "LoadNetConf: failed to load netconf: json: cannot unmarshal ...".
+_STR, _BOOL, _OBJ, _LIST_STR, _LIST_OBJ = "string", "boolean", "object", "list of strings", "list of objects"
+NETCONF_TYPES: dict[str, str] = {
+    "name": _STR, "type": _STR, "cniVersion": _STR, "confDir": _STR, "cniDir": _STR, "binDir": _STR,
+    "clusterNetwork": _STR, "kubeconfig": _STR, "logFile": _STR, "logLevel": _STR,
+    "readinessindicatorfile": _STR, "globalNamespaces": _STR, "auxiliaryCNIChainName": _STR,
+    "multusNamespace": _STR, "logToStderr": _BOOL, "namespaceIsolation": _BOOL, "retryDeleteOnError": _BOOL,
+    "defaultNetworks": _LIST_STR, "systemNamespaces": _LIST_STR, "delegates": _LIST_OBJ,
+    "capabilities": _OBJ, "ipam": _OBJ, "dns": _OBJ, "logOptions": _OBJ, "runtimeConfig": _OBJ,
+    "prevResult": _OBJ,
+}
+
+
+def _json_type_ok(value: Any, want: str) -> bool:
+    if value is None:
+        return True  # Go leaves the field at its zero value
+    if want == _STR:
+        return isinstance(value, str)
+    if want == _BOOL:
+        return isinstance(value, bool)
+    if want == _OBJ:
+        return isinstance(value, dict)
+    if want == _LIST_STR:
+        return isinstance(value, list) and all(isinstance(x, str) or x is None for x in value)
+    if want == _LIST_OBJ:
+        return isinstance(value, list) and all(isinstance(x, dict) or x is None for x in value)
+    return True
+
+
+def json_type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def netconf_type_errors(plugin: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(key as written, expected type, found type) for each value multus cannot decode."""
+    out = []
+    for key, want in NETCONF_TYPES.items():
+        for k in spellings(plugin, key):
+            if not _json_type_ok(plugin[k], want):
+                out.append((k, want, json_type_name(plugin[k])))
+    caps = lookup(plugin, "capabilities")
+    if isinstance(caps, dict):
+        for name, v in caps.items():
+            if v is not None and not isinstance(v, bool):
+                out.append((f"capabilities.{name}", _BOOL, json_type_name(v)))
+    return out
+
+
 def suggest_key(key: str, valid: frozenset[str]) -> str | None:
     """The key a user most likely meant, or None when the key is plainly foreign."""
     if key in KNOWN_MISTAKES:
@@ -88,8 +180,12 @@ class MultusConfig:
     delegate_errors: list[str] = field(default_factory=list)
     nesting_depth: int = 0  # how many multus configs are nested inside this one
 
+    def get(self, key: str) -> Any:
+        """The value multus sees for `key` (Go's case-insensitive field match, last spelling wins)."""
+        return lookup(self.plugin, key)
+
     def get_str(self, key: str) -> str | None:
-        v = self.plugin.get(key)
+        v = self.get(key)
         return v if isinstance(v, str) else None
 
     @property
@@ -102,7 +198,7 @@ class MultusConfig:
 
     @property
     def default_networks(self) -> list[str]:
-        v = self.plugin.get("defaultNetworks")
+        v = self.get("defaultNetworks")
         return [x for x in v if isinstance(x, str)] if isinstance(v, list) else []
 
     @property
@@ -119,27 +215,24 @@ class MultusConfig:
 
 
 def multus_depth(obj: Any) -> int:
-    """How many multus configs are nested inside `obj` (delegates / plugins), counted without recursion."""
+    """How many multus configs are nested inside `obj` (delegates / plugins), counted without recursion.
+
+    A plugin object whose type is multus counts one level; a conflist wrapping it does not count again.
+    """
     best = 0
     stack: list[tuple[Any, int]] = [(obj, 0)]
     while stack:
         node, depth = stack.pop()
         if not isinstance(node, dict):
             continue
-        children: list[Any] = []
         for key in ("delegates", "plugins"):
-            v = node.get(key)
-            if isinstance(v, list):
-                children.extend(v)
-        for child in children:
-            if isinstance(child, dict):
-                is_multus = child.get("type") in MULTUS_TYPES or (
-                    isinstance(child.get("plugins"), list)
-                    and child["plugins"]
-                    and isinstance(child["plugins"][0], dict)
-                    and child["plugins"][0].get("type") in MULTUS_TYPES
-                )
-                d = depth + 1 if is_multus and child is not node else depth
+            children = node.get(key)
+            if not isinstance(children, list):
+                continue
+            for child in children:
+                if not isinstance(child, dict):
+                    continue
+                d = depth + 1 if child.get("type") in MULTUS_TYPES else depth
                 best = max(best, d)
                 stack.append((child, d))
     return best
@@ -151,7 +244,7 @@ def from_cni(cni: CniConfig) -> MultusConfig:
         raise ParseError("not a Multus config (type is neither multus nor multus-shim)")
     plugin = cni.plugins[0]
     mc = MultusConfig(raw=cni.raw, cni=cni, plugin=plugin, mode="thin" if mtype == "multus" else "thick")
-    raw_delegates = plugin.get("delegates")
+    raw_delegates = lookup(plugin, "delegates")
     if isinstance(raw_delegates, list):
         for i, d in enumerate(raw_delegates):
             try:
@@ -170,8 +263,11 @@ class DaemonConfig:
 
     raw: dict[str, Any]
 
+    def get(self, key: str) -> Any:
+        return lookup(self.raw, key)
+
     def get_str(self, key: str) -> str | None:
-        v = self.raw.get(key)
+        v = self.get(key)
         return v if isinstance(v, str) else None
 
     @property

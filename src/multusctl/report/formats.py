@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
+from typing import Any
 
 from multusctl.config.secrets import redact
-from multusctl.report.finding import Report
+from multusctl.report.finding import Finding, Report
 
 Formatter = Callable[[Report, bool], str]
 
@@ -33,6 +35,31 @@ FORMATTERS: dict[str, Formatter] = {
 }
 
 
+def _redact_value(value: Any, secrets: set[str]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {_redact_value(k, secrets): _redact_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(v, secrets) for v in value]
+    return value
+
+
+def redact_report(report: Report, secrets: set[str]) -> Report:
+    """The report with every known secret replaced in every string (before any format escapes it:
+    a PEM key's newlines become `\\n` in JSON and would no longer match the raw secret)."""
+    findings = [
+        Finding(**{k: _redact_value(v, secrets) for k, v in dataclasses.asdict(f).items()})
+        for f in report.findings
+    ]
+    target = dataclasses.replace(
+        report.target, **{k: redact(v, secrets) for k, v in dataclasses.asdict(report.target).items()}
+    )
+    return dataclasses.replace(report, findings=findings, target=target)
+
+
 def render(report: Report, fmt: str, *, color: bool = False, secrets: set[str] | None = None) -> str:
-    out = FORMATTERS[fmt](report, color)
-    return redact(out, secrets) if secrets else out
+    if not secrets:
+        return FORMATTERS[fmt](report, color)
+    out = FORMATTERS[fmt](redact_report(report, secrets), color)
+    return redact(out, secrets)  # last line of defence, e.g. a secret that only a format's wording joins

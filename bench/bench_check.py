@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Start-up budget of `multusctl check` (DESIGN.md, Budgets): median wall time on a healthy k3s server
+root <= 3x `kubectl version --client` timed in the same run, plus the slowest imports of the check path.
+
+    python bench/bench_check.py [--runs 15] [--root DIR] [--json]
+
+Exits non-zero only when something is broken (the command fails with status 2 or more, prints a
+traceback, or imports a Kubernetes client); never because of the timings, which depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+TARGET_RATIO = 3.0
+# The check path must not load these: an API client alone costs more than the whole budget.
+FORBIDDEN_IMPORTS = ("kubernetes", "lightkube", "httpx", "requests", "urllib3", "kr8s")
+
+
+def _multusctl() -> list[str]:
+    """The installed console script, next to this interpreter if possible.
+
+    A version manager's shim on PATH (pyenv: a bash script that re-executes `pyenv exec`) adds ~100 ms of
+    its own that a user of a system or venv install never pays; time the real script when it is there.
+    """
+    beside = Path(sys.executable).parent / "multusctl"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which("multusctl")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "multusctl"]
+
+
+def _healthy_k3s_server(base: Path) -> Path:
+    """A healthy k3s server with Multus thin: the shared distro fixture plus a correct multus setup
+    (thin config first in the k3s conf dir, a ServiceAccount-token kubeconfig at the right host path,
+    the multus binary in k3s's bin dir)."""
+    sys.path.insert(0, str(REPO))
+    try:
+        from tests import certs
+        from tests.distro_roots import K3S_BIN_DIR, K3S_CONF_DIR, flannel_conflist, k3s_server
+        from tests.noderoot import File, make_root
+    except ImportError as exc:
+        raise SystemExit(f"bench: cannot build the k3s root ({exc}); pass --root DIR") from exc
+    kubeconfig = f"{K3S_CONF_DIR}/multus.d/multus.kubeconfig"
+    files = k3s_server()
+    files.update({
+        f"{K3S_CONF_DIR}/00-multus.conf": {
+            "cniVersion": "1.0.0", "name": "multus-cni-network", "type": "multus",
+            "kubeconfig": kubeconfig, "delegates": [flannel_conflist()],
+        },
+        kubeconfig: File(certs.kubeconfig("https://10.43.0.1:443", token=certs.legacy_token()), mode=0o600),
+        f"{K3S_BIN_DIR}/multus": File("#!/bin/sh\n# multus thin plugin\n", mode=0o755),
+    })
+    return make_root(base / "k3s-server", files)
+
+
+class Timer:
+    """Wall and CPU (user+sys of the child) seconds of each run of one command."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str]) -> None:
+        self.cmd, self.env = cmd, env
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.last: subprocess.CompletedProcess[bytes] | None = None
+
+    def run(self, record: bool = True) -> None:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        self.last = subprocess.run(self.cmd, capture_output=True, env=self.env, stdin=subprocess.DEVNULL,
+                                   check=False)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if record:
+            self.wall.append(wall)
+            self.cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+
+    def line(self, label: str) -> str:
+        w, c = statistics.median(self.wall), statistics.median(self.cpu)
+        return (f"{label}: median {w * 1000:.1f} ms wall, {c * 1000:.1f} ms cpu over {len(self.wall)} runs"
+                f" (wall min {min(self.wall) * 1000:.1f}, max {max(self.wall) * 1000:.1f})")
+
+
+def _interleaved(timers: list[Timer], runs: int) -> None:
+    # Alternate the commands so that load from anything else on the machine hits all of them alike.
+    for t in timers:
+        t.run(record=False)  # warm the page cache (and write bytecode) before timing
+    for _ in range(runs):
+        for t in timers:
+            t.run()
+
+
+def _importtime(root: Path, env: dict[str, str]) -> tuple[list[tuple[int, int, str]], set[str]]:
+    """(self us, cumulative us, module) of every import `multusctl check` makes, and the top-level names."""
+    code = "import sys; from multusctl.cli.main import main; sys.argv[0] = 'multusctl'; main()"
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code, "check", "--root", str(root), "-o", "json"],
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, check=False,
+    )
+    rows = []
+    for line in proc.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)", line)
+        if m:
+            rows.append((int(m.group(1)), int(m.group(2)), m.group(3) + m.group(4)))
+    top_level = {name.strip().split(".")[0] for _, _, name in rows}
+    return rows, top_level
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--root", type=Path, default=None, help="node root to check (default: a healthy k3s server)")
+    ap.add_argument("--json", action="store_true", help="print the numbers as one JSON object at the end")
+    args = ap.parse_args()
+
+    # Time the command as an installed package runs it: with bytecode. Some environments (this one's
+    # sandbox) set PYTHONDONTWRITEBYTECODE, which recompiles every multusctl module on every run (~45 ms)
+    # where `pip install` would have compiled them once; keep the bytecode in a temp dir, not the tree.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPROFILEIMPORTTIME") and not k.startswith("PYTHONDEV")}
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="multusctl-bench-") as tmp:
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        root = args.root or _healthy_k3s_server(Path(tmp))
+        check = Timer([*_multusctl(), "check", "--root", str(root)], env)
+        floor = Timer([sys.executable, "-c", "pass"], env)
+        kubectl_path = shutil.which("kubectl")
+        kubectl = Timer([kubectl_path, "version", "--client"], env) if kubectl_path else None
+        _interleaved([t for t in (check, kubectl, floor) if t], args.runs)
+
+        assert check.last is not None
+        out = (check.last.stdout + check.last.stderr).decode(errors="replace")
+        if check.last.returncode >= 2 or "Traceback" in out:
+            problems.append(f"`{' '.join(check.cmd)}` exited {check.last.returncode}:\n{out[-2000:]}")
+        if kubectl and kubectl.last and kubectl.last.returncode != 0:
+            print(f"note: kubectl version --client exited {kubectl.last.returncode}; still timed as the reference")
+        rows, top_level = _importtime(root, env)
+
+    print(check.line("multusctl check --root <healthy k3s server>") + f"; exit {check.last.returncode}")
+    print(f"  command: {check.cmd[0]} check --root DIR")
+    result: dict[str, Any] = {"runs": args.runs, "check_median_ms": round(statistics.median(check.wall) * 1000, 1),
+                              "check_cpu_ms": round(statistics.median(check.cpu) * 1000, 1),
+                              "check_exit": check.last.returncode}
+    if kubectl:
+        print(kubectl.line("kubectl version --client"))
+        ratio = statistics.median(check.wall) / statistics.median(kubectl.wall)
+        cpu_ratio = statistics.median(check.cpu) / max(statistics.median(kubectl.cpu), 1e-6)
+        verdict = "within" if ratio <= TARGET_RATIO else "OVER"
+        print(f"ratio: {ratio:.2f}x wall ({verdict} the {TARGET_RATIO:g}x target), {cpu_ratio:.2f}x cpu")
+        result.update(kubectl_median_ms=round(statistics.median(kubectl.wall) * 1000, 1), ratio=round(ratio, 2),
+                      cpu_ratio=round(cpu_ratio, 2))
+    else:
+        print("kubectl not found: no reference, no ratio")
+    print(floor.line(f"floor, `{Path(sys.executable).name} -c pass` (interpreter + site start-up)"))
+    result["python_floor_ms"] = round(statistics.median(floor.wall) * 1000, 1)
+
+    total = sum(r[0] for r in rows)
+    print(f"\nimports of `multusctl check` (python -X importtime): {len(rows)} modules, {total / 1000:.1f} ms self")
+    print("  top by cumulative time (ms, module):")
+    for _self_us, cum_us, name in sorted(rows, key=lambda r: r[1], reverse=True)[:12]:
+        print(f"    {cum_us / 1000:7.1f}  {name.rstrip()}")
+    print("  top by own time (ms, module):")
+    for self_us, _cum_us, name in sorted(rows, key=lambda r: r[0], reverse=True)[:8]:
+        print(f"    {self_us / 1000:7.1f}  {name.strip()}")
+    bad = sorted(top_level & set(FORBIDDEN_IMPORTS))
+    print(f"  Kubernetes/HTTP client imported: {', '.join(bad) if bad else 'none'}")
+    print(f"  rich imported: {'yes' if 'rich' in top_level else 'no'}")
+    if bad:
+        problems.append(f"`multusctl check` imports {', '.join(bad)} (DESIGN.md: no API client on this path)")
+    result.update(import_ms=round(total / 1000, 1), forbidden_imports=bad)
+
+    if args.json:
+        print(json.dumps(result))
+    for p in problems:
+        print(f"bench: ERROR: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

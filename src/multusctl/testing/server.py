@@ -1,0 +1,1038 @@
+"""`TestCluster`: the HTTPS server, request routing, authentication/authorization and controllers."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import json
+import os
+import socket
+import ssl
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import yaml
+
+from multusctl.testing import patch as patches
+from multusctl.testing import proto
+from multusctl.testing.auth import (
+    ANONYMOUS,
+    Authenticator,
+    AuthError,
+    Authorizer,
+    RequestAttributes,
+    TokenIssuer,
+    UserInfo,
+    forbidden_status,
+)
+from multusctl.testing.faults import Delay, FaultPlan, Reset, Respond, reset_connection
+from multusctl.testing.pki import CertificateAuthority
+from multusctl.testing.resources import Registry, ResourceType
+from multusctl.testing.store import (
+    ApiError,
+    Obj,
+    Store,
+    WatchEvent,
+    bad_request,
+    invalid,
+    label_selector_from_dict,
+    matches,
+    not_found,
+    parse_field_selector,
+    parse_label_selector,
+    status_body,
+)
+
+DEFAULT_SANS = ("127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                "kubernetes.default.svc.cluster.local")
+API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
+SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
+NON_RESOURCE_PREFIXES = ("/version", "/healthz", "/readyz", "/livez", "/openapi", "/api", "/apis")
+MIN_TOKEN_SECONDS = 600
+PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A parsed resource URL."""
+
+    rt: ResourceType
+    namespace: str  # "" for cluster-scoped or all-namespaces requests
+    name: str
+    subresource: str
+
+
+class TestCluster:
+    """An in-process Kubernetes API server over TLS. Use as a context manager or start()/stop()."""
+
+    __test__ = False  # not a pytest test class despite the name
+
+    def __init__(self, *, sans: Sequence[str] = DEFAULT_SANS, static_tokens: dict[str, UserInfo] | None = None,
+                 git_version: str = "v1.31.4+k3s1", host: str = "127.0.0.1", port: int = 0,
+                 watch_poll: float = 0.5) -> None:
+        self.sans = list(sans)
+        self.git_version = git_version
+        self.host, self.port = host, port
+        self.watch_poll = watch_poll
+        self.ca = CertificateAuthority.create()
+        self.store = Store()
+        self.registry = Registry()
+        self.faults = FaultPlan()
+        self.token_issuer = TokenIssuer()
+        self.authenticator = Authenticator(self.store, self.token_issuer, self.ca.cert, static_tokens)
+        self.authorizer = Authorizer(self.store)
+        self.logs: dict[tuple[str, str, str], str] = {}
+        # (method, path, username) of recent requests, for assertions in tests.
+        self.requests: deque[tuple[str, str, str]] = deque(maxlen=10000)
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._stopping = threading.Event()
+        self.store.observers.append(self._controllers)
+        from multusctl.testing.seed import default_objects
+
+        for obj in default_objects():
+            self._create_obj(obj)
+
+    # ---- lifecycle ----
+
+    @property
+    def ca_pem(self) -> bytes:
+        return self.ca.cert_pem
+
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("TestCluster is not started")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self._httpd.server_address[1]}"
+
+    def start(self) -> TestCluster:
+        if self._httpd is not None:
+            return self
+        self._tmp = tempfile.TemporaryDirectory(prefix="multusctl-testcluster-")
+        tmp = Path(self._tmp.name)
+        cert, key = self.ca.issue_server_cert(self.sans)
+        (tmp / "tls.crt").write_bytes(cert)
+        (tmp / "tls.key").write_bytes(key)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(tmp / "tls.crt", tmp / "tls.key")
+        # Like the apiserver: a client certificate is verified when given, never required.
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.load_verify_locations(cadata=self.ca.cert_pem.decode())
+        ctx.set_alpn_protocols(["http/1.1"])
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        _Server.address_family = family
+        self._httpd = _Server((self.host, self.port), _Handler, ctx, self)
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="testcluster", daemon=True)
+        self._thread.start()
+        self._seed_endpoints()
+        return self
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        self._stopping.set()
+        self.store.wake_all()
+        httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.store.closed = False
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> TestCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- seeding ----
+
+    def seed(self, objects: Iterable[Obj]) -> list[Obj]:
+        """Store objects as given (status included), creating or replacing them. Returns the stored copies."""
+        out = []
+        for obj in objects:
+            if not obj:
+                continue
+            if obj.get("kind") == "PodLog" and obj.get("apiVersion") == "multusctl.testing/v1":
+                self.set_pod_log(obj["namespace"], obj["pod"], obj.get("log", ""), obj.get("container"))
+                continue
+            if obj.get("kind", "").endswith("List") and "items" in obj:
+                out.extend(self.seed(obj["items"]))
+                continue
+            out.append(self._create_obj(copy.deepcopy(obj), replace=True))
+        return out
+
+    def seed_yaml(self, path_or_text: str | Path) -> list[Obj]:
+        text = str(path_or_text)
+        if isinstance(path_or_text, Path) or ("\n" not in text and Path(text).is_file()):
+            text = Path(text).read_text()
+        return self.seed([d for d in yaml.safe_load_all(text) if d])
+
+    def set_pod_log(self, namespace: str, pod: str, text: str, container: str | None = None) -> None:
+        """Log text `kubectl logs` returns; without a container it serves every container of the pod."""
+        self.logs[(namespace, pod, container or "")] = text
+
+    def _create_obj(self, obj: Obj, replace: bool = False) -> Obj:
+        rt = self.registry.by_kind(obj.get("apiVersion", ""), obj.get("kind", ""))
+        if rt is None:
+            raise ValueError(f"unknown kind {obj.get('apiVersion')}/{obj.get('kind')} (create its CRD first)")
+        meta = obj.setdefault("metadata", {})
+        if rt.namespaced:
+            meta.setdefault("namespace", "default")
+            self._ensure_namespace(meta["namespace"])
+        else:
+            meta.pop("namespace", None)
+        _default(rt, obj)
+        existing = self.store.get(rt.group, rt.plural, meta.get("namespace"), meta["name"])
+        if existing is not None and replace:
+            meta["resourceVersion"] = existing["metadata"]["resourceVersion"]
+            return self.store.update(rt.group, rt.plural, obj)
+        return self.store.create(rt.group, rt.plural, obj)
+
+    def _ensure_namespace(self, name: str) -> None:
+        if self.store.get("", "namespaces", None, name) is None:
+            self.store.create("", "namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                 "metadata": {"name": name}, "spec": {"finalizers": ["kubernetes"]},
+                                                 "status": {"phase": "Active"}})
+
+    def _seed_endpoints(self) -> None:
+        assert self._httpd is not None
+        port = self._httpd.server_address[1]
+        self.seed([{"apiVersion": "v1", "kind": "Endpoints",
+                    "metadata": {"name": "kubernetes", "namespace": "default"},
+                    "subsets": [{"addresses": [{"ip": "127.0.0.1"}],
+                                 "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}])
+
+    # ---- credentials ----
+
+    def admin_kubeconfig(self, path: str | Path, *, server: str | None = None) -> Path:
+        cert, key = self.ca.issue_client_cert("multusctl-admin", ["system:masters"])
+        user = {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}
+        return _write_kubeconfig(Path(path), server or self.url, self.ca_pem, "admin", user)
+
+    def kubeconfig_for_token(self, path: str | Path, token: str, server: str | None = None,
+                             ca: bytes | None = None) -> Path:
+        return _write_kubeconfig(Path(path), server or self.url, ca if ca is not None else self.ca_pem,
+                                 "token-user", {"token": token})
+
+    def create_token(self, namespace: str, service_account: str, expiration_seconds: int = 3600,
+                     audiences: list[str] | None = None) -> str:
+        """A bound ServiceAccount token, as `kubectl create token` would get."""
+        sa = self.store.get("", "serviceaccounts", namespace, service_account)
+        if sa is None:
+            raise not_found("", "serviceaccounts", service_account)
+        token, _exp = self.token_issuer.issue(namespace, service_account, sa["metadata"]["uid"],
+                                              expiration_seconds, audiences or [API_AUDIENCE])
+        return token
+
+    # ---- controllers (run synchronously after each write) ----
+
+    def _controllers(self, ev: WatchEvent) -> None:
+        kind = (ev.group, ev.plural)
+        if kind == ("", "namespaces") and ev.type == "ADDED":
+            ns = ev.obj["metadata"]["name"]
+            if self.store.get("", "serviceaccounts", ns, "default") is None:
+                self.store.create("", "serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                          "metadata": {"name": "default", "namespace": ns}})
+            if self.store.get("", "configmaps", ns, "kube-root-ca.crt") is None:
+                self.store.create("", "configmaps", {
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "kube-root-ca.crt", "namespace": ns,
+                                 "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be "
+                                                 "used to verify the kube-apiserver when using internal "
+                                                 "endpoints such as the internal service IP or "
+                                                 "kubernetes.default.svc. No other usage is guaranteed "
+                                                 "across distributions of Kubernetes clusters."}},
+                    "data": {"ca.crt": self.ca_pem.decode()}})
+        elif kind == ("", "namespaces") and ev.type == "DELETED":
+            self.store.delete_namespace_contents(ev.obj["metadata"]["name"])
+        elif kind == ("apiextensions.k8s.io", "customresourcedefinitions"):
+            self._crd_controller(ev)
+        elif kind == ("", "secrets") and ev.type == "ADDED":
+            self._fill_token_secret(ev.obj)
+        elif kind == ("", "serviceaccounts") and ev.type == "ADDED":
+            for secret in self.store.list("", "secrets", ev.namespace):
+                self._fill_token_secret(secret)
+        if kind in (("", "pods"), ("", "nodes"), ("apps", "daemonsets")):
+            self._daemonset_controller()
+
+    def _crd_controller(self, ev: WatchEvent) -> None:
+        name = ev.obj["metadata"]["name"]
+        if ev.type == "DELETED":
+            for rt in self.registry.remove_crd(name)[:1]:
+                self.store.delete_all(rt.group, rt.plural)
+            return
+        types = self.registry.add_crd(ev.obj)
+        crd = self.store.get("apiextensions.k8s.io", "customresourcedefinitions", None, name)
+        if crd is None:
+            return
+        spec = crd.get("spec") or {}
+        status = {
+            "acceptedNames": spec.get("names") or {},
+            "conditions": [
+                {"type": t, "status": "True", "reason": r, "message": m,
+                 "lastTransitionTime": crd["metadata"].get("creationTimestamp")}
+                for t, r, m in (("NamesAccepted", "NoConflicts", "no conflicts found"),
+                                ("Established", "InitialNamesAccepted", "the initial names have been accepted"))],
+            "storedVersions": [v["name"] for v in spec.get("versions") or [] if v.get("storage")]
+            or [t.version for t in types[:1]],
+        }
+        if crd.get("status") != status:
+            crd["status"] = status
+            self.store.update("apiextensions.k8s.io", "customresourcedefinitions", crd, check_rv=False)
+
+    def _fill_token_secret(self, secret: Obj) -> None:
+        meta = secret.get("metadata") or {}
+        if secret.get("type") != SA_TOKEN_TYPE or (secret.get("data") or {}).get("token"):
+            return
+        sa_name = (meta.get("annotations") or {}).get("kubernetes.io/service-account.name")
+        ns = meta.get("namespace", "")
+        sa = self.store.get("", "serviceaccounts", ns, sa_name) if sa_name else None
+        current = self.store.get("", "secrets", ns, meta["name"])
+        if sa is None or current is None:
+            return
+        sa_uid = sa["metadata"]["uid"]
+        token = self.token_issuer.issue_legacy_secret_token(ns, sa_name, sa_uid, meta["name"])
+        current.setdefault("metadata", {}).setdefault("annotations", {})["kubernetes.io/service-account.uid"] = sa_uid
+        current["data"] = {**(current.get("data") or {}), "token": _b64(token.encode()),
+                           "ca.crt": _b64(self.ca_pem), "namespace": _b64(ns.encode())}
+        self.store.update("", "secrets", current, check_rv=False)
+
+    def _daemonset_controller(self) -> None:
+        nodes = self.store.list("", "nodes")
+        for ds in self.store.list("apps", "daemonsets"):
+            spec = ds.get("spec") or {}
+            tmpl_spec = (spec.get("template") or {}).get("spec") or {}
+            node_selector = tmpl_spec.get("nodeSelector") or {}
+            eligible = [n for n in nodes
+                        if all(((n["metadata"].get("labels") or {}).get(k)) == v for k, v in node_selector.items())]
+            selector = label_selector_from_dict(spec.get("selector")) or []
+            uid = ds["metadata"]["uid"]
+            pods = [p for p in self.store.list("", "pods", ds["metadata"].get("namespace"))
+                    if any(o.get("uid") == uid for o in p["metadata"].get("ownerReferences") or [])
+                    or (selector and matches(p, selector, []))]
+            scheduled = [p for p in pods if (p.get("spec") or {}).get("nodeName")]
+            ready = [p for p in scheduled if _pod_ready(p)]
+            desired = len(eligible)
+            status: Obj = {
+                "currentNumberScheduled": len(scheduled), "desiredNumberScheduled": desired,
+                "numberMisscheduled": 0, "numberReady": len(ready),
+                "observedGeneration": ds["metadata"].get("generation", 1),
+                "updatedNumberScheduled": len(scheduled), "numberAvailable": len(ready),
+            }
+            if desired - len(ready) > 0:
+                status["numberUnavailable"] = desired - len(ready)
+            if ds.get("status") != status:
+                ds["status"] = status
+                self.store.update("apps", "daemonsets", ds, check_rv=False)
+
+    # ---- review helpers ----
+
+    def authorize(self, user: UserInfo, attrs: RequestAttributes) -> bool:
+        return self.authorizer.authorize(user, attrs)
+
+
+def _pod_ready(pod: Obj) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def _default(rt: ResourceType, obj: Obj) -> None:
+    """The few API defaults clients depend on (rollout status needs the DaemonSet update strategy)."""
+    if (rt.group, rt.plural) == ("apps", "daemonsets"):
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("updateStrategy", {"type": "RollingUpdate",
+                                           "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
+        spec.setdefault("revisionHistoryLimit", 10)
+    elif (rt.group, rt.plural) == ("", "namespaces"):
+        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+        obj.setdefault("status", {"phase": "Active"})
+    elif (rt.group, rt.plural) == ("", "secrets"):
+        obj.setdefault("type", "Opaque")
+    elif (rt.group, rt.plural) == ("", "services"):
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _write_kubeconfig(path: Path, server: str, ca_pem: bytes, user_name: str, user: dict[str, str]) -> Path:
+    config = {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": "test", "cluster": {"server": server, "certificate-authority-data": _b64(ca_pem)}}],
+        "users": [{"name": user_name, "user": user}],
+        "contexts": [{"name": "test", "context": {"cluster": "test", "user": user_name}}],
+        "current-context": "test",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The file holds a credential: create it private before any byte is written.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        yaml.safe_dump(config, out, sort_keys=False)
+    return path
+
+
+# ---- HTTP plumbing -----------------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, addr: tuple[str, int], handler: type[_Handler], ctx: ssl.SSLContext,
+                 cluster: TestCluster) -> None:
+        self.ssl_ctx = ctx
+        self.cluster = cluster
+        self.conns: set[socket.socket] = set()
+        self.conns_lock = threading.Lock()
+        super().__init__(addr, handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # The TLS handshake happens here, in the connection's own thread, so a slow or silent
+        # client never blocks the accept loop.
+        request.settimeout(10)
+        # Headers and body go out in separate writes; without NODELAY, Nagle plus the client's
+        # delayed ACK adds ~40 ms to every response.
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            conn = self.ssl_ctx.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            return
+        with self.conns_lock:
+            self.conns.add(conn)
+        try:
+            self.RequestHandlerClass(conn, client_address, self)
+        except (OSError, ssl.SSLError, ValueError):
+            pass
+        finally:
+            with self.conns_lock:
+                self.conns.discard(conn)
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def close_connections(self) -> None:
+        with self.conns_lock:
+            conns = list(self.conns)
+        for c in conns:
+            with contextlib.suppress(OSError):
+                c.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "multusctl-testcluster"
+    sys_version = ""
+    timeout = 30
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # -- response helpers --
+
+    def _send(self, code: int, body: bytes, content_type: str = "application/json",
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache, private")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, code: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(code, json.dumps(obj).encode(), headers=headers)
+
+    def _error(self, err: ApiError) -> None:
+        self._json(err.code, err.status(), err.headers)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            return self.rfile.read(length)
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        return b""
+
+    # -- main flow --
+
+    def _handle(self, method: str) -> None:
+        cluster = self.server.cluster
+        split = urlsplit(self.path)
+        path = unquote(split.path).rstrip("/") or "/"
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        fault = cluster.faults.before_request(method, path)
+        if isinstance(fault, Delay):
+            time.sleep(fault.seconds)
+        elif isinstance(fault, Respond):
+            self._read_body()
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            reason = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
+                      504: "Timeout"}.get(fault.code, "InternalError")
+            msg = {429: "Too many requests, please try again later."}.get(
+                fault.code, "an error on the server (\"injected fault\") has prevented the request from succeeding")
+            self._json(fault.code, status_body(fault.code, reason, msg), headers)
+            return
+        elif isinstance(fault, Reset):
+            self.close_connection = True
+            reset_connection(self.connection)
+            return
+        body = self._read_body()
+        try:
+            user = self._authenticate()
+            cluster.requests.append((method, self.path, user.username))
+            self._route(method, path, query, body, user)
+        except ApiError as err:
+            self._error(err)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            self.close_connection = True
+        except Exception as exc:  # a bug in the test server must still answer like a server
+            self._json(500, status_body(500, "InternalError", f"an error on the server ({exc!r}) has "
+                                        "prevented the request from succeeding"))
+
+    def _authenticate(self) -> UserInfo:
+        peer = self.connection.getpeercert(binary_form=True) if isinstance(self.connection, ssl.SSLSocket) else None
+        result = self.server.cluster.authenticator.authenticate(peer, self.headers.get("Authorization"))
+        if isinstance(result, AuthError):
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        return result if result is not None else ANONYMOUS
+
+    def _authorize(self, user: UserInfo, attrs: RequestAttributes) -> None:
+        allowed, reason = self.server.cluster.authorizer.authorize_with_reason(user, attrs)
+        if allowed:
+            return
+        status = forbidden_status(user, attrs, reason)
+        raise ApiError(403, "Forbidden", status["message"], status.get("details"))
+
+    def _route(self, method: str, path: str, query: dict[str, str], body: bytes, user: UserInfo) -> None:
+        cluster = self.server.cluster
+        reg = cluster.registry
+        parts = [p for p in path.split("/") if p]
+        is_resource = (len(parts) >= 3 and parts[0] == "api") or (len(parts) >= 4 and parts[0] == "apis")
+        if not is_resource:
+            self._authorize(user, RequestAttributes(verb=method.lower(), api_group="", resource="",
+                                                    resource_request=False, path=path))
+            self._non_resource(path, parts)
+            return
+        if parts[0] == "api":
+            group, version, rest = "", parts[1], parts[2:]
+        else:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        target = _parse_target(reg, group, version, rest)
+        if target is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        verb = _verb(method, target, query)
+        self._authorize(user, RequestAttributes(
+            verb=verb, api_group=group, resource=target.rt.plural, subresource=target.subresource,
+            namespace=target.namespace, name=target.name, resource_request=True, path=path))
+        api = _Api(cluster, target, query, user)
+        if verb == "watch":
+            self._watch(api)
+            return
+        if verb == "get" and target.subresource == "log":
+            text = api.pod_log()
+            self._send(200, text.encode(), "text/plain")
+            return
+        ctype = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
+        if body and ctype == "application/vnd.kubernetes.protobuf":
+            body, ctype = json.dumps(proto.decode_body(body)).encode(), "application/json"
+        code, obj = api.dispatch(verb, method, body, ctype)
+        self._json(code, obj)
+
+    def _non_resource(self, path: str, parts: list[str]) -> None:
+        cluster = self.server.cluster
+        reg = cluster.registry
+        doc: Any = None
+        if path in ("/healthz", "/readyz", "/livez"):
+            self._send(200, b"ok", "text/plain; charset=utf-8")
+            return
+        if path == "/version":
+            minor = cluster.git_version.lstrip("v").split(".")[1]
+            doc = {"major": "1", "minor": minor, "gitVersion": cluster.git_version,
+                   "gitCommit": "0" * 40, "gitTreeState": "clean", "buildDate": "2024-12-12T00:00:00Z",
+                   "goVersion": "go1.22.9", "compiler": "gc", "platform": "linux/amd64"}
+        elif path == "/api":
+            doc = reg.api_versions(f"{cluster.host}:{self.server.server_address[1]}")
+        elif path == "/apis":
+            doc = reg.api_group_list()
+        elif len(parts) == 2 and parts[0] == "api":
+            doc = reg.api_resource_list("", parts[1])
+        elif len(parts) == 2 and parts[0] == "apis":
+            doc = reg.api_group(parts[1])
+        elif len(parts) == 3 and parts[0] == "apis":
+            doc = reg.api_resource_list(parts[1], parts[2])
+        elif path == "/openapi/v2":
+            # kubectl < 1.28 reads the v2 document (protobuf only) before validating an apply. An empty
+            # message is a valid, schema-less openapi_v2.Document: kubectl then has nothing to
+            # validate against client-side and leaves validation to the server.
+            self._send(200, b"", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+            return
+        elif path == "/openapi/v3":
+            doc = reg.openapi_v3_index()
+        elif path.startswith("/openapi/v3/"):
+            rest = parts[2:]
+            if rest[:1] == ["api"] and len(rest) == 2:
+                doc = reg.openapi_v3_doc("", rest[1])
+            elif rest[:1] == ["apis"] and len(rest) == 3:
+                doc = reg.openapi_v3_doc(rest[1], rest[2])
+        if doc is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        self._json(200, doc)
+
+    # -- watch --
+
+    def _watch(self, api: _Api) -> None:
+        cluster = self.server.cluster
+        q = api.query
+        labels = parse_label_selector(q.get("labelSelector"))
+        fields = parse_field_selector(q.get("fieldSelector"))
+        if api.target.name:
+            fields.append(("metadata.name", True, api.target.name))
+        rv_param = q.get("resourceVersion", "")
+        timeout = float(q.get("timeoutSeconds") or 1800)
+        deadline = time.monotonic() + timeout
+        rt = api.target.rt
+        ns = api.target.namespace
+        initial: list[Obj] = []
+        if rv_param in ("", "0") or q.get("sendInitialEvents") == "true":
+            items, rv = cluster.store.select(rt.group, rt.plural, ns or None, q.get("labelSelector"),
+                                             q.get("fieldSelector"))
+            initial = [o for o in items if matches(o, [], fields)]
+        else:
+            try:
+                rv = int(rv_param)
+            except ValueError:
+                raise bad_request(f"invalid resource version {rv_param!r}") from None
+        events = cluster.store.events_since(rv, deadline, cluster._stopping.is_set, cluster.watch_poll)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        self.close_connection = True
+
+        def emit(etype: str, obj: Obj) -> None:
+            data = json.dumps({"type": etype, "object": obj}).encode() + b"\n"
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+        try:
+            for obj in initial:
+                emit("ADDED", api.present(obj))
+            if q.get("sendInitialEvents") == "true":
+                emit("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {
+                    "resourceVersion": str(rv), "annotations": {"k8s.io/initial-events-end": "true"}}})
+            for ev in events:
+                if ev is None:
+                    continue
+                if ev.group != rt.group or ev.plural != rt.plural or (ns and ev.namespace != ns):
+                    continue
+                if not matches(ev.obj, labels, fields):
+                    continue
+                emit(ev.type, api.present(ev.obj))
+            self.wfile.write(b"0\r\n\r\n")
+        except ApiError as err:
+            emit("ERROR", err.status())
+        except (OSError, ValueError):
+            return
+
+
+def _parse_target(reg: Registry, group: str, version: str, rest: list[str]) -> Target | None:
+    namespace = ""
+    if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize"):
+        namespace, rest = rest[1], rest[2:]
+    if not rest or len(rest) > 3:
+        return None
+    rt = reg.get(group, version, rest[0])
+    if rt is None or (namespace and not rt.namespaced):
+        return None
+    name = rest[1] if len(rest) > 1 else ""
+    sub = rest[2] if len(rest) > 2 else ""
+    if sub and sub not in rt.subresources:
+        return None
+    return Target(rt, namespace, name, sub)
+
+
+def _verb(method: str, target: Target, query: dict[str, str]) -> str:
+    if method == "GET":
+        if query.get("watch") in ("1", "true"):
+            return "watch"
+        return "get" if target.name else "list"
+    if method == "DELETE":
+        return "delete" if target.name else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())
+
+
+class _Api:
+    """The resource operations of one request."""
+
+    def __init__(self, cluster: TestCluster, target: Target, query: dict[str, str], user: UserInfo) -> None:
+        self.cluster = cluster
+        self.store = cluster.store
+        self.target = target
+        self.rt = target.rt
+        self.query = query
+        self.user = user
+        self.dry_run = query.get("dryRun") == "All"
+
+    def present(self, obj: Obj) -> Obj:
+        obj = dict(obj)
+        obj["apiVersion"], obj["kind"] = self.rt.api_version, self.rt.kind
+        return obj
+
+    def _get_live(self, name: str | None = None) -> Obj:
+        obj = self.store.get(self.rt.group, self.rt.plural, self.target.namespace or None, name or self.target.name)
+        if obj is None:
+            raise not_found(self.rt.group, self.rt.plural, name or self.target.name)
+        return obj
+
+    def _decode(self, body: bytes, ctype: str) -> Any:
+        try:
+            if ctype in ("application/yaml", "application/apply-patch+yaml"):
+                return yaml.safe_load(body.decode())
+            return json.loads(body.decode() or "null")
+        except (ValueError, yaml.YAMLError) as exc:
+            raise bad_request(f"the body of the request could not be decoded: {exc}") from None
+
+    def dispatch(self, verb: str, method: str, body: bytes, ctype: str) -> tuple[int, Any]:
+        if self.rt.virtual:
+            if verb != "create":
+                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
+                               "resource", {})
+            return 201, self.review(self._decode(body, ctype))
+        if verb == "get":
+            return 200, self.present(self._get_live())
+        if verb == "list":
+            items, rv = self.store.select(self.rt.group, self.rt.plural, self.target.namespace or None,
+                                          self.query.get("labelSelector"), self.query.get("fieldSelector"))
+            return 200, {"kind": self.rt.list_kind, "apiVersion": self.rt.api_version,
+                         "metadata": {"resourceVersion": str(rv)}, "items": [self.present(o) for o in items]}
+        if verb == "create" and self.target.subresource == "token":
+            return 201, self.token_request(self._decode(body, ctype))
+        if verb == "create":
+            return 201, self.create(self._decode(body, ctype))
+        if verb == "update":
+            return 200, self.update(self._decode(body, ctype))
+        if verb == "patch":
+            return self.patch(self._decode(body, ctype), ctype)
+        if verb == "delete":
+            return 200, self.delete(self.target.name)
+        if verb == "deletecollection":
+            items, _ = self.store.select(self.rt.group, self.rt.plural, self.target.namespace or None,
+                                         self.query.get("labelSelector"), self.query.get("fieldSelector"))
+            deleted = [self.delete(o["metadata"]["name"], o["metadata"].get("namespace")) for o in items]
+            return 200, {"kind": self.rt.list_kind, "apiVersion": self.rt.api_version, "metadata": {},
+                         "items": deleted}
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    # -- writes --
+
+    def _check_body(self, obj: Any) -> Obj:
+        if not isinstance(obj, dict):
+            raise bad_request("the body of the request was not a JSON object")
+        kind, api_version = obj.get("kind"), obj.get("apiVersion")
+        if kind and kind != self.rt.kind:
+            raise bad_request(f"the kind in the data ({kind}) does not match the expected kind ({self.rt.kind})")
+        if api_version and api_version != self.rt.api_version:
+            raise bad_request(f"the API version in the data ({api_version}) does not match the expected API "
+                              f"version ({self.rt.api_version})")
+        obj["kind"], obj["apiVersion"] = self.rt.kind, self.rt.api_version
+        meta = obj.setdefault("metadata", {})
+        if self.rt.namespaced:
+            body_ns = meta.get("namespace")
+            if body_ns and self.target.namespace and body_ns != self.target.namespace:
+                raise bad_request("the namespace of the provided object does not match the namespace sent on "
+                                  "the request")
+            meta["namespace"] = self.target.namespace or body_ns or "default"
+        else:
+            meta.pop("namespace", None)
+        return obj
+
+    def _validate(self, obj: Obj) -> None:
+        name = obj["metadata"].get("name", "")
+        if (self.rt.group, self.rt.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
+            spec = obj.get("spec") or {}
+            want = f"{(spec.get('names') or {}).get('plural', '')}.{spec.get('group', '')}"
+            if name != want:
+                raise invalid("CustomResourceDefinition", "apiextensions.k8s.io", name,
+                              [("metadata.name", f'Invalid value: "{name}": must be spec.names.plural+"."+'
+                                                 "spec.group")])
+        if self.rt.namespaced and self.store.get("", "namespaces", None, obj["metadata"]["namespace"]) is None:
+            raise not_found("", "namespaces", obj["metadata"]["namespace"])
+
+    def _manager(self, default: str = "") -> str:
+        return self.query.get("fieldManager") or default or "unknown"
+
+    def create(self, obj: Any) -> Obj:
+        obj = self._check_body(obj)
+        for k in ("resourceVersion", "uid", "creationTimestamp", "deletionTimestamp", "generation"):
+            obj["metadata"].pop(k, None)
+        self._validate(obj)
+        _default(self.rt, obj)
+        patches.record_update(obj, self._manager("kubectl-create"), self.rt.api_version)
+        if self.dry_run:
+            return obj
+        return self.present(self.store.create(self.rt.group, self.rt.plural, obj))
+
+    def update(self, obj: Any) -> Obj:
+        obj = self._check_body(obj)
+        if obj["metadata"].get("name") != self.target.name:
+            raise bad_request("the name of the object does not match the name on the URL")
+        live = self._get_live()
+        if self.target.subresource == "status":
+            new = copy.deepcopy(live)
+            new["status"] = obj.get("status")
+            new["metadata"]["resourceVersion"] = obj["metadata"].get("resourceVersion")
+            obj = new
+        elif "status" in self.rt.subresources:
+            obj["status"] = live.get("status")
+        return self._write(obj, live)
+
+    def _write(self, obj: Obj, live: Obj) -> Obj:
+        _default(self.rt, obj)
+        if "managedFields" not in obj["metadata"] and "managedFields" in live["metadata"]:
+            obj["metadata"]["managedFields"] = live["metadata"]["managedFields"]
+        if self.query.get("fieldManager") or "managedFields" in obj["metadata"]:
+            patches.record_update(obj, self._manager("kubectl-edit"), self.rt.api_version)
+        self._validate(obj)
+        if self.dry_run:
+            return obj
+        return self.present(self.store.update(self.rt.group, self.rt.plural, obj))
+
+    def patch(self, patch: Any, ctype: str) -> tuple[int, Obj]:
+        if ctype == "application/apply-patch+yaml":
+            return self.apply(patch)
+        live = self._get_live()
+        if ctype == "application/merge-patch+json":
+            new = patches.json_merge_patch(live, patch)
+        elif ctype == "application/json-patch+json":
+            new = patches.json_patch(live, patch)
+        elif ctype == "application/strategic-merge-patch+json":
+            if self.rt.crd:
+                raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                               "accepted media types include: application/json-patch+json, "
+                               "application/merge-patch+json, application/apply-patch+yaml")
+            new = patches.strategic_merge_patch(live, patch)
+        else:
+            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
+                           f"accepted media types include: application/json-patch+json, "
+                           f"application/merge-patch+json, application/apply-patch+yaml, "
+                           f"application/strategic-merge-patch+json (got {ctype})")
+        if not isinstance(new, dict):
+            raise bad_request("the patch did not produce an object")
+        # resourceVersion is a precondition only when the patch itself carries one.
+        sent_rv = ((patch or {}).get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None
+        new.setdefault("metadata", {})["resourceVersion"] = sent_rv or live["metadata"]["resourceVersion"]
+        for k in ("name", "namespace", "uid", "creationTimestamp"):
+            if k in live["metadata"]:
+                new["metadata"][k] = live["metadata"][k]
+        if self.target.subresource == "status":
+            status = new.get("status")
+            new = copy.deepcopy(live)
+            new["status"] = status
+        elif "status" in self.rt.subresources:
+            new["status"] = live.get("status")
+        new["kind"], new["apiVersion"] = self.rt.kind, self.rt.api_version
+        return 200, self._write(new, live)
+
+    def apply(self, applied: Any) -> tuple[int, Obj]:
+        if not self.query.get("fieldManager"):
+            raise invalid("PatchOptions", "meta.k8s.io", "", [("fieldManager", "Required value: is required for "
+                                                                "apply patch")])
+        applied = self._check_body(applied)
+        if applied["metadata"].get("name") != self.target.name:
+            raise bad_request("the name of the object does not match the name on the URL")
+        live = self.store.get(self.rt.group, self.rt.plural, self.target.namespace or None, self.target.name)
+        force = self.query.get("force") in ("true", "1")
+        merged = patches.server_side_apply(live, applied, self.query["fieldManager"], force, self.rt.api_version)
+        merged["kind"], merged["apiVersion"] = self.rt.kind, self.rt.api_version
+        if live is None:
+            self._validate(merged)
+            _default(self.rt, merged)
+            if self.dry_run:
+                return 201, merged
+            return 201, self.present(self.store.create(self.rt.group, self.rt.plural, merged))
+        for k in ("uid", "creationTimestamp", "resourceVersion"):
+            merged["metadata"][k] = live["metadata"][k]
+        if self.target.subresource == "status":
+            status = merged.get("status")
+            merged = copy.deepcopy(live)
+            merged["status"] = status
+        _default(self.rt, merged)
+        self._validate(merged)
+        if self.dry_run:
+            return 200, merged
+        return 200, self.present(self.store.update(self.rt.group, self.rt.plural, merged))
+
+    def delete(self, name: str, namespace: str | None = None) -> Obj:
+        ns = namespace if namespace is not None else self.target.namespace
+        if (self.rt.group, self.rt.plural) == ("", "namespaces") and name in PROTECTED_NAMESPACES:
+            raise ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                           {"name": name, "kind": "namespaces"})
+        if self.dry_run:
+            return self._get_live(name)
+        return self.present(self.store.delete(self.rt.group, self.rt.plural, ns or None, name))
+
+    # -- subresources and reviews --
+
+    def pod_log(self) -> str:
+        pod = self._get_live()
+        containers = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+        container = self.query.get("container", "")
+        if not container:
+            if len(containers) > 1:
+                raise bad_request(f"a container name must be specified for pod {self.target.name}, choose one "
+                                  f"of: [{' '.join(containers)}]")
+            container = containers[0] if containers else ""
+        elif container not in containers:
+            raise bad_request(f"container {container} is not valid for pod {self.target.name}")
+        logs = self.cluster.logs
+        key = (self.target.namespace, self.target.name)
+        text = logs.get((*key, container), logs.get((*key, ""), ""))
+        tail = self.query.get("tailLines")
+        if tail is not None:
+            lines = text.splitlines(keepends=True)
+            text = "".join(lines[-int(tail):]) if int(tail) > 0 else ""
+        return text
+
+    def token_request(self, req: Any) -> Obj:
+        if not isinstance(req, dict):
+            raise bad_request("the body of the request was not a JSON object")
+        sa = self._get_live()
+        spec = req.get("spec") or {}
+        seconds = int(spec.get("expirationSeconds") or 3600)
+        if seconds < MIN_TOKEN_SECONDS:
+            raise invalid("TokenRequest", "authentication.k8s.io", "", [(
+                "spec.expirationSeconds", f"Invalid value: {seconds}: may not specify a duration less than "
+                "10 minutes")])
+        if seconds > 1 << 32:
+            raise invalid("TokenRequest", "authentication.k8s.io", "", [(
+                "spec.expirationSeconds", f"Invalid value: {seconds}: may not specify a duration larger than "
+                "2^32 seconds")])
+        audiences = spec.get("audiences") or [API_AUDIENCE]
+        bound = spec.get("boundObjectRef") or None
+        pod = secret = None
+        if bound:
+            kind, bname = bound.get("kind"), bound.get("name", "")
+            plural = {"Pod": "pods", "Secret": "secrets"}.get(kind or "")
+            target = self.store.get("", plural, self.target.namespace, bname) if plural else None
+            if target is None:
+                raise not_found("", plural or str(kind).lower(), bname)
+            ref = (bname, target["metadata"]["uid"])
+            pod, secret = (ref, None) if kind == "Pod" else (None, ref)
+        token, exp = self.cluster.token_issuer.issue(self.target.namespace, self.target.name, sa["metadata"]["uid"],
+                                                     seconds, audiences, secret=secret, pod=pod)
+        return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"name": self.target.name, "namespace": self.target.namespace,
+                             "creationTimestamp": None},
+                "spec": {"audiences": audiences, "expirationSeconds": seconds, "boundObjectRef": bound},
+                "status": {"token": token,
+                           "expirationTimestamp": exp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}}
+
+    def review(self, req: Any) -> Obj:
+        if not isinstance(req, dict):
+            raise bad_request("the body of the request was not a JSON object")
+        req = self._check_body(req)
+        req["metadata"].setdefault("creationTimestamp", None)
+        spec = req.get("spec") or {}
+        kind = self.rt.kind
+        user = self.user
+        if kind in ("SelfSubjectAccessReview", "SubjectAccessReview"):
+            if kind == "SubjectAccessReview":
+                user = UserInfo(username=spec.get("user", ""), uid=spec.get("uid", ""),
+                                groups=list(spec.get("groups") or []), extra=dict(spec.get("extra") or {}))
+            ra, nra = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
+            if ra is not None:
+                attrs = RequestAttributes(verb=ra.get("verb", ""), api_group=ra.get("group", ""),
+                                          resource=ra.get("resource", ""), subresource=ra.get("subresource", ""),
+                                          namespace=ra.get("namespace", ""), name=ra.get("name", ""))
+            elif nra is not None:
+                attrs = RequestAttributes(verb=nra.get("verb", ""), api_group="", resource="",
+                                          resource_request=False, path=nra.get("path", ""))
+            else:
+                raise invalid(kind, "authorization.k8s.io", "", [(
+                    "spec.resourceAttributes", "Invalid value: \"null\": exactly one of nonResourceAttributes "
+                    "or resourceAttributes must be specified")])
+            allowed = self.cluster.authorizer.authorize(user, attrs)
+            req["status"] = {"allowed": allowed}
+            if allowed:
+                req["status"]["reason"] = "RBAC: allowed"
+            return req
+        if kind == "SelfSubjectRulesReview":
+            ns = spec.get("namespace", "")
+            res_rules, non_res_rules = self.cluster.authorizer.rules_for(user, ns)
+            req["status"] = {"resourceRules": res_rules, "nonResourceRules": non_res_rules, "incomplete": False}
+            return req
+        if kind == "SelfSubjectReview":
+            req["status"] = {"userInfo": _user_json(user)}
+            return req
+        if kind == "TokenReview":
+            token = spec.get("token", "")
+            result = self.cluster.authenticator.authenticate(None, f"Bearer {token}")
+            if isinstance(result, UserInfo):
+                req["status"] = {"authenticated": True, "user": _user_json(result),
+                                 "audiences": spec.get("audiences") or [API_AUDIENCE]}
+            else:
+                reason = result.reason if isinstance(result, AuthError) else "no credentials"
+                req["status"] = {"authenticated": False, "user": {}, "error": reason}
+            return req
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+
+def _user_json(user: UserInfo) -> Obj:
+    out: Obj = {"username": user.username}
+    if user.uid:
+        out["uid"] = user.uid
+    if user.groups:
+        out["groups"] = list(user.groups)
+    if user.extra:
+        out["extra"] = {k: list(v) for k, v in user.extra.items()}
+    return out

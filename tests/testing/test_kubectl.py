@@ -1,0 +1,256 @@
+"""Proof of faithfulness: the real kubectl (default, 1.27, 1.33) against the test cluster."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from multusctl.testing import TestCluster
+from multusctl.testing.pki import CertificateAuthority
+
+from .conftest import DATA, Kubectl
+
+pytestmark = pytest.mark.kubectl
+
+MANIFEST = DATA / "multus-daemonset-thick.yml"
+NAD = DATA / "nad-macvlan.yml"
+
+
+def jwt_claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def sa_kubeconfig(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path, ns: str, sa: str) -> Path:
+    token = kubectl.run("create", "token", sa, "-n", ns, "--duration=15m").stdout.strip()
+    return cluster.kubeconfig_for_token(tmp_path / f"{sa}.kubeconfig", token)
+
+
+def test_get_namespaces(kubectl: Kubectl) -> None:
+    names = kubectl.run("get", "ns", "-o", "name").stdout.split()
+    assert {"namespace/default", "namespace/kube-system", "namespace/kube-public"} <= set(names)
+    assert kubectl.run("get", "ns").stdout.startswith("NAME")
+
+
+def test_apply_multus_thick_then_reapply_edited(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path) -> None:
+    out = kubectl.run("apply", "-f", str(MANIFEST)).stdout
+    assert out.count(" created") == 6, out
+    out = kubectl.run("apply", "-f", str(MANIFEST)).stdout
+    assert out.count(" unchanged") == 6, out
+
+    text = MANIFEST.read_text()
+    edited = (text.replace("multus-cni:snapshot-thick", "multus-cni:v4.1.0-thick")
+              .replace('"logLevel": "verbose"', '"logLevel": "debug"')
+              # add an env var, drop a volume and its mount: lists merged by name / mountPath
+              .replace("                  fieldPath: spec.nodeName\n",
+                       "                  fieldPath: spec.nodeName\n"
+                       "            - name: MULTUS_LOG_LEVEL\n              value: debug\n")
+              .replace("            - name: host-run-netns\n              mountPath: /run/netns\n"
+                       "              mountPropagation: HostToContainer\n", "")
+              .replace("        - name: host-run-netns\n          hostPath:\n            path: /run/netns/\n", ""))
+    assert edited.count("host-run-netns") == 0
+    (tmp_path / "edited.yml").write_text(edited)
+    out = kubectl.run("apply", "-f", str(tmp_path / "edited.yml")).stdout
+    assert "daemonset.apps/kube-multus-ds configured" in out
+    assert "configmap/multus-daemon-config configured" in out
+    assert "clusterrole.rbac.authorization.k8s.io/multus unchanged" in out
+
+    ds = cluster.store.get("apps", "daemonsets", "kube-system", "kube-multus-ds")
+    assert ds is not None
+    pod = ds["spec"]["template"]["spec"]
+    main = pod["containers"][0]
+    assert main["image"].endswith(":v4.1.0-thick")
+    assert pod["initContainers"][0]["image"].endswith(":v4.1.0-thick")
+    assert [e["name"] for e in main["env"]] == ["MULTUS_NODE_NAME", "MULTUS_LOG_LEVEL"]
+    assert main["env"][0]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
+    assert "host-run-netns" not in [v["name"] for v in pod["volumes"]]
+    assert "/run/netns" not in [m["mountPath"] for m in main["volumeMounts"]]
+    assert len(pod["volumes"]) == 8
+    assert ds["metadata"]["generation"] == 2
+    cm = cluster.store.get("", "configmaps", "kube-system", "multus-daemon-config")
+    assert cm is not None and '"logLevel": "debug"' in cm["data"]["daemon-config.json"]
+    # Applying the edited file once more changes nothing.
+    out = kubectl.run("apply", "-f", str(tmp_path / "edited.yml")).stdout
+    assert out.count(" unchanged") == 6, out
+
+
+def test_nad_by_every_name(kubectl: Kubectl, cluster: TestCluster) -> None:
+    kubectl.run("apply", "-f", str(MANIFEST))
+    assert "created" in kubectl.run("apply", "-f", str(NAD)).stdout
+    for name in ("net-attach-def", "network-attachment-definitions", "network-attachment-definition",
+                 "network-attachment-definitions.k8s.cni.cncf.io"):
+        out = kubectl.run("get", name, "-A").stdout
+        assert "default" in out and "macvlan-conf" in out, (name, out)
+    config = kubectl.run("get", "net-attach-def", "macvlan-conf", "-o", "jsonpath={.spec.config}").stdout
+    assert json.loads(config)["type"] == "macvlan"
+    # Short names come from the CRD: one that also declares `nad` is served by it.
+    crd = cluster.store.get("apiextensions.k8s.io", "customresourcedefinitions", None,
+                            "network-attachment-definitions.k8s.cni.cncf.io")
+    assert crd is not None
+    crd["spec"]["names"]["shortNames"] = ["net-attach-def", "nad"]
+    cluster.store.update("apiextensions.k8s.io", "customresourcedefinitions", crd, check_rv=False)
+    assert "macvlan-conf" in kubectl.run("get", "nad", "-n", "default").stdout
+
+
+def test_create_token_and_minimum_duration(kubectl: Kubectl, cluster: TestCluster) -> None:
+    cluster.seed([{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "multus",
+                                                                             "namespace": "kube-system"}}])
+    token = kubectl.run("create", "token", "multus", "-n", "kube-system", "--duration=15m").stdout.strip()
+    claims = jwt_claims(token)
+    assert claims["exp"] - claims["iat"] == 900
+    assert claims["sub"] == "system:serviceaccount:kube-system:multus"
+    refused = kubectl.run("create", "token", "multus", "-n", "kube-system", "--duration=5m", check=False)
+    assert refused.returncode != 0
+    assert "may not specify a duration less than 10 minutes" in refused.stderr
+
+
+def test_auth_can_i_answered_by_rbac(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path) -> None:
+    kubectl.run("apply", "-f", str(MANIFEST))
+    kc = sa_kubeconfig(kubectl, cluster, tmp_path, "kube-system", "multus")
+
+    def can_i(*args: str) -> str:
+        proc = kubectl.run("auth", "can-i", *args, kubeconfig=kc, check=False)
+        assert proc.returncode == (0 if proc.stdout.strip() == "yes" else 1), proc
+        return proc.stdout.strip()
+
+    assert can_i("list", "pods", "-A") == "yes"
+    assert can_i("watch", "pods", "-n", "default") == "yes"
+    assert can_i("create", "network-attachment-definitions.k8s.cni.cncf.io") == "yes"
+    assert can_i("update", "pods/status") == "yes"
+    assert can_i("update", "pods", "--subresource=status") == "yes"
+    assert can_i("create", "pods/status") == "no"
+    assert can_i("delete", "pods") == "no"
+    assert can_i("list", "nodes") == "no"
+    assert can_i("get", "secrets", "-n", "kube-system") == "no"
+
+
+def test_auth_whoami(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path) -> None:
+    kubectl.run("apply", "-f", str(MANIFEST))
+    kc = sa_kubeconfig(kubectl, cluster, tmp_path, "kube-system", "multus")
+    out = kubectl.run("auth", "whoami", "-o", "json", kubeconfig=kc).stdout
+    info = json.loads(out)["status"]["userInfo"]
+    assert info["username"] == "system:serviceaccount:kube-system:multus"
+    assert {"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"} <= set(
+        info["groups"])
+    admin = json.loads(kubectl.run("auth", "whoami", "-o", "json").stdout)["status"]["userInfo"]
+    assert admin["username"] == "multusctl-admin" and "system:masters" in admin["groups"]
+
+
+def test_logs_of_seeded_pod(kubectl: Kubectl, cluster: TestCluster) -> None:
+    cluster.seed_yaml(DATA / "multus-pods.yml")
+    out = kubectl.run("logs", "-n", "kube-system", "kube-multus-ds-x7k2p").stdout
+    assert "multus-daemon started" in out and "failed to load kubeconfig" in out
+    tail = kubectl.run("logs", "-n", "kube-system", "kube-multus-ds-x7k2p", "--tail=1").stdout
+    assert tail.startswith("2024-05-01T10:00:01Z [error]")
+    missing = kubectl.run("logs", "-n", "kube-system", "nope", check=False)
+    assert missing.returncode == 1
+    assert 'pods "nope" not found' in missing.stderr
+
+
+def test_unauthorized_messages(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path) -> None:
+    cluster.seed([{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "gone", "namespace": "default"}}])
+    sa = cluster.store.get("", "serviceaccounts", "default", "gone")
+    assert sa is not None
+    expired, _ = cluster.token_issuer.issue("default", "gone", sa["metadata"]["uid"], 600,
+                                            now=__import__("datetime").datetime(2020, 1, 1, tzinfo=__import__(
+                                                "datetime").UTC))
+    deleted = cluster.create_token("default", "gone")
+    cluster.store.delete("", "serviceaccounts", "default", "gone")
+    for token in ("not-a-token", expired, deleted):
+        kc = cluster.kubeconfig_for_token(tmp_path / "bad.kubeconfig", token)
+        proc = kubectl.run("get", "pods", kubeconfig=kc, check=False)
+        assert proc.returncode == 1
+        # kubectl words a 401 met during discovery differently from one on the request itself.
+        assert ("error: You must be logged in to the server (Unauthorized)" in proc.stderr
+                or "error: You must be logged in to the server (the server has asked for the client to provide "
+                   "credentials)" in proc.stderr), proc.stderr
+
+
+def test_forbidden_message(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path) -> None:
+    kc = sa_kubeconfig(kubectl, cluster, tmp_path, "default", "default")
+    proc = kubectl.run("get", "nodes", kubeconfig=kc, check=False)
+    assert proc.returncode == 1
+    assert ('Error from server (Forbidden): nodes is forbidden: User "system:serviceaccount:default:default" '
+            'cannot list resource "nodes" in API group "" at the cluster scope') in proc.stderr
+    proc = kubectl.run("get", "secret", "x", "-n", "kube-system", kubeconfig=kc, check=False)
+    assert ('secrets "x" is forbidden: User "system:serviceaccount:default:default" cannot get resource '
+            '"secrets" in API group "" in the namespace "kube-system"') in proc.stderr
+
+
+def test_wrong_ca(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path) -> None:
+    other = CertificateAuthority.create("someone-else")
+    kc = cluster.kubeconfig_for_token(tmp_path / "wrongca.kubeconfig", "x", ca=other.cert_pem)
+    proc = kubectl.run("get", "ns", kubeconfig=kc, check=False)
+    assert proc.returncode == 1
+    assert "x509: certificate signed by unknown authority" in proc.stderr
+
+
+def test_serving_name_mismatch(kubectl: Kubectl, tmp_path: Path) -> None:
+    with TestCluster(sans=["localhost", "127.0.0.2"]) as other:
+        kc = other.admin_kubeconfig(tmp_path / "mismatch.kubeconfig")
+        proc = kubectl.run("get", "ns", kubeconfig=kc, check=False)
+    assert proc.returncode == 1
+    assert "x509: certificate is valid for 127.0.0.2, not 127.0.0.1" in proc.stderr
+
+
+def test_get_watch_sees_new_objects(kubectl: Kubectl, cluster: TestCluster) -> None:
+    def later() -> None:
+        time.sleep(0.7)
+        cluster.seed([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": "default"}}])
+
+    t = threading.Thread(target=later)
+    t.start()
+    try:
+        # --request-timeout bounds the watch; kubectl ends it cleanly when it expires.
+        out = kubectl.run("get", "cm", "-n", "default", "-w", "-o", "name", request_timeout="2s").stdout
+    finally:
+        t.join()
+    assert out.split() == ["configmap/kube-root-ca.crt", "configmap/late"]
+
+
+def test_rollout_status_waits_for_ready_pods(kubectl: Kubectl, cluster: TestCluster) -> None:
+    kubectl.run("apply", "-f", str(MANIFEST))
+    seeded = cluster.seed_yaml(DATA / "multus-pods.yml")
+    pod = next(o for o in seeded if o["kind"] == "Pod")
+    pod["status"]["conditions"][0]["status"] = "False"
+    cluster.seed([pod])
+    ds = ["rollout", "status", "ds/kube-multus-ds", "-n", "kube-system", "--timeout=15s"]
+    proc = subprocess.Popen([kubectl.binary, "--kubeconfig", str(kubectl.kubeconfig), *ds], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"HOME": str(kubectl.home)})
+    try:
+        time.sleep(1.0)
+        assert proc.poll() is None, proc.communicate()
+        pod["status"]["conditions"][0]["status"] = "True"
+        cluster.seed([pod])
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert 'daemon set "kube-multus-ds" successfully rolled out' in out
+
+
+def test_server_side_apply(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path) -> None:
+    cm = tmp_path / "cm.yml"
+    cm.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\n  namespace: default\n"
+                  "data:\n  a: '1'\n  b: '2'\n")
+    assert "serverside-applied" in kubectl.run("apply", "--server-side", "-f", str(cm)).stdout
+    cm.write_text(cm.read_text().replace("  b: '2'\n", ""))
+    kubectl.run("apply", "--server-side", "-f", str(cm))
+    stored = cluster.store.get("", "configmaps", "default", "ssa")
+    assert stored is not None and stored["data"] == {"a": "1"}
+    other = tmp_path / "other.yml"
+    other.write_text(cm.read_text().replace("a: '1'", "a: 'x'"))
+    proc = kubectl.run("apply", "--server-side", "--field-manager=other", "-f", str(other), check=False)
+    assert proc.returncode == 1
+    assert 'conflict with "kubectl"' in proc.stderr and ".data.a" in proc.stderr
+    kubectl.run("apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", str(other))
+    stored = cluster.store.get("", "configmaps", "default", "ssa")
+    assert stored is not None and stored["data"] == {"a": "x"}
