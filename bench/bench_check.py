@@ -146,6 +146,9 @@ def main() -> int:
         out = (check.last.stdout + check.last.stderr).decode(errors="replace")
         if check.last.returncode >= 2 or "Traceback" in out:
             problems.append(f"`{' '.join(check.cmd)}` exited {check.last.returncode}:\n{out[-2000:]}")
+        if check.last.returncode == 1 and args.root is None:
+            print("note: the healthy root is not clean (exit 1): a check reports an error on it:\n"
+                  + check.last.stdout.decode(errors="replace")[-1500:])
         if kubectl and kubectl.last and kubectl.last.returncode != 0:
             print(f"note: kubectl version --client exited {kubectl.last.returncode}; still timed as the reference")
         rows, top_level = _importtime(root, env)

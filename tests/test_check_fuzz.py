@@ -206,3 +206,14 @@ def test_check_subprocess_on_hostile_roots(case: str, fmt: str, tmp_path: Path) 
     _assert_sane(proc.returncode, stdout, proc.stderr.decode("utf-8", "replace"), fmt)
     if fmt == "text":
         assert "\x1b" not in stdout  # no colour on a pipe, and no escape smuggled in by a file name
+
+
+def test_check_on_an_ascii_terminal_escapes_rather_than_crashes(tmp_path: Path) -> None:
+    files = {**BASE, **HOSTILE["undecodable-name"], f"{CONF_DIR}/05-caf\u00e9.conf": b"{"}
+    root = _build(tmp_path, files)
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    proc = subprocess.run([sys.executable, "-m", "multusctl", "check", "--root", str(root)],
+                          capture_output=True, timeout=60, env=env, stdin=subprocess.DEVNULL, check=False)
+    out = proc.stdout.decode("ascii")
+    _assert_sane(proc.returncode, out, proc.stderr.decode("utf-8", "replace"), "text")
+    assert "05-caf\\xe9.conf" in out and "\\u2014" in out.splitlines()[-1]

@@ -125,6 +125,11 @@ CASES = [
          present=("conf-invalid",),
          expect=[("conf-invalid", f"{K3S_CONF}/00-multus.conf", "error", ("namespaceIsolation", "boolean",
                                                                           "LoadNetConf"))]),
+    Case("no-delegates-no-cluster-network", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": thin(delegates=[])}),
+         expect=[("conf-invalid", f"{K3S_CONF}/00-multus.conf", "error", ("at least one delegate",))]),
+    Case("delegate-without-type", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": thin(
+        delegates=[{"name": "x", "cniVersion": "1.0.0"}])}),
+         expect=[("conf-invalid", f"{K3S_CONF}/00-multus.conf", "error", ("'type' or 'plugin'",))]),
     # --- multus-not-first
     Case("multus-sorts-after-flannel", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": None,
                                                           f"{K3S_CONF}/99-multus.conf": thin()}),
@@ -139,6 +144,12 @@ CASES = [
          expect=[("multus-not-first", f"{STD}/00-multus.conf", None, (f"{STD}/0-multus.conf",))]),
     Case("crio-multus-after-calico", lambda: {**R.kubeadm_crio_worker(), f"{STD}/99-multus.conf": thin(STD)},
          present=("multus-not-first",), expect=[("multus-not-first", None, None, ("CRI-O",))]),
+    Case("crio-skips-multus-without-binary", lambda: {**R.kubeadm_crio_worker(), f"{STD}/00-multus.conf": thin(STD)},
+         present=("multus-not-first", "multus-binary-missing"),
+         expect=[("multus-not-first", f"{STD}/00-multus.conf", "error", ("CRI-O skips", "'multus'"))]),
+    Case("crio-multus-first-with-binary", lambda: {**R.kubeadm_crio_worker(), f"{STD}/00-multus.conf": thin(STD),
+                                                   "/usr/libexec/cni/multus": File("", mode=0o755)},
+         absent=("multus-not-first",)),
     Case("no-multus-no-not-first", R.k3s_server, absent=("multus-not-first",)),
     # --- multus-conf-wrong-dir
     Case("k3s-multus-in-etc-cni", lambda: {**R.k3s_server(), f"{STD}/00-multus.conf": thin(STD)},
@@ -173,6 +184,9 @@ CASES = [
          present=("delegate-drift",),
          expect=[("delegate-drift", f"{K3S_CONF}/00-multus.conf", "warning",
                   ("cniVersion: '0.3.1' -> '1.0.0'", "k3s rewrites", "clusterNetwork"))]),
+    Case("drift-primary-replaced", lambda: {**R.kubeadm_control_plane(), "/opt/cni/bin/multus": File("", mode=0o755),
+                                            f"{STD}/00-multus.conf": thin(STD)},
+         expect=[("delegate-drift", f"{STD}/00-multus.conf", "warning", ("'cbr0'", "'k8s-pod-network'"))]),
     Case("no-drift-when-only-formatting-differs", lambda: k3s_thin(**{
         f"{K3S_CONF}/00-multus.conf": json.dumps(thin(), sort_keys=True, separators=(",", ":"))}),
          absent=("delegate-drift",)),

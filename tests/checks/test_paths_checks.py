@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from multusctl.report.finding import Finding
 from tests import distro_roots as R
@@ -161,6 +163,10 @@ CASES = [
     Case("thin k3s: cniDir and confDir by pod paths",
          lambda: k3s_thin(cniDir="/host/var/lib/cni/multus", confDir="/host/etc/cni/multus/net.d"),
          present=("thin-pod-path",)),
+    Case("thin k3s: kubeconfig inside the pod's ServiceAccount mount",
+         lambda: k3s_thin(kubeconfig="/var/run/secrets/kubernetes.io/serviceaccount/kubeconfig"),
+         present=("thin-pod-path",),
+         expect={"thin-pod-path": {"fix": "multusctl kubeconfig create", "message": "only inside a pod"}}),
     Case("thin k3s: all host paths (the seed's 00-multus.conf, done right)",
          lambda: {**k3s_thin(readinessindicatorfile="/run/flannel/subnet.env",
                              clusterNetwork=f"{K3S_CONF}/10-flannel.conflist")},
@@ -184,7 +190,7 @@ CASES = [
                                           "fix": '"cniConfigDir": "/host/etc/cni/net.d"'}}),
     Case("thick k3s: multusAutoconfigDir is the k3s host path",
          lambda: k3s_thick(daemon={"multusAutoconfigDir": K3S_CONF}),
-         present=("thick-unmounted-path",),
+         present=("thick-unmounted-path",), absent=("cluster-network-unresolved",),
          expect={"thick-unmounted-path": {"field": "multusAutoconfigDir",
                                           "fix": '"multusAutoconfigDir": "/host/etc/cni/net.d"',
                                           "message": "cannot find valid master CNI config"}}),
@@ -249,6 +255,16 @@ CASES = [
          lambda: kubeadm_thick(daemon={"socketDir": "/host/run/multus-daemon/"}, socket_path=None),
          present=("thick-socket-missing",),
          expect={"thick-socket-missing": {"message": "not /run/multus where the shim dials"}}),
+    Case("thick: only socketDir (v3 shim key) and the socket at the v4 default",
+         lambda: kubeadm_thick(conf={"socketDir": "/var/run/multus-v3"}), absent=("thick-socket-missing",)),
+    Case("thick: only socketDir, no socket anywhere",
+         lambda: kubeadm_thick(conf={"socketDir": "/var/run/multus-v3"}, socket_path=None),
+         present=("thick-socket-missing",),
+         expect={"thick-socket-missing": {"path": "/var/run/multus-v3/multus.sock", "field": "socketDir"}}),
+    Case("thick: daemonSocketDir set to a pod path",
+         lambda: kubeadm_thick(conf={"daemonSocketDir": "/host/run/multus"}),
+         present=("thick-socket-missing",),
+         expect={"thick-socket-missing": {"message": "looks like a pod path"}}),
     Case("thin: no socket needed", lambda: k3s_thin(), absent=("thick-socket-missing",)),
 
     # --- readiness-file-missing ------------------------------------------------------------------
@@ -426,3 +442,45 @@ def test_no_secret_in_path_findings(tmp_path: Path) -> None:
 def test_odd_values_never_crash(tmp_path: Path, junk: dict[str, Any]) -> None:
     findings(tmp_path, k3s_thin(**junk))
     findings(tmp_path / "thick", kubeadm_thick(conf=junk, daemon=junk))
+
+
+PATHISH = st.one_of(
+    st.sampled_from(["/host/etc/cni/net.d/x", "/hostroot/", "/host", "/run/multus", K3S_CONF, "/", "",
+                     "relative/path", "cbr0", "/var/run/secrets/kubernetes.io/x", "/host/../etc", "//host//x"]),
+    st.text(min_size=0, max_size=40),
+    st.integers(), st.none(), st.lists(st.text(max_size=10), max_size=3),
+)
+KEYS = st.sampled_from(["kubeconfig", "binDir", "confDir", "cniDir", "readinessindicatorfile", "logFile",
+                        "clusterNetwork", "defaultNetworks", "socketDir", "daemonSocketDir", "chrootDir",
+                        "cniConfigDir", "multusAutoconfigDir", "multusConfigFile", "perNodeCertificate",
+                        "multusNamespace"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(conf_keys=st.dictionaries(KEYS, PATHISH, max_size=6), daemon_keys=st.dictionaries(KEYS, PATHISH, max_size=6),
+       thick=st.booleans())
+def test_any_path_values_never_crash(tmp_path: Path, conf_keys: dict[str, Any], daemon_keys: dict[str, Any],
+                                     thick: bool) -> None:
+    """Whatever the values, the five checks give findings or nothing, never an exception."""
+    import json
+
+    from multusctl.checks import node_checks
+    from multusctl.checks.registry import run_checks
+    from multusctl.gather.nodefs import NodeFS
+    from multusctl.gather.snapshot import gather_node
+    from multusctl.layout.detect import detect_layout
+    from tests.noderoot import make_root
+
+    root = tmp_path / "fuzz"
+    if not root.exists():
+        make_root(root, {**R.k3s_agent(), f"{K3S_BIN}/multus": "x"})
+    conf = {"cniVersion": "1.0.0", "name": "m", "type": "multus-shim" if thick else "multus",
+            "delegates": [R.flannel_conflist()], **conf_keys}
+    (root / K3S_CONF.lstrip("/") / "00-multus.conf").write_text(json.dumps(conf))
+    dc = root / K3S_CONF.lstrip("/") / "multus.d" / "daemon-config.json"
+    dc.parent.mkdir(parents=True, exist_ok=True)
+    dc.write_text(json.dumps(daemon_keys))
+    fs = NodeFS(str(root))
+    snap = gather_node(fs, detect_layout(fs))
+    run = run_checks(snap, "node", only=[c.id for c in node_checks() if c.id in MINE])
+    assert not run.crashed, run.crashed

@@ -35,7 +35,10 @@ def sa_kubeconfig(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path, ns: st
 def test_get_namespaces(kubectl: Kubectl) -> None:
     names = kubectl.run("get", "ns", "-o", "name").stdout.split()
     assert {"namespace/default", "namespace/kube-system", "namespace/kube-public"} <= set(names)
-    assert kubectl.run("get", "ns").stdout.startswith("NAME")
+    # Server-side Table printing, columns as the real apiserver's.
+    lines = kubectl.run("get", "ns").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "STATUS", "AGE"]
+    assert any(line.split()[:2] == ["kube-system", "Active"] for line in lines[1:])
 
 
 def test_apply_multus_thick_then_reapply_edited(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path) -> None:
@@ -146,6 +149,10 @@ def test_logs_of_seeded_pod(kubectl: Kubectl, cluster: TestCluster) -> None:
     cluster.seed_yaml(DATA / "multus-pods.yml")
     out = kubectl.run("logs", "-n", "kube-system", "kube-multus-ds-x7k2p").stdout
     assert "multus-daemon started" in out and "failed to load kubeconfig" in out
+    wide = kubectl.run("get", "pods", "-A", "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[:6] == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert wide[1].split()[:5] == ["kube-system", "kube-multus-ds-x7k2p", "1/1", "Running", "0"]
+    assert wide[1].split()[6:] == ["10.42.0.12", "node-1", "<none>", "<none>"]
     tail = kubectl.run("logs", "-n", "kube-system", "kube-multus-ds-x7k2p", "--tail=1").stdout
     assert tail.startswith("2024-05-01T10:00:01Z [error]")
     missing = kubectl.run("logs", "-n", "kube-system", "nope", check=False)
@@ -207,11 +214,14 @@ def test_get_watch_sees_new_objects(kubectl: Kubectl, cluster: TestCluster) -> N
     t = threading.Thread(target=later)
     t.start()
     try:
-        # --request-timeout bounds the watch; kubectl ends it cleanly when it expires.
-        out = kubectl.run("get", "cm", "-n", "default", "-w", "-o", "name", request_timeout="2s").stdout
+        # --request-timeout bounds the watch; kubectl ends it cleanly when it expires. The events
+        # are single-row Tables, as the apiserver sends them to `kubectl get -w`.
+        out = kubectl.run("get", "cm", "-n", "default", "-w", request_timeout="2s").stdout
     finally:
         t.join()
-    assert out.split() == ["configmap/kube-root-ca.crt", "configmap/late"]
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "DATA", "AGE"]
+    assert [line.split()[:2] for line in lines[1:]] == [["kube-root-ca.crt", "1"], ["late", "0"]]
 
 
 def test_rollout_status_waits_for_ready_pods(kubectl: Kubectl, cluster: TestCluster) -> None:
@@ -254,3 +264,26 @@ def test_server_side_apply(kubectl: Kubectl, cluster: TestCluster, tmp_path: Pat
     kubectl.run("apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", str(other))
     stored = cluster.store.get("", "configmaps", "default", "ssa")
     assert stored is not None and stored["data"] == {"a": "x"}
+
+
+def test_create_builtin_objects(kubectl: Kubectl, cluster: TestCluster) -> None:
+    """kubectl >= 1.32 POSTs these as protobuf: the decoded objects must match what JSON would give."""
+    kubectl.run("create", "namespace", "team")
+    kubectl.run("create", "serviceaccount", "bot", "-n", "team")
+    kubectl.run("create", "secret", "generic", "creds", "-n", "team", "--from-literal=user=admin",
+                "--from-literal=empty=")
+    kubectl.run("create", "configmap", "conf", "-n", "team", "--from-literal=a=1", "--from-literal=b=two")
+    kubectl.run("label", "namespace", "team", "tier=test")
+    ns = cluster.store.get("", "namespaces", None, "team")
+    assert ns is not None and ns["metadata"]["labels"]["tier"] == "test"
+    assert cluster.store.get("", "serviceaccounts", "team", "bot") is not None
+    assert cluster.store.get("", "configmaps", "team", "kube-root-ca.crt") is not None
+    secret = cluster.store.get("", "secrets", "team", "creds")
+    assert secret is not None and secret["type"] == "Opaque"
+    assert {k: base64.b64decode(v).decode() for k, v in secret["data"].items()} == {"user": "admin", "empty": ""}
+    conf = cluster.store.get("", "configmaps", "team", "conf")
+    assert conf is not None and conf["data"] == {"a": "1", "b": "two"}
+    refused = kubectl.run("delete", "namespace", "kube-system", check=False)
+    assert 'namespaces "kube-system" is forbidden: this namespace may not be deleted' in refused.stderr
+    assert "namespace \"team\" deleted" in kubectl.run("delete", "namespace", "team", "--wait=false").stdout
+    assert cluster.store.get("", "secrets", "team", "creds") is None

@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import yaml
 
 from multusctl.testing import TestCluster, UserInfo
 
-from .conftest import DATA, Http
+from .conftest import DATA, Http, admin_http
 
 NS_PATH = "/api/v1/namespaces"
 
@@ -308,8 +309,16 @@ def test_protobuf_review_bodies_are_decoded(cluster: TestCluster, http: Http) ->
                                 "application/vnd.kubernetes.protobuf")
     assert code == 201 and review["status"]["allowed"] is True
     assert review["spec"]["resourceAttributes"] == {"verb": "list", "resource": "pods", "namespace": "default"}
+    # map<string,string> entries are messages of key (1) and value (2).
+    meta = _pb_field(1, b"pb") + _pb_field(11, _pb_field(1, b"app") + _pb_field(2, b"x"))
+    raw = _pb_field(1, meta) + _pb_field(2, _pb_field(1, b"k") + _pb_field(2, b"v"))
     type_meta = _pb_field(1, b"v1") + _pb_field(2, b"ConfigMap")
-    code, body = http.request("POST", f"{NS_PATH}/default/configmaps", b"k8s\x00" + _pb_field(1, type_meta),
+    code, obj = http.request("POST", f"{NS_PATH}/default/configmaps",
+                             b"k8s\x00" + _pb_field(1, type_meta) + _pb_field(2, raw),
+                             "application/vnd.kubernetes.protobuf")
+    assert code == 201 and obj["data"] == {"k": "v"} and obj["metadata"]["labels"] == {"app": "x"}
+    type_meta = _pb_field(1, b"v1") + _pb_field(2, b"Pod")
+    code, body = http.request("POST", f"{NS_PATH}/default/pods", b"k8s\x00" + _pb_field(1, type_meta),
                               "application/vnd.kubernetes.protobuf")
     assert code == 415 and body["reason"] == "UnsupportedMediaType"
 
@@ -360,3 +369,42 @@ def test_cli_serve_writes_kubeconfig_and_ca(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def test_stop_ends_watches_and_frees_the_port(tmp_path: Path) -> None:
+    cluster = TestCluster().start()
+    http = admin_http(cluster, tmp_path)
+    results: list[object] = []
+
+    def watch() -> None:
+        try:
+            results.append(http.request("GET", f"{NS_PATH}/default/configmaps?watch=1&resourceVersion=1"))
+        except OSError as exc:
+            results.append(exc)
+
+    t = threading.Thread(target=watch)
+    t.start()
+    time.sleep(0.3)
+    start = time.monotonic()
+    cluster.stop()
+    t.join(timeout=5)
+    assert not t.is_alive() and time.monotonic() - start < 3
+    host, port = http.url.removeprefix("https://").rsplit(":", 1)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=2)
+    cluster.stop()  # idempotent
+
+
+def test_watch_ends_when_the_client_hangs_up(cluster: TestCluster, http: Http) -> None:
+    host, port = cluster.url.removeprefix("https://").rsplit(":", 1)
+    raw = socket.create_connection((host, int(port)), timeout=5)
+    conn = http.ctx.wrap_socket(raw, server_hostname=host)
+    conn.sendall(f"GET {NS_PATH}/default/configmaps?watch=1&resourceVersion=1 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert conn.recv(1024).startswith(b"HTTP/1.1 200")
+    time.sleep(0.2)
+    before = threading.active_count()
+    conn.close()
+    deadline = time.monotonic() + 3
+    while threading.active_count() >= before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert threading.active_count() < before

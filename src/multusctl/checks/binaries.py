@@ -34,6 +34,11 @@ WELL_KNOWN_BIN_DIRS = (
     "/var/lib/rancher/k3s/data/current/bin",
     "/var/snap/microk8s/current/opt/cni/bin",
 )
+# Plugins of the containernetworking/plugins release (what `cni-plugins-linux-*.tgz` contains).
+STANDARD_PLUGINS = frozenset({
+    "bandwidth", "bridge", "dhcp", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback",
+    "macvlan", "portmap", "ptp", "sbr", "static", "tap", "tuning", "vlan", "vrf",
+})
 K3S_HASH_BIN = re.compile(r"(/[\w./-]*?)/data/([0-9a-f]{16,}|current)/bin(?![\w-])")
 K3S_CONTAINERD_FILES = ("config.toml", "config.toml.tmpl", "config-v3.toml.tmpl")
 
@@ -215,9 +220,12 @@ def plugin_missing(snap: NodeSnapshot) -> Iterator[Hit]:
         other = _elsewhere(snap, t, dirs)
         if other:
             fix = f"cp {other} {target}/{t}"
+        elif t in STANDARD_PLUGINS:
+            fix = (f"Install it from the containernetworking-plugins release into {target}: "
+                   f"tar -xzf cni-plugins-linux-<arch>-<version>.tgz -C {target} ./{t}")
         else:
-            fix = (f"Install the {t!r} binary into {target} (the containernetworking-plugins release has the "
-                   f"standard ones: tar -xzf cni-plugins-linux-<arch>-<version>.tgz -C {target} ./{t})")
+            fix = (f"Install the {t!r} binary into {target}; it comes from the project that provides the {t!r} "
+                   "plugin (usually its DaemonSet installs it), so check that DaemonSet mounts this dir.")
         k3s = (" k3s bundles only the plugins its flannel setup needs; macvlan, ipvlan and most others must "
                "be added (k3s#9224)." if snap.layout.distro == "k3s" else "")
         there = f" It is at {other}, which is not searched." if other else ""

@@ -59,14 +59,34 @@ def load_error(cf: ConfFile) -> str | None:
     return cni_mod.runtime_load_error(cf.cni.raw, cf.name)
 
 
+def crio_skip_reason(snap: NodeSnapshot, cf: ConfFile) -> str | None:
+    """Why CRI-O (ocicni loadNetworks) skips this file: it cannot load it, or ValidateNetworkList finds a
+    plugin of the chain missing from its plugin dirs. None when CRI-O would use it."""
+    err = load_error(cf)
+    if err is not None:
+        return err
+    assert cf.cni is not None
+    for t in cf.cni.types:
+        if "/" in t or not any(_is_file(snap, posixpath.join(d, t)) for d in snap.layout.bin_dirs):
+            return f"its plugin {t!r} is not in {', '.join(snap.layout.bin_dirs)}"
+    return None
+
+
+def _is_file(snap: NodeSnapshot, path: str) -> bool:
+    try:
+        return snap.fs.is_file(path)
+    except NodeFSError:
+        return False
+
+
 def runtime_choice(snap: NodeSnapshot) -> ConfFile | None:
-    """The conf file the runtime uses for pods: the first one (containerd) or the first loadable one
-    (CRI-O). None when there is none, or when containerd would fail on the first file."""
+    """The conf file the runtime uses for pods: the first one (containerd) or the first one it can load
+    and validate (CRI-O). None when there is none, or when containerd would fail on the first file."""
     files = snap.conf_files
     if not files:
         return None
     if runtime_kind(snap) == "crio":
-        return next((c for c in files if load_error(c) is None), None)
+        return next((c for c in files if crio_skip_reason(snap, c) is None), None)
     return files[0] if load_error(files[0]) is None else None
 
 
@@ -259,9 +279,26 @@ def _dangling_links(snap: NodeSnapshot) -> Iterator[Hit]:
 
 
 def _netconf_type_hits(cf: ConfFile) -> Iterator[Hit]:
+    """What makes multus's own LoadNetConf reject the config: every pod ADD then fails."""
     mc = cf.multus
     if mc is None:
         return
+    has_cluster = bool(mc.get("clusterNetwork"))
+    delegates = mc.get("delegates")
+    if not has_cluster and (not isinstance(delegates, list) or not delegates):
+        yield Hit(
+            message=f"{cf.name} has neither delegates nor clusterNetwork, so multus rejects it on every pod ADD "
+            '("LoadNetConf: at least one delegate/clusterNetwork must be specified").',
+            fix=f'Add "clusterNetwork": "<path of the primary CNI config>" to {cf.path}, or regenerate it.',
+            path=cf.path, field=network_field(mc, "delegates"), evidence={"delegates": len(delegates or [])},
+        )
+    elif not has_cluster and mc.delegate_errors:
+        yield Hit(
+            message=f"{cf.name}: {mc.delegate_errors[0]}; multus loads every delegate at each pod ADD and fails "
+            "(\"LoadDelegateNetConfList: delegate must have the 'type' or 'plugin' field\"), so no pod starts.",
+            fix='Give each delegate a "type" (single plugin) or a "plugins" list, or remove the broken entry.',
+            path=cf.path, field=network_field(mc, "delegates"), evidence={"errors": mc.delegate_errors[:5]},
+        )
     for key, want, got in multus_mod.netconf_type_errors(mc.plugin):
         yield Hit(
             message=f'"{key}" in {cf.name} is a {got}, but multus decodes it as a {want}; Go\'s JSON decoder '
@@ -289,9 +326,22 @@ def multus_not_first(snap: NodeSnapshot) -> Iterator[Hit]:
     m = multus[0]
     crio = runtime_kind(snap) == "crio"
     order = [c.name for c in snap.conf_files]
-    rule = ("CRI-O uses the first file it can load" if crio else
+    rule = ("CRI-O uses the first file it can load and whose plugins it finds" if crio else
             "containerd uses only the lexically first .conf/.conflist/.json file")
     new_name = _name_before(used.name, m.name)
+    skipped = crio_skip_reason(snap, m) if crio else None
+    if skipped is not None and m.name < used.name:
+        # The multus file is first, but CRI-O skips it: renaming would not help.
+        net = used.cni.name if used.cni and used.cni.name else used.name
+        yield Hit(
+            message=f"CRI-O skips {m.name} because {skipped}, and uses {used.name} instead, so pods get only the "
+            f"{net!r} network: Multus never runs and pod network annotations are ignored without any error.",
+            fix="Install the missing plugin into the CRI-O plugin dir (see plugin-missing / multus-binary-missing), "
+            "then check the node again.",
+            path=m.path,
+            evidence={"runtime_uses": used.path, "multus_config": m.path, "skipped_because": skipped},
+        )
+        return
     net = used.cni.name if used.cni and used.cni.name else used.name
     yield Hit(
         message=f"{used.name} comes before {m.name} in {snap.layout.conf_dir} and {rule}, so pods get only "
@@ -394,7 +444,10 @@ def _nesting(snap: NodeSnapshot, cf: ConfFile) -> Iterator[Hit]:
             continue
         if tcfg.multus_type is None:
             continue
-        self_ref = snap.fs.resolve(target) == snap.fs.resolve(cf.path)
+        try:
+            self_ref = snap.fs.resolve(target) == snap.fs.resolve(cf.path)
+        except NodeFSError:
+            self_ref = False
         inner = multus_mod.multus_depth(tcfg.plugins[0])
         depth_txt = "it points at itself, so the nesting has no end" if self_ref else \
             f"nesting depth {1 + inner}"
@@ -442,6 +495,11 @@ def delegate_drift(snap: NodeSnapshot) -> Iterator[Hit]:
         return
     shown = "; ".join(_fmt_diff(d) for d in diffs[:MAX_DIFFS])
     more = f" (and {len(diffs) - MAX_DIFFS} more)" if len(diffs) > MAX_DIFFS else ""
+    old_name, new_name = embedded.get("name"), current.cni.name
+    if isinstance(old_name, str) and new_name and old_name != new_name:
+        shown = (f"it embeds network {old_name!r}, but the primary network in {snap.layout.conf_dir} is now "
+                 f"{new_name!r} (the primary CNI was replaced)")
+        more = ""
     k3s = " k3s rewrites its flannel config on every start and upgrade, so the copy goes stale." \
         if snap.layout.distro == "k3s" else ""
     yield Hit(

@@ -78,7 +78,7 @@ def _case_variant(path: str, prefix: str, obj: dict[str, Any], key: str, canonic
         return Hit(
             message=f"{what} {path} sets {' and '.join(repr(k) for k in spellings)}. Multus's Go JSON decoder "
             f"matches keys case-insensitively, so all of them fill the same setting {canonical!r} and the "
-            f"last one in the file wins: {effective!r}. The other value is silently dropped.",
+            f"last one in the file wins: {_safe(effective)!r}. The other value is silently dropped.",
             fix=f'Keep one key, spelled "{canonical}", with the value you want.',
             path=path, field=prefix + key,
             evidence={"keys": spellings, "effective": _safe(effective), "canonical": canonical},

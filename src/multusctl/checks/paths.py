@@ -47,6 +47,8 @@ DISTRO_HOST_TREES = (
     "/var/lib/k0s",
     "/etc/kubernetes",
 )
+# Trees every pod has and no host does: the ServiceAccount token the kubelet projects into the pod.
+POD_ONLY_TREES = ("/var/run/secrets/kubernetes.io", "/run/secrets/kubernetes.io")
 # Keys of daemon-config.json the daemon reads in its pod. `daemonSocketDir` is deliberately absent: it
 # is copied into the shim conf and read by the shim on the host.
 THICK_POD_KEYS = (
@@ -149,7 +151,7 @@ def _live_caveat(snap: NodeSnapshot, path: str) -> str:
 
 def _pod_only_prefixes(snap: NodeSnapshot) -> list[str]:
     """Pod-side mount points that differ from their host path: a path below one names the pod's view."""
-    out = {"/host"}
+    out = {"/host", *POD_ONLY_TREES}
     for pm in (snap.thin_paths, snap.thick_paths):
         for m in pm.mounts:
             if _norm(m.pod) not in ("/", _norm(m.host)):
@@ -199,6 +201,8 @@ def thin_pod_paths(snap: NodeSnapshot) -> list[PodPath]:
         if _exists(snap, value):  # this host really has that path: the thin plugin will find it
             continue
         found = _host_for_pod_path(snap, value)
+        if found is None and key == "kubeconfig":
+            found = (snap.layout.multus_kubeconfig, ())  # a pod-only file: a kubeconfig must be written
         host, cands = found if found else (value, ())
         out.append(PodPath(fld, key, value, host, cands))
     return out
@@ -214,12 +218,21 @@ def thin_pod_path(snap: NodeSnapshot) -> Iterator[Hit]:
         flag = THIN_ENTRYPOINT_FLAG.get(pp.key)
         origin = (f" If the multus DaemonSet writes {conf.name}, set {flag}={pp.host} in its args, "
                   "since the entrypoint copies that flag verbatim." if flag else "")
+        if pp.candidates:
+            where = f"It is the path inside the multus DaemonSet pod; on the host that file is {pp.host}."
+            fix = f'Set "{pp.field}": "{pp.host}" in {conf.path}.{origin}'
+        elif pp.key == "kubeconfig":
+            where = "That file exists only inside a pod (its projected ServiceAccount token), never on the host."
+            fix = (f"Write a ServiceAccount kubeconfig on the host with `multusctl kubeconfig create` and set "
+                   f'"{pp.field}": "{pp.host}" in {conf.path}.')
+        else:
+            where = "No DaemonSet mount maps it to a host path."
+            fix = f'Set "{pp.field}" in {conf.path} to the host path of that file.'
         yield Hit(
             message=f'{conf.path} is a thin config (type "multus"): the multus binary runs on the host, '
             f'so "{pp.field}": "{pp.value}" is read as a host path, and {pp.value} does not exist on '
-            f"this node. It is the path inside the multus DaemonSet pod; on the host that file is "
-            f"{pp.host}. {_thin_consequence(pp.key)}",
-            fix=f'Set "{pp.field}": "{pp.host}" in {conf.path}.{origin}',
+            f"this node. {where} {_thin_consequence(pp.key)}",
+            fix=fix,
             path=conf.path,
             field=pp.field,
             evidence={"value": pp.value, "host_path": pp.host, "host_path_exists": _exists(snap, pp.host),

@@ -49,5 +49,7 @@ def check_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | N
         tool_version=__version__,
     )
     use_color = sys.stdout.isatty() if color is None else color
+    if hasattr(sys.stdout, "reconfigure"):  # a non-UTF-8 terminal gets \u2014 escapes, not a traceback
+        sys.stdout.reconfigure(errors="backslashreplace")
     sys.stdout.write(render(report, output, color=use_color, secrets=snap.secrets))
     sys.exit(2 if run.crashed and not run.findings else report.exit_code())

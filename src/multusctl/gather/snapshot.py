@@ -216,7 +216,9 @@ def _gather_paths(snap: NodeSnapshot) -> None:
     if m is None or m.multus is None or m.multus.mode != "thick":
         return
     dc = snap.daemon_config.config if snap.daemon_config else None
-    pod_conf = (dc.get_str("multusAutoconfigDir") or dc.get_str("cniConfigDir")) if dc else None
+    # cniConfigDir is where the daemon writes its conf (main.go copyUserProvidedConfig / the config
+    # manager), so it is the dir the conf found here proves; multusAutoconfigDir is only where it reads.
+    pod_conf = (dc.get_str("cniConfigDir") or dc.get_str("multusAutoconfigDir")) if dc else None
     pod_conf = pod_conf or "/host/etc/cni/net.d"
     if snap.thick_paths.to_host(pod_conf) != snap.fs.resolve(snap.layout.conf_dir) and pod_conf.startswith("/host/"):
         pm = snap.thick_paths.with_mount(snap.layout.conf_dir, pod_conf)

@@ -14,33 +14,42 @@ multusctl's own tests run kubectl and the API client against; it is usable in us
 
 or from a shell: ``python -m multusctl.testing serve --dir DIR [--seed FILE ...]``.
 
-What it does (proven with the real kubectl in tests/testing/): client-certificate, ServiceAccount
-JWT (bound and legacy Secret tokens, expiry and deletion enforced) and static-token authentication;
-RBAC authorization from stored (Cluster)Roles and bindings; generic CRUD of namespaced and
-cluster-scoped resources with resourceVersion, uid, creationTimestamp, generation, 404/409 Status
-bodies, label and field selectors; watch (chunked, from a resourceVersion, initial events, bookmarks
-for sendInitialEvents); JSON patch, JSON merge patch, strategic merge patch and server-side apply;
-the TokenRequest subresource; a token controller for service-account-token Secrets; kube-root-ca.crt
-in every namespace; CRDs that serve their resources (by plural, singular and short names); pod logs
-and status; DaemonSet status derived from seeded nodes and pods; self-subject access/rules reviews,
-SelfSubjectReview, TokenReview, SubjectAccessReview; /version, /healthz, /readyz, /livez, discovery
-and a skeleton OpenAPI v3 (so kubectl leaves field validation to the server).
+What it does (proven with the real kubectl 1.27, 1.31 via the dispatcher, and 1.33 in tests/testing/):
+client-certificate, ServiceAccount JWT (bound and legacy Secret tokens; expiry and deletion of the
+ServiceAccount or Secret enforced) and static-token authentication; RBAC from stored (Cluster)Roles and
+bindings, with the bootstrap roles stored as real objects; generic CRUD of namespaced and cluster-scoped
+resources with resourceVersion, uid, creationTimestamp, generation, 404/409/422 Status bodies, label and
+field selectors; watch (chunked, from a resourceVersion, initial events and the initial-events-end
+bookmark for sendInitialEvents, 410 when too old); JSON patch, JSON merge patch, strategic merge patch
+and server-side apply; the TokenRequest subresource (expirationSeconds >= 600); a token controller for
+service-account-token Secrets; kube-root-ca.crt and a default ServiceAccount in every namespace;
+`default/kubernetes` Service and Endpoints; CRDs that serve their resources (plural, singular, short
+names, additionalPrinterColumns); pod logs (seeded) and status; DaemonSet status derived from seeded
+nodes and pods (so `rollout status` works); Self/SubjectAccessReview, SelfSubjectRulesReview,
+SelfSubjectReview, TokenReview; /version, /healthz, /readyz, /livez; legacy discovery (clients asking
+for aggregated discovery get it and fall back, as against a pre-1.26 server); server-side Table
+printing for `kubectl get` (list, get and watch); a skeleton OpenAPI v3 (PATCH operations with their
+fieldValidation parameter, so kubectl leaves validation to the server) and an empty OpenAPI v2; protobuf
+request bodies of the types kubectl 1.32+ sends that way (see ``multusctl.testing.proto``).
 
 Limits (it is a test double, not an apiserver):
-- No schema validation or pruning, for built-in types or CRDs (unknown fields are stored as sent),
-  and only a few API defaults (DaemonSet update strategy, Service type, Secret type).
-- One version per built-in group; CRD objects are stored once whatever version they are written with
-  (no conversion). core/v1 and events.k8s.io/v1 Events are stored separately.
+- No schema validation, pruning or fieldValidation enforcement, for built-in types or CRDs (unknown
+  fields are stored as sent), and only a few API defaults (DaemonSet update strategy, Service type,
+  Secret type, Namespace phase).
+- One version per built-in group (plus authentication.k8s.io/v1beta1 SelfSubjectReview for old
+  kubectl); CRD objects are stored once whatever version they are written with (no conversion).
+  core/v1 and events.k8s.io/v1 Events are stored separately.
 - Strategic merge patch takes merge keys from a table of the common list fields, not from the Go
   types; server-side apply tracks ownership only between Apply managers (updates do not own
-  fields) and managedFields are simplified.
-- Responses are JSON only: protobuf request bodies get 415 (client-go then retries with JSON), no
-  Table output (kubectl prints client-side), no pagination (`limit`/`continue` are ignored).
-- Deleting is immediate: no finalizers, no graceful deletion, no garbage collection of dependents
-  (deleting a Namespace deletes its contents at once).
-- No controllers besides those named above (no scheduler, kubelet, ReplicaSets or Deployments),
-  no admission, no aggregated APIs, no HTTP/2, no exec/attach/port-forward, logs are not streamed
-  (``follow`` returns what is seeded).
+  fields), managedFields are simplified.
+- Protobuf request bodies are decoded only for reviews, TokenRequest, Namespace, ServiceAccount,
+  Secret and ConfigMap (415 otherwise); responses are always JSON. No pagination (`limit` and
+  `continue` are ignored), no HTTP/2, no aggregated APIs or metrics API.
+- Deleting is immediate: no finalizers, graceful deletion or garbage collection of dependents
+  (deleting a Namespace deletes its contents at once; default, kube-system and kube-public refuse).
+- No controllers besides those named above (no scheduler, kubelet, ReplicaSets or Deployments), no
+  admission, no exec/attach/port-forward; logs are not streamed (``follow`` returns what is seeded).
+- Status on create is kept as sent (convenient for seeding; the real server resets it for some kinds).
 """
 
 from __future__ import annotations

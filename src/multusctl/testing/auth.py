@@ -912,6 +912,19 @@ def _label_selector_matches(selector: Mapping[str, Any], labels: Mapping[str, st
     return True
 
 
+def _go_quote(text: Any) -> str:
+    # Go's %q for the plain names RBAC objects have.
+    return json.dumps(str(text))
+
+
+def _describe_subject(subject: Mapping[str, Any], binding_namespace: str) -> str:
+    kind, name = subject.get("kind"), subject.get("name", "")
+    if kind == "ServiceAccount":
+        ns = subject.get("namespace") or binding_namespace
+        return f"{kind} {_go_quote(f'{name}/{ns}')}"
+    return f"{kind} {_go_quote(name)}"
+
+
 class Authorizer:
     """RBAC over whatever the ``Lookup`` returns, plus the bootstrap defaults."""
 
@@ -977,25 +990,42 @@ class Authorizer:
             return [r for r in role.get("rules") or [] if isinstance(r, dict)], ""
         return [], f"unsupported roleRef kind {kind!r}"
 
-    def _visit_rules(self, user: UserInfo, namespace: str) -> tuple[list[dict[str, Any]], list[str]]:
-        """All rules that apply to ``user`` in ``namespace`` (cluster-wide ones included), plus errors."""
-        rules: list[dict[str, Any]] = []
+    def _visit_rules(
+        self, user: UserInfo, namespace: str
+    ) -> tuple[list[tuple[dict[str, Any], str]], list[str]]:
+        """Rules that apply to ``user`` in ``namespace`` (cluster-wide ones included),
+        each with the upstream description of the binding that grants it, plus errors."""
+        rules: list[tuple[dict[str, Any], str]] = []
         errors: list[str] = []
         for binding in self._cluster_role_bindings():
-            if not any(subject_applies(s, user, "") for s in binding.get("subjects") or []):
+            subject = next((s for s in binding.get("subjects") or [] if subject_applies(s, user, "")), None)
+            if subject is None:
                 continue
-            got, err = self._role_rules(binding.get("roleRef") or {}, "")
-            rules.extend(got)
+            ref = binding.get("roleRef") or {}
+            got, err = self._role_rules(ref, "")
+            source = (
+                f"ClusterRoleBinding {_go_quote((binding.get('metadata') or {}).get('name', ''))} of "
+                f"{ref.get('kind')} {_go_quote(ref.get('name', ''))} to {_describe_subject(subject, '')}"
+            )
+            rules.extend((r, source) for r in got)
             if err:
                 errors.append(err)
         if namespace:
             for binding in self.lookup.list(RBAC_GROUP, "rolebindings", namespace):
-                if not any(subject_applies(s, user, namespace) for s in binding.get("subjects") or []):
+                subject = next(
+                    (s for s in binding.get("subjects") or [] if subject_applies(s, user, namespace)), None
+                )
+                if subject is None:
                     continue
-                got, err = self._role_rules(binding.get("roleRef") or {}, namespace)
+                ref = binding.get("roleRef") or {}
+                got, err = self._role_rules(ref, namespace)
+                source = (
+                    f"RoleBinding {_go_quote((binding.get('metadata') or {}).get('name', '') + '/' + namespace)} "
+                    f"of {ref.get('kind')} {_go_quote(ref.get('name', ''))} to {_describe_subject(subject, namespace)}"
+                )
                 # Non-resource rules come along but never match: non-resource
                 # requests carry no namespace, so RoleBindings are not consulted.
-                rules.extend(got)
+                rules.extend((r, source) for r in got)
                 if err:
                     errors.append(err)
         return rules, errors
@@ -1003,15 +1033,26 @@ class Authorizer:
     # -- decisions
 
     def authorize_with_reason(self, user: UserInfo | None, attrs: RequestAttributes) -> tuple[bool, str]:
-        """``(allowed, reason)``; ``reason`` is what upstream appends to the 403 message."""
+        """``(allowed, reason)`` with upstream's reasons.
+
+        Allowed: ``RBAC: allowed by ClusterRoleBinding "b" of ClusterRole "r" to User "u"``
+        (empty for system:masters, which never reaches RBAC). Denied: empty, or
+        ``RBAC: ...`` naming roles that bindings refer to but do not exist,
+        which upstream appends to the 403 message.
+        """
         who = user if user is not None else ANONYMOUS
         if SYSTEM_MASTERS in who.groups:
             return True, ""
         namespace = attrs.namespace if attrs.resource_request else ""
         rules, errors = self._visit_rules(who, namespace)
-        if any(rule_allows(r, attrs) for r in rules):
-            return True, ""
-        return False, (f"RBAC: {', '.join(errors)}" if errors else "")
+        for rule, source in rules:
+            if rule_allows(rule, attrs):
+                return True, f"RBAC: allowed by {source}"
+        if not errors:
+            return False, ""
+        # utilerrors.Aggregate prints one error bare and several in brackets.
+        joined = errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
+        return False, f"RBAC: {joined}"
 
     def authorize(self, user: UserInfo | None, attrs: RequestAttributes) -> bool:
         return self.authorize_with_reason(user, attrs)[0]
@@ -1025,7 +1066,7 @@ class Authorizer:
         never authorize anything).
         """
         who = user if user is not None else ANONYMOUS
-        rules, _ = self._visit_rules(who, namespace)
+        rules = [rule for rule, _ in self._visit_rules(who, namespace)[0]]
         if SYSTEM_MASTERS in who.groups:
             # Upstream shows cluster-admin via its binding to system:masters; keep that
             # true even when the binding was removed or bootstrap objects are disabled.

@@ -1,12 +1,13 @@
 """Just enough Kubernetes protobuf decoding to accept what kubectl >= 1.32 POSTs as protobuf.
 
-kubectl 1.32+ sends typed-client request bodies (SelfSubjectAccessReview for `auth can-i`, ...)
-as `application/vnd.kubernetes.protobuf` whatever discovery says, and client-go does not retry
-with JSON on 415 for protobuf (its 415 fallback exists only for CBOR; see kubernetes/kubernetes
-issue 86253). A real apiserver decodes protobuf for every built-in type, so this module decodes the
-envelope (`k8s\\x00` + runtime.Unknown) and the messages of the review and token types, and of the
-objects `kubectl create namespace|serviceaccount|secret|configmap` sends, into the dicts a JSON body
-gives; other types get 415. Responses stay JSON: kubectl's Accept header allows it.
+kubectl 1.32+ sends typed-client request bodies (SelfSubjectAccessReview for `auth can-i`, the
+objects of `kubectl create namespace|serviceaccount|secret|configmap`, ...) as
+`application/vnd.kubernetes.protobuf` whatever discovery says, and does not retry the request as
+JSON when answered 415 (observed with kubectl 1.32 and 1.33; kubernetes/kubernetes issue 86253
+tracks client-go's missing fallback). A real apiserver decodes protobuf for every built-in type,
+so this module decodes the envelope (`k8s\\x00` + runtime.Unknown) and the messages of those types
+into the dicts a JSON body gives; other types get 415. Responses stay JSON, which kubectl's
+Accept header allows.
 """
 
 from __future__ import annotations

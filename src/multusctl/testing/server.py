@@ -7,7 +7,9 @@ import contextlib
 import copy
 import json
 import os
+import select
 import socket
+import socketserver
 import ssl
 import tempfile
 import threading
@@ -52,6 +54,7 @@ from multusctl.testing.store import (
     parse_label_selector,
     status_body,
 )
+from multusctl.testing.table import table, wants_table
 
 DEFAULT_SANS = ("127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                 "kubernetes.default.svc.cluster.local")
@@ -132,8 +135,6 @@ class TestCluster:
         ctx.verify_mode = ssl.CERT_OPTIONAL
         ctx.load_verify_locations(cadata=self.ca.cert_pem.decode())
         ctx.set_alpn_protocols(["http/1.1"])
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        _Server.address_family = family
         self._httpd = _Server((self.host, self.port), _Handler, ctx, self)
         self._stopping.clear()
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
@@ -367,7 +368,8 @@ def _default(rt: ResourceType, obj: Obj) -> None:
         obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj.setdefault("status", {"phase": "Active"})
     elif (rt.group, rt.plural) == ("", "secrets"):
-        obj.setdefault("type", "Opaque")
+        if not obj.get("type"):  # protobuf bodies carry an empty string rather than no field
+            obj["type"] = "Opaque"
     elif (rt.group, rt.plural) == ("", "services"):
         spec = obj.setdefault("spec", {})
         spec.setdefault("type", "ClusterIP")
@@ -408,7 +410,13 @@ class _Server(ThreadingHTTPServer):
         self.cluster = cluster
         self.conns: set[socket.socket] = set()
         self.conns_lock = threading.Lock()
+        self.address_family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
         super().__init__(addr, handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host name (getfqdn), a DNS lookup we neither need nor want.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # The TLS handshake happens here, in the connection's own thread, so a slow or silent
@@ -573,7 +581,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._authorize(user, RequestAttributes(
             verb=verb, api_group=group, resource=target.rt.plural, subresource=target.subresource,
             namespace=target.namespace, name=target.name, resource_request=True, path=path))
-        api = _Api(cluster, target, query, user)
+        api = _Api(cluster, target, query, user, self.headers.get("Accept") or "")
         if verb == "watch":
             self._watch(api)
             return
@@ -585,6 +593,9 @@ class _Handler(BaseHTTPRequestHandler):
         if body and ctype == "application/vnd.kubernetes.protobuf":
             body, ctype = json.dumps(proto.decode_body(body)).encode(), "application/json"
         code, obj = api.dispatch(verb, method, body, ctype)
+        if isinstance(obj, dict) and obj.get("kind") == "Table":
+            self._send(code, json.dumps(obj).encode(), "application/json;as=Table;v=v1;g=meta.k8s.io")
+            return
         self._json(code, obj)
 
     def _non_resource(self, path: str, parts: list[str]) -> None:
@@ -659,7 +670,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
 
+        first = [True]
+
         def emit(etype: str, obj: Obj) -> None:
+            if api.table and etype in ("ADDED", "MODIFIED", "DELETED"):
+                # As the apiserver: one single-row Table per event, columns only in the first.
+                obj = api.as_table([obj], obj["metadata"].get("resourceVersion", ""), first[0])
+                first[0] = False
             data = json.dumps({"type": etype, "object": obj}).encode() + b"\n"
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
@@ -672,6 +689,8 @@ class _Handler(BaseHTTPRequestHandler):
                     "resourceVersion": str(rv), "annotations": {"k8s.io/initial-events-end": "true"}}})
             for ev in events:
                 if ev is None:
+                    if _peer_gone(self.connection):
+                        return
                     continue
                 if ev.group != rt.group or ev.plural != rt.plural or (ns and ev.namespace != ns):
                     continue
@@ -683,6 +702,24 @@ class _Handler(BaseHTTPRequestHandler):
             emit("ERROR", err.status())
         except (OSError, ValueError):
             return
+
+
+def _peer_gone(conn: socket.socket) -> bool:
+    """Whether a watching client hung up (it sends nothing while watching, so readable means EOF)."""
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+        if not readable:
+            return False
+        previous = conn.gettimeout()
+        conn.settimeout(0)
+        try:
+            return conn.recv(1) == b""
+        finally:
+            conn.settimeout(previous)
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return False
+    except (OSError, ValueError):
+        return True
 
 
 def _parse_target(reg: Registry, group: str, version: str, rest: list[str]) -> Target | None:
@@ -714,14 +751,23 @@ def _verb(method: str, target: Target, query: dict[str, str]) -> str:
 class _Api:
     """The resource operations of one request."""
 
-    def __init__(self, cluster: TestCluster, target: Target, query: dict[str, str], user: UserInfo) -> None:
+    def __init__(self, cluster: TestCluster, target: Target, query: dict[str, str], user: UserInfo,
+                 accept: str = "") -> None:
         self.cluster = cluster
+        self.table = wants_table(accept)
         self.store = cluster.store
         self.target = target
         self.rt = target.rt
         self.query = query
         self.user = user
         self.dry_run = query.get("dryRun") == "All"
+
+    def as_table(self, objects: list[Obj], rv: str, with_columns: bool = True) -> Obj:
+        crd = None
+        if self.rt.crd:
+            crd = self.store.get("apiextensions.k8s.io", "customresourcedefinitions", None,
+                                 f"{self.rt.plural}.{self.rt.group}")
+        return table(self.rt, objects, rv, crd, self.query.get("includeObject", "Metadata"), with_columns)
 
     def present(self, obj: Obj) -> Obj:
         obj = dict(obj)
@@ -749,10 +795,13 @@ class _Api:
                                "resource", {})
             return 201, self.review(self._decode(body, ctype))
         if verb == "get":
-            return 200, self.present(self._get_live())
+            obj = self.present(self._get_live())
+            return 200, self.as_table([obj], obj["metadata"]["resourceVersion"]) if self.table else obj
         if verb == "list":
             items, rv = self.store.select(self.rt.group, self.rt.plural, self.target.namespace or None,
                                           self.query.get("labelSelector"), self.query.get("fieldSelector"))
+            if self.table:
+                return 200, self.as_table([self.present(o) for o in items], str(rv))
             return 200, {"kind": self.rt.list_kind, "apiVersion": self.rt.api_version,
                          "metadata": {"resourceVersion": str(rv)}, "items": [self.present(o) for o in items]}
         if verb == "create" and self.target.subresource == "token":
