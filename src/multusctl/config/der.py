@@ -94,6 +94,25 @@ def _integer(buf: bytes, s: int, e: int) -> int:
     return int.from_bytes(buf[s:e], "big", signed=True)
 
 
+def _oid(buf: bytes, item: tuple[int, int, int]) -> bytes:
+    """The content of an OBJECT IDENTIFIER, checked: no empty one, no padded or unfinished arc."""
+    s, e = _expect(item, OID)
+    raw = buf[s:e]
+    if not raw or raw[-1] & 0x80:
+        raise _Unsure
+    for i, b in enumerate(raw):
+        if b == 0x80 and (i == 0 or not raw[i - 1] & 0x80):
+            raise _Unsure
+    return raw
+
+
+def _bits(buf: bytes, item: tuple[int, int, int]) -> None:
+    """A DER BIT STRING: unused-bit count 0-7, none when empty, and the unused bits zero."""
+    s, e = _expect(item, BITS)
+    if e - s < 1 or buf[s] > 7 or (e - s == 1 and buf[s]) or (buf[s] and buf[e - 1] & ((1 << buf[s]) - 1)):
+        raise _Unsure
+
+
 def _string(tag: int, raw: bytes) -> str:
     if tag == 0x0C:  # UTF8String
         try:
@@ -119,10 +138,7 @@ def _name(buf: bytes, s: int, e: int) -> list[tuple[bytes, str]]:
             parts = _items(buf, *_expect(atv, SEQ))
             if len(parts) != 2:
                 raise _Unsure
-            os_, oe = _expect(parts[0], OID)
-            if oe == os_:
-                raise _Unsure
-            out.append((buf[os_:oe], _string(parts[1][0], buf[parts[1][1]:parts[1][2]])))
+            out.append((_oid(buf, parts[0]), _string(parts[1][0], buf[parts[1][1]:parts[1][2]])))
     return out
 
 
@@ -152,7 +168,6 @@ def _ext_value(oid: bytes, buf: bytes, s: int, e: int) -> bool | None:
     items = _items(buf, s, e)
     if len(items) != 1:
         raise _Unsure
-    tag, vs, ve = items[0]
     if oid == _EXT_BASIC_CONSTRAINTS:
         parts = _items(buf, *_expect(items[0], SEQ))
         is_ca = False
@@ -164,8 +179,7 @@ def _ext_value(oid: bytes, buf: bytes, s: int, e: int) -> bool | None:
             raise _Unsure
         return is_ca
     if oid == _EXT_KEY_USAGE:
-        if tag != BITS or ve - vs < 1 or buf[vs] > 7:
-            raise _Unsure
+        _bits(buf, items[0])
     elif oid == _EXT_SUBJECT_KEY_ID:
         _expect(items[0], OCTETS)
     elif oid == _EXT_AUTHORITY_KEY_ID:
@@ -174,8 +188,10 @@ def _ext_value(oid: bytes, buf: bytes, s: int, e: int) -> bool | None:
             raise _Unsure  # only keyIdentifier, the form every Kubernetes CA writes
     elif oid == _EXT_EXT_KEY_USAGE:
         parts = _items(buf, *_expect(items[0], SEQ))
-        if not parts or any(p[0] != OID or p[2] == p[1] for p in parts):
+        if not parts:
             raise _Unsure
+        for part in parts:
+            _oid(buf, part)
     elif oid == _EXT_SUBJECT_ALT_NAME:
         parts = _items(buf, *_expect(items[0], SEQ))
         for tag_, ps, pe in parts:
@@ -212,7 +228,7 @@ def _extensions(buf: bytes, s: int, e: int) -> bool:
             parts = [parts[0], parts[2]]
         if len(parts) != 2:
             raise _Unsure
-        oid = buf[slice(*_expect(parts[0], OID))]
+        oid = _oid(buf, parts[0])
         if oid in seen:
             raise _Unsure  # duplicate extension: cryptography has its own error for it
         seen.add(oid)
@@ -238,9 +254,7 @@ def read_der_cert(der: bytes) -> dict[str, Any]:
     sig_alg = der[_header_start(der, cert[1]):cert[1][2]]
     if sig_alg not in _SIG_ALGS:
         raise _Unsure
-    bs, be = cert[2][1], cert[2][2]
-    if be - bs < 2 or der[bs] != 0:
-        raise _Unsure
+    _bits(der, cert[2])
     tbs = _items(der, cert[0][1], cert[0][2])
     i = 0
     version = 0
@@ -266,8 +280,9 @@ def read_der_cert(der: bytes) -> dict[str, Any]:
     not_before, not_after = _time(der, validity[0]), _time(der, validity[1])
     subject = _name(der, *_expect(tbs[i + 4], SEQ))
     spki = _items(der, *_expect(tbs[i + 5], SEQ))
-    if len(spki) != 2 or der[_header_start(der, spki[0]):spki[0][2]] not in _KEY_ALGS or spki[1][0] != BITS:
+    if len(spki) != 2 or der[_header_start(der, spki[0]):spki[0][2]] not in _KEY_ALGS:
         raise _Unsure
+    _bits(der, spki[1])
     rest = tbs[i + 6:]
     is_ca = False
     if rest:
