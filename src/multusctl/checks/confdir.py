@@ -223,18 +223,21 @@ def _invalid_hit(snap: NodeSnapshot, cf: ConfFile, idx: int, err: str, crio: boo
     if empty and cf.name.startswith("00-multus"):
         what += (" (an empty 00-multus.conf is what the thick daemon leaves when it generated its config "
                  "while the primary CNI config was missing, MC#1155)")
-        fix = (f"Delete it (rm {cf.path}) and restart the Multus pod on this node once the primary CNI "
+        fix = (f"Delete it (`rm {cf.path}`) and restart the Multus pod on this node once the primary CNI "
                f"config exists in {snap.layout.conf_dir}: kubectl -n kube-system delete pod "
                f"-l app=multus --field-selector spec.nodeName=<this node>")
     elif empty:
-        fix = f"Delete the empty file (rm {cf.path}) or restore its content."
+        fix = f"Delete the empty file (`rm {cf.path}`) or restore its content."
     elif line is not None:
-        fix = (f"Fix the JSON at line {line} (check with: python3 -m json.tool {cf.path}), or move the "
+        fix = (f"Fix the JSON at line {line} (check with `python3 -m json.tool {cf.path}`), or move the "
                f"file out of {snap.layout.conf_dir}.")
     elif "save it as .conflist" in err:
-        fix = f"Rename it so the runtime parses it as a list: mv {cf.path} {_swap_ext(cf.path, '.conflist')}"
+        fix = f"Rename it so the runtime parses it as a list: `mv {cf.path} {_swap_ext(cf.path, '.conflist')}`"
     elif "saved as .conf" in err:
-        fix = f"Rename it so the runtime parses it as a single config: mv {cf.path} {_swap_ext(cf.path, '.conf')}"
+        fix = f"Rename it so the runtime parses it as a single config: `mv {cf.path} {_swap_ext(cf.path, '.conf')}`"
+    elif any(k in err for k in ("too large", "not UTF-8", "not a regular file", "symbolic links")):
+        fix = (f"This is not a CNI config: move it out of the conf dir, e.g. "
+               f"`mv {cf.path} /root/{cf.name}.bak`, or restore the real config from a backup.")
     else:
         fix = (f'Give it a "type" (single plugin, .conf) or a non-empty "plugins" list with a "name" '
                f"(.conflist), or move it out of {snap.layout.conf_dir}.")

@@ -163,7 +163,9 @@ def gather_node(fs: NodeFS, layout: Layout, *, daemon_config: str | None = None,
     conf_dir = layout.conf_dir
     try:
         if not fs.is_dir(conf_dir):
-            raise NodeFSError(f"{conf_dir}: no such directory")
+            fs.resolve(conf_dir)  # raises "too many levels of symbolic links" for a loop
+            what = "is not a directory" if fs.exists(conf_dir) else "no such directory"
+            raise NodeFSError(f"{conf_dir}: {what}")
         paths = list_conf_files(fs, conf_dir)
     except NodeFSError as exc:
         snap.conf_dir_error = str(exc)

@@ -64,6 +64,7 @@ class _Defaults:
     conf_dir: str
     bin_dirs: list[str]
     why: str
+    bin_why: str = ""  # when the bin dir was decided differently from the conf dir
     # Runtime configs to try, in order: (node path, is a Go template, ${VAR} substitutions).
     containerd: list[tuple[str, bool, dict[str, str]]] = field(default_factory=list)
     crio: bool = False  # try CRI-O's config too
@@ -328,7 +329,7 @@ def _fill_k3s(fs: NodeFS, layout: Layout, role_override: str | None) -> _Default
             containerd=containerd,
             no_cni_hint=f"flannel-backend: none ({flannel[1] if flannel else ''}): k3s writes no CNI dirs")
     bin_dir, bin_why = _k3s_bin_dir(fs, data_dir)
-    return _Defaults(conf_dir=paths.conf_dir, bin_dirs=[bin_dir], why=f"k3s default; {bin_why}",
+    return _Defaults(conf_dir=paths.conf_dir, bin_dirs=[bin_dir], why="k3s default", bin_why=f"k3s default; {bin_why}",
                      containerd=containerd,
                      no_cni_hint="k3s writes none with --flannel-backend=none, though "
                      + ("config.yaml and the systemd unit do not say so" if used or unit_roles
@@ -608,7 +609,8 @@ def _runtime_config(fs: NodeFS, d: _Defaults) -> tuple[RuntimeCni | None, list[s
 def _resolve_cni_dirs(fs: NodeFS, layout: Layout, d: _Defaults) -> None:
     rt, looked = _runtime_config(fs, d)
     conf, bins = d.conf_dir, list(d.bin_dirs)
-    conf_why = bin_why = d.why
+    conf_why, bin_base = d.why, d.bin_why or d.why
+    bin_why = bin_base
     if rt is not None:
         for p in rt.problems:
             layout.note("runtime", p)
@@ -618,7 +620,7 @@ def _resolve_cni_dirs(fs: NodeFS, layout: Layout, d: _Defaults) -> None:
         layout.note("runtime", f"no container runtime config found (looked at {', '.join(looked) or 'nothing'})")
     elif not rt.parsed:
         layout.note("runtime", f"{rt.source} could not be read; using the distribution's defaults")
-        conf_why = bin_why = f"{d.why} ({rt.source} unreadable)"
+        conf_why, bin_why = f"{d.why} ({rt.source} unreadable)", f"{bin_base} ({rt.source} unreadable)"
     elif rt.kind == "kubelet-flags":
         layout.note("runtime", f"{rt.source}: kubelet CNI flags (honoured only by the dockershim, Kubernetes < 1.24)")
         if rt.conf_dir:
@@ -628,7 +630,7 @@ def _resolve_cni_dirs(fs: NodeFS, layout: Layout, d: _Defaults) -> None:
     elif rt.templated and not rt.sets_dirs and rt.placeholders:
         # A template whose CNI values are k3s placeholders: k3s fills in its own defaults.
         layout.note("runtime", f"{rt.source}: CNI dirs are template placeholders; k3s fills in its defaults")
-        conf_why = bin_why = f"{d.why} (rendered from {rt.source})"
+        conf_why, bin_why = f"{d.why} (rendered from {rt.source})", f"{bin_base} (rendered from {rt.source})"
     else:
         runtime = "CRI-O" if rt.kind == "crio" else "containerd"
         default_conf = D.STANDARD_CONF_DIR
@@ -647,7 +649,7 @@ def _resolve_cni_dirs(fs: NodeFS, layout: Layout, d: _Defaults) -> None:
         if rt.bin_dirs:
             bins, bin_why = list(rt.bin_dirs), f"{runtime} config {rt.bin_dirs_from}"
         elif {"bin_dir", "bin_dirs"} & set(rt.placeholders):
-            bin_why = f"{d.why} (bin dir is a template placeholder in {rt.source})"
+            bin_why = f"{bin_base} (bin dir is a template placeholder in {rt.source})"
         else:
             bins = [default_bin]
             bin_why = f"{runtime} config {rt.source} sets no CNI bin dir: {runtime}'s default"
