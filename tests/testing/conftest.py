@@ -131,3 +131,14 @@ def http(cluster: TestCluster, tmp_path: Path) -> Http:
 @pytest.fixture
 def anon_http(cluster: TestCluster) -> Http:
     return Http(cluster.url, ssl.create_default_context(cadata=cluster.ca_pem.decode()))
+
+
+@pytest.fixture
+def kubectl_default(admin_kubeconfig: Path, tmp_path: Path) -> Kubectl:
+    """Only the default kubectl, for slower tests where the client version does not matter."""
+    binary = shutil.which("kubectl")
+    if binary is None:
+        pytest.skip("kubectl not installed")
+    home = tmp_path / "home-default"
+    home.mkdir()
+    return Kubectl(binary, home, admin_kubeconfig)

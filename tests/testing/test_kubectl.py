@@ -32,6 +32,38 @@ def sa_kubeconfig(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path, ns: st
     return cluster.kubeconfig_for_token(tmp_path / f"{sa}.kubeconfig", token)
 
 
+def write_edited_manifest(path: Path) -> Path:
+    """The Multus manifest with a new image, log level and env var, and one volume (and mount) less."""
+    edited = (MANIFEST.read_text().replace("multus-cni:snapshot-thick", "multus-cni:v4.1.0-thick")
+              .replace('"logLevel": "verbose"', '"logLevel": "debug"')
+              .replace("                  fieldPath: spec.nodeName\n",
+                       "                  fieldPath: spec.nodeName\n"
+                       "            - name: MULTUS_LOG_LEVEL\n              value: debug\n")
+              .replace("            - name: host-run-netns\n              mountPath: /run/netns\n"
+                       "              mountPropagation: HostToContainer\n", "")
+              .replace("        - name: host-run-netns\n          hostPath:\n            path: /run/netns/\n", ""))
+    assert "host-run-netns" not in edited
+    path.write_text(edited)
+    return path
+
+
+def assert_edited_state(cluster: TestCluster) -> None:
+    ds = cluster.store.get("apps", "daemonsets", "kube-system", "kube-multus-ds")
+    assert ds is not None
+    pod = ds["spec"]["template"]["spec"]
+    main = pod["containers"][0]
+    assert main["image"].endswith(":v4.1.0-thick")
+    assert pod["initContainers"][0]["image"].endswith(":v4.1.0-thick")
+    assert [e["name"] for e in main["env"]] == ["MULTUS_NODE_NAME", "MULTUS_LOG_LEVEL"]
+    assert main["env"][0]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
+    assert "host-run-netns" not in [v["name"] for v in pod["volumes"]]
+    assert "/run/netns" not in [m["mountPath"] for m in main["volumeMounts"]]
+    assert len(pod["volumes"]) == 9
+    assert ds["metadata"]["generation"] == 2
+    cm = cluster.store.get("", "configmaps", "kube-system", "multus-daemon-config")
+    assert cm is not None and '"logLevel": "debug"' in cm["data"]["daemon-config.json"]
+
+
 def test_get_namespaces(kubectl: Kubectl) -> None:
     names = kubectl.run("get", "ns", "-o", "name").stdout.split()
     assert {"namespace/default", "namespace/kube-system", "namespace/kube-public"} <= set(names)
@@ -47,58 +79,27 @@ def test_apply_multus_thick_then_reapply_edited(kubectl: Kubectl, cluster: TestC
     out = kubectl.run("apply", "-f", str(MANIFEST)).stdout
     assert out.count(" unchanged") == 6, out
 
-    text = MANIFEST.read_text()
-    edited = (text.replace("multus-cni:snapshot-thick", "multus-cni:v4.1.0-thick")
-              .replace('"logLevel": "verbose"', '"logLevel": "debug"')
-              # add an env var, drop a volume and its mount: lists merged by name / mountPath
-              .replace("                  fieldPath: spec.nodeName\n",
-                       "                  fieldPath: spec.nodeName\n"
-                       "            - name: MULTUS_LOG_LEVEL\n              value: debug\n")
-              .replace("            - name: host-run-netns\n              mountPath: /run/netns\n"
-                       "              mountPropagation: HostToContainer\n", "")
-              .replace("        - name: host-run-netns\n          hostPath:\n            path: /run/netns/\n", ""))
-    assert edited.count("host-run-netns") == 0
-    (tmp_path / "edited.yml").write_text(edited)
-    out = kubectl.run("apply", "-f", str(tmp_path / "edited.yml")).stdout
+    edited = write_edited_manifest(tmp_path / "edited.yml")
+    out = kubectl.run("apply", "-f", str(edited)).stdout
     assert "daemonset.apps/kube-multus-ds configured" in out
     assert "configmap/multus-daemon-config configured" in out
     assert "clusterrole.rbac.authorization.k8s.io/multus unchanged" in out
 
-    ds = cluster.store.get("apps", "daemonsets", "kube-system", "kube-multus-ds")
-    assert ds is not None
-    pod = ds["spec"]["template"]["spec"]
-    main = pod["containers"][0]
-    assert main["image"].endswith(":v4.1.0-thick")
-    assert pod["initContainers"][0]["image"].endswith(":v4.1.0-thick")
-    assert [e["name"] for e in main["env"]] == ["MULTUS_NODE_NAME", "MULTUS_LOG_LEVEL"]
-    assert main["env"][0]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
-    assert "host-run-netns" not in [v["name"] for v in pod["volumes"]]
-    assert "/run/netns" not in [m["mountPath"] for m in main["volumeMounts"]]
-    assert len(pod["volumes"]) == 8
-    assert ds["metadata"]["generation"] == 2
-    cm = cluster.store.get("", "configmaps", "kube-system", "multus-daemon-config")
-    assert cm is not None and '"logLevel": "debug"' in cm["data"]["daemon-config.json"]
+    assert_edited_state(cluster)
     # Applying the edited file once more changes nothing.
-    out = kubectl.run("apply", "-f", str(tmp_path / "edited.yml")).stdout
+    out = kubectl.run("apply", "-f", str(edited)).stdout
     assert out.count(" unchanged") == 6, out
 
 
 def test_nad_by_every_name(kubectl: Kubectl, cluster: TestCluster) -> None:
     kubectl.run("apply", "-f", str(MANIFEST))
     assert "created" in kubectl.run("apply", "-f", str(NAD)).stdout
-    for name in ("net-attach-def", "network-attachment-definitions", "network-attachment-definition",
+    for name in ("net-attach-def", "nad", "network-attachment-definitions", "network-attachment-definition",
                  "network-attachment-definitions.k8s.cni.cncf.io"):
         out = kubectl.run("get", name, "-A").stdout
         assert "default" in out and "macvlan-conf" in out, (name, out)
     config = kubectl.run("get", "net-attach-def", "macvlan-conf", "-o", "jsonpath={.spec.config}").stdout
     assert json.loads(config)["type"] == "macvlan"
-    # Short names come from the CRD: one that also declares `nad` is served by it.
-    crd = cluster.store.get("apiextensions.k8s.io", "customresourcedefinitions", None,
-                            "network-attachment-definitions.k8s.cni.cncf.io")
-    assert crd is not None
-    crd["spec"]["names"]["shortNames"] = ["net-attach-def", "nad"]
-    cluster.store.update("apiextensions.k8s.io", "customresourcedefinitions", crd, check_rv=False)
-    assert "macvlan-conf" in kubectl.run("get", "nad", "-n", "default").stdout
 
 
 def test_create_token_and_minimum_duration(kubectl: Kubectl, cluster: TestCluster) -> None:
@@ -248,6 +249,10 @@ def test_rollout_status_waits_for_ready_pods(kubectl: Kubectl, cluster: TestClus
 
 
 def test_server_side_apply(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path) -> None:
+    out = kubectl.run("apply", "--server-side", "-f", str(MANIFEST)).stdout
+    assert out.count("serverside-applied") == 6, out
+    kubectl.run("apply", "--server-side", "-f", str(write_edited_manifest(tmp_path / "edited.yml")))
+    assert_edited_state(cluster)
     cm = tmp_path / "cm.yml"
     cm.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\n  namespace: default\n"
                   "data:\n  a: '1'\n  b: '2'\n")
@@ -287,3 +292,20 @@ def test_create_builtin_objects(kubectl: Kubectl, cluster: TestCluster) -> None:
     assert 'namespaces "kube-system" is forbidden: this namespace may not be deleted' in refused.stderr
     assert "namespace \"team\" deleted" in kubectl.run("delete", "namespace", "team", "--wait=false").stdout
     assert cluster.store.get("", "secrets", "team", "creds") is None
+
+
+def test_kubectl_under_injected_faults(kubectl_default: Kubectl, cluster: TestCluster) -> None:
+    kubectl = kubectl_default
+    faults = cluster.faults
+    faults.burst(429, 2, retry_after=1, path_prefix="/api/v1/namespaces")
+    start = time.monotonic()
+    assert "kube-system" in kubectl.run("get", "ns").stdout  # client-go honours Retry-After and retries
+    assert time.monotonic() - start >= 1.5
+    faults.burst(500, 1, path_prefix="/api/v1/namespaces")
+    proc = kubectl.run("get", "ns", check=False)
+    assert proc.returncode == 1 and proc.stderr.startswith("Error from server (InternalError): ")
+    faults.reset(1, path_prefix="/api/v1/namespaces")
+    assert "kube-system" in kubectl.run("get", "ns").stdout  # a reset GET is retried
+    faults.latency(2, path_prefix="/api/v1/namespaces", count=1)
+    proc = kubectl.run("get", "ns", check=False, request_timeout="1s")
+    assert proc.returncode == 1 and "Client.Timeout exceeded while awaiting headers" in proc.stderr

@@ -194,7 +194,7 @@ def test_crd_serves_its_resources(http: Http) -> None:
     _, res = http.request("GET", "/apis/k8s.cni.cncf.io/v1")
     nad = res["resources"][0]
     assert (nad["name"], nad["singularName"], nad["shortNames"]) == (
-        "network-attachment-definitions", "network-attachment-definition", ["net-attach-def"])
+        "network-attachment-definitions", "network-attachment-definition", ["nad", "net-attach-def"])
     path = "/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitions"
     obj = yaml.safe_load((DATA / "nad-macvlan.yml").read_text())
     code, created = http.request("POST", path, obj)

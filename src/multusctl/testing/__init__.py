@@ -33,7 +33,8 @@ fieldValidation parameter, so kubectl leaves validation to the server) and an em
 request bodies of the types kubectl 1.32+ sends that way (see ``multusctl.testing.proto``).
 
 Limits (it is a test double, not an apiserver):
-- No schema validation, pruning or fieldValidation enforcement, for built-in types or CRDs (unknown
+- No OpenAPI schemas (`kubectl explain` fails), hence no schema validation, pruning or fieldValidation
+  enforcement, for built-in types or CRDs (unknown
   fields are stored as sent), and only a few API defaults (DaemonSet update strategy, Service type,
   Secret type, Namespace phase).
 - One version per built-in group (plus authentication.k8s.io/v1beta1 SelfSubjectReview for old
