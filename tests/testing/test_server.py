@@ -341,11 +341,22 @@ def test_faults_delay_burst_and_reset(cluster: TestCluster, http: Http) -> None:
     assert http.request("GET", "/api")[0] == 200
 
 
-def test_silent_client_does_not_block_others(cluster: TestCluster, http: Http) -> None:
-    host, port = cluster.url.removeprefix("https://").rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=5):
+def test_silent_client_neither_blocks_others_nor_stop(tmp_path: Path) -> None:
+    cluster = TestCluster().start()
+    try:
+        http = admin_http(cluster, tmp_path)
+        host, port = cluster.url.removeprefix("https://").rsplit(":", 1)
+        silent = socket.create_connection((host, int(port)), timeout=5)
         # This connection never sends a ClientHello; the next request must still be served.
         assert http.request("GET", "/version")[0] == 200
+        start = time.monotonic()
+        cluster.stop()
+        assert time.monotonic() - start < 2
+        silent.settimeout(2)
+        assert silent.recv(10) == b""  # stop() cut the pending handshake
+        silent.close()
+    finally:
+        cluster.stop()
 
 
 def test_cli_serve_writes_kubeconfig_and_ca(tmp_path: Path) -> None:
@@ -408,3 +419,13 @@ def test_watch_ends_when_the_client_hangs_up(cluster: TestCluster, http: Http) -
     while threading.active_count() >= before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert threading.active_count() < before
+
+
+def test_seeding_from_python_and_yaml_text(cluster: TestCluster) -> None:
+    stored = cluster.seed_yaml("apiVersion: v1\nkind: ConfigMapList\nitems:\n"
+                               "- {apiVersion: v1, kind: ConfigMap, metadata: {name: one, namespace: fresh}}\n")
+    assert stored[0]["metadata"]["uid"] and cluster.store.get("", "namespaces", None, "fresh") is not None
+    again = cluster.seed([dict(cm("one", "fresh"), data={"k": "2"})])  # seeding replaces
+    assert again[0]["data"] == {"k": "2"} and again[0]["metadata"]["uid"] == stored[0]["metadata"]["uid"]
+    with pytest.raises(ValueError, match="unknown kind"):
+        cluster.seed([{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}])

@@ -364,6 +364,9 @@ def _write_kubeconfig(path: Path, server: str, ca_pem: bytes, user_name: str, us
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # stop() shuts every open connection down itself; joining the handler threads as well would wait
+    # up to the handshake timeout for a client that never finished its TLS handshake.
+    block_on_close = False
     allow_reuse_address = True
     request_queue_size = 64
 
@@ -388,13 +391,11 @@ class _Server(ThreadingHTTPServer):
         # Headers and body go out in separate writes; without NODELAY, Nagle plus the client's
         # delayed ACK adds ~40 ms to every response.
         request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            conn = self.ssl_ctx.wrap_socket(request, server_side=True)
-        except (OSError, ssl.SSLError):
-            return
+        conn = self.ssl_ctx.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
         with self.conns_lock:
-            self.conns.add(conn)
+            self.conns.add(conn)  # from here on stop() can cut the connection, handshake included
         try:
+            conn.do_handshake()
             self.RequestHandlerClass(conn, client_address, self)
         except (OSError, ssl.SSLError, ValueError):
             pass
