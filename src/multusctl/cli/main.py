@@ -9,6 +9,7 @@ import click
 from multusctl import __version__
 from multusctl.cli.check import check_cmd
 from multusctl.cli.detect import detect_cmd
+from multusctl.cli.kubeconfig import kubeconfig_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -20,11 +21,13 @@ def cli() -> None:
     Start here:
       multusctl detect            where CNI files live on this node
       multusctl check             what is wrong with this node's Multus setup (offline)
+      multusctl kubeconfig create a least-privilege, verified kubeconfig for Multus
     """
 
 
 cli.add_command(detect_cmd)
 cli.add_command(check_cmd)
+cli.add_command(kubeconfig_group)
 
 
 def main() -> None:

@@ -1,0 +1,182 @@
+"""`multusctl kubeconfig create|inspect`: the least-privilege kubeconfig Multus's thin plugin needs.
+
+lightkube and the provisioning code are imported inside the commands, so `multusctl check` (which
+imports this module through the command group) never pays for the API client.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from multusctl.cli.options import detect_layout_from, node_options
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    click.echo(f"multusctl: {message}", err=True)
+    sys.exit(code)
+
+
+def _node_target(root: str, fs: Any, layout: Any, path: str | None) -> tuple[str, Any]:
+    """(local path, shower) for --path or the layout's multus kubeconfig under --root."""
+    if path:
+        local = os.path.realpath(path) if os.path.islink(path) else path
+        return local, lambda p: p
+    node_path = layout.multus_kubeconfig
+    local = fs.host(node_path)
+    root_abs = fs.root.rstrip("/")
+
+    def shown(p: str) -> str:
+        # Paths as the node sees them, like `multusctl check` reports them.
+        if root_abs and p.startswith(root_abs + "/"):
+            return p[len(root_abs):]
+        return p
+
+    return local, shown
+
+
+def find_admin_kubeconfig(explicit: str | None, env: str | None, node_admin: str | None,
+                          home: str) -> tuple[str, str] | None:
+    """(path, where it came from): --kubeconfig, then $KUBECONFIG, the node's admin kubeconfig, ~/.kube/config."""
+    if explicit:
+        return explicit, "--kubeconfig"
+    # client-go merges a $KUBECONFIG list; we take its first existing file, which holds the usual admin context.
+    for part in (env or "").split(os.pathsep):
+        if part and os.path.isfile(part):
+            return part, "$KUBECONFIG"
+    if node_admin and os.path.isfile(node_admin):
+        return node_admin, "the node's admin kubeconfig"
+    default = os.path.join(home, ".kube", "config")
+    if os.path.isfile(default):
+        return default, "~/.kube/config"
+    return None
+
+
+@click.group("kubeconfig")
+def kubeconfig_group() -> None:
+    """The kubeconfig Multus's thin plugin uses: create a least-privilege one, or inspect one."""
+
+
+@kubeconfig_group.command("create")
+@node_options
+@click.option("--path", default=None, metavar="FILE",
+              help="Write here (a local path) instead of the node's multus.d/multus.kubeconfig under --root.")
+@click.option("--kubeconfig", "admin_kubeconfig", default=None, metavar="FILE",
+              help="Admin kubeconfig to talk to the API (default: $KUBECONFIG, the node's admin kubeconfig, "
+                   "~/.kube/config).")
+@click.option("--context", default=None, help="Context of the admin kubeconfig (default: its current-context).")
+@click.option("--namespace", default="kube-system", show_default=True, help="Namespace of the ServiceAccount.")
+@click.option("--service-account", default="multus", show_default=True, help="ServiceAccount name.")
+@click.option("--server", default=None, metavar="URL",
+              help="API URL to write (default: the ClusterIP:port of Service default/kubernetes).")
+@click.option("--token-duration", default=None, metavar="DURATION",
+              help="Use a TokenRequest token of this lifetime (e.g. 24h, 8760h; at least 10m) instead of a "
+                   "long-lived Secret token. Nothing refreshes it.")
+@click.option("--no-verify", is_flag=True,
+              help="Do not contact the written server (e.g. its ClusterIP is not reachable from here); the token "
+                   "is still checked through the admin connection.")
+@click.option("--dry-run", is_flag=True, help="Change nothing; print the plan and a redacted diff.")
+def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | None, bin_dirs: tuple[str, ...],
+               path: str | None, admin_kubeconfig: str | None, context: str | None, namespace: str,
+               service_account: str, server: str | None, token_duration: str | None, no_verify: bool,
+               dry_run: bool) -> None:
+    """Create (idempotently) ServiceAccount, ClusterRole and binding for Multus, and write a verified
+    ServiceAccount kubeconfig at the node's multus.d/multus.kubeconfig (mode 0600, old file backed up).
+
+    Exit status: 0 done (or nothing to do), 1 the API refused or verification failed, 2 bad usage or
+    unreadable input.
+    """
+    from multusctl.config.errors import ParseError
+    from multusctl.config.kubeconfig import parse, server_problem
+    from multusctl.provision import duration
+    from multusctl.provision.objects import Names
+
+    seconds = None
+    if token_duration is not None:
+        try:
+            seconds = duration.parse(token_duration)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--token-duration") from None
+        if seconds < duration.MIN_TOKEN_SECONDS:
+            raise click.BadParameter(f"{token_duration} is shorter than 10m, the shortest token the API issues "
+                                     "(TokenRequest expirationSeconds >= 600)", param_hint="--token-duration")
+    if server is not None and server_problem(server):
+        raise click.BadParameter(str(server_problem(server)), param_hint="--server")
+
+    fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
+    node_admin = fs.host(layout.admin_kubeconfig) if layout.admin_kubeconfig else None
+    found = find_admin_kubeconfig(admin_kubeconfig, os.environ.get("KUBECONFIG"), node_admin,
+                                  os.path.expanduser("~"))
+    if found is None:
+        _fail(2, "kubeconfig create: no admin kubeconfig found ($KUBECONFIG, the node's admin kubeconfig, "
+                 "~/.kube/config); pass --kubeconfig FILE")
+    admin_path, admin_source = found
+    try:
+        with open(admin_path, "rb") as f:
+            admin_kc = parse(f.read(4 * 1024 * 1024))
+    except OSError as exc:
+        _fail(2, f"kubeconfig create: cannot read {admin_path}: {exc.strerror}")
+    except ParseError as exc:
+        _fail(2, f"kubeconfig create: {admin_path}: {exc}")
+    secrets = set(admin_kc.secrets)
+    admin_ca = admin_kc.decoded(admin_kc.cluster, "certificate-authority-data")
+
+    target, shown = _node_target(root, fs, layout, path)
+    from multusctl.provision.api import ApiFailure, connect_admin
+    from multusctl.provision.create import Failed, Options, Output, run
+
+    opts = Options(admin_path=admin_path, admin_source=admin_source, context=context,
+                   names=Names(namespace=namespace, service_account=service_account), target=target, shown=shown,
+                   server=server, token_seconds=seconds, verify=not no_verify, dry_run=dry_run)
+    out = Output(echo=click.echo, secrets=secrets)
+    if hasattr(sys.stdout, "reconfigure"):  # a non-UTF-8 terminal gets escapes, not a traceback
+        sys.stdout.reconfigure(errors="backslashreplace")
+    try:
+        admin = connect_admin(admin_path, context, secrets)
+    except ApiFailure as exc:
+        _fail(2, f"kubeconfig create: {exc}")
+    try:
+        code = run(opts, admin, out, admin_ca)
+    except (ApiFailure, Failed) as exc:
+        # The ApiFailure/Failed texts are built secret-free; redact once more in case a server echoed one.
+        from multusctl.config.secrets import redact
+
+        # An admin kubeconfig lightkube cannot use (say, an exec plugin it lacks) is unusable input: 2.
+        _fail(2 if isinstance(exc, ApiFailure) and exc.kind == "config" else 1,
+              redact(f"kubeconfig create: {exc}", out.secrets))
+    finally:
+        admin.close()
+    sys.exit(code)
+
+
+@kubeconfig_group.command("inspect")
+@click.option("--root", default="/", show_default=True, metavar="DIR", type=click.Path(file_okay=False, exists=True),
+              help="Inspect the multus kubeconfig of the node copied in DIR.")
+@click.option("--path", default=None, metavar="FILE", help="Inspect this file instead.")
+def inspect_cmd(root: str, path: str | None) -> None:
+    """Who a kubeconfig authenticates as, its server, CA and token expiry, file mode. Offline; prints no secret."""
+    from multusctl.config.errors import ParseError
+    from multusctl.provision.inspect import describe
+
+    if path:
+        local, shown = path, path
+    else:
+        fs, layout = detect_layout_from(root, None, None, None, ())
+        shown = layout.multus_kubeconfig
+        local = fs.host(shown)
+    try:
+        st = os.stat(local)
+        with open(local, "rb") as f:
+            data = f.read(4 * 1024 * 1024)
+    except OSError as exc:
+        _fail(2, f"kubeconfig inspect: cannot read {shown}: {exc.strerror}")
+    try:
+        lines = describe(data, shown, st.st_mode & 0o777, st.st_uid)
+    except ParseError as exc:
+        _fail(2, f"kubeconfig inspect: {shown}: {exc}")
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
+    click.echo("\n".join(lines))

@@ -1,0 +1,240 @@
+"""The only place that talks to the Kubernetes API (lightkube), and the one-line names of what went wrong.
+
+Objects go in and come out as plain API dicts, so the rest of `provision` stays free of lightkube types
+and this module is the whole price of the dependency (imported only by `kubeconfig create`).
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+from multusctl.config.secrets import redact
+
+Obj = dict[str, Any]
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
+
+
+class ApiFailure(Exception):
+    """A one-line, secret-free reason; `kind` is connect | timeout | tls | unauthorized | forbidden | http | config."""
+
+    def __init__(self, kind: str, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.code = code
+
+    @property
+    def unreachable(self) -> bool:
+        """Nothing answered (as opposed to a server that answered and said no)."""
+        return self.kind in ("connect", "timeout")
+
+
+def _resources() -> dict[str, Any]:
+    from lightkube.resources.core_v1 import ConfigMap, Secret, Service, ServiceAccount
+    from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
+
+    return {"ServiceAccount": ServiceAccount, "Secret": Secret, "Service": Service, "ConfigMap": ConfigMap,
+            "ClusterRole": ClusterRole, "ClusterRoleBinding": ClusterRoleBinding}
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in seen and len(seen) < 20:
+        seen.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return seen
+
+
+def _httpx() -> Any:
+    # lightkube >= 1.0 runs on httpx2 (the maintained fork); older releases on httpx.
+    try:
+        import httpx2
+    except ImportError:  # pragma: no cover - depends on the installed lightkube
+        import httpx as httpx2
+    return httpx2
+
+
+def describe(exc: BaseException, server: str, who: str, secrets: set[str]) -> ApiFailure:
+    """Name a failure plainly: connection refused, timeout, TLS, 401, 403, other HTTP status."""
+    httpx2 = _httpx()
+    from lightkube import ApiError
+    from lightkube.core.exceptions import ConfigError
+
+    if isinstance(exc, ApiFailure):
+        return exc
+    if isinstance(exc, ApiError):
+        code = exc.status.code or exc.response.status_code
+        msg = redact((exc.status.message or exc.status.reason or "").strip(), secrets)
+        if code == 401:
+            return ApiFailure("unauthorized", f"the API at {server} rejected {who}: 401 Unauthorized "
+                              "(expired, revoked or foreign credentials)", code)
+        if code == 403:
+            return ApiFailure("forbidden", f"403 Forbidden: {msg} ({who} lack this permission)", code)
+        return ApiFailure("http", f"the API at {server} answered {code} {exc.status.reason or ''}: {msg}".rstrip(),
+                          code)
+    if isinstance(exc, ConfigError):
+        return ApiFailure("config", redact(str(exc), secrets))
+    chain = _chain(exc)
+    for e in chain:
+        if isinstance(e, ssl.SSLCertVerificationError):
+            why = e.verify_message or "certificate verify failed"
+            return ApiFailure("tls", f"TLS error talking to {server}: {why} (the CA does not match the server's "
+                              "certificate, or the certificate does not name this address)")
+    for e in chain:
+        if isinstance(e, ConnectionRefusedError):
+            return ApiFailure("connect", f"cannot connect to {server}: connection refused (no API server listens "
+                              "there)")
+    if isinstance(exc, httpx2.TimeoutException) or any(isinstance(e, TimeoutError) for e in chain):
+        phase = "connecting" if isinstance(exc, httpx2.ConnectTimeout) else "waiting for an answer"
+        return ApiFailure("timeout", f"timed out {phase} to {server}")
+    for e in chain:
+        if isinstance(e, ssl.SSLError):
+            return ApiFailure("tls", f"TLS error talking to {server}: {e.reason or e}")
+    for e in chain:
+        if isinstance(e, OSError) and e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNRESET,
+                                                  errno.EADDRNOTAVAIL):
+            return ApiFailure("connect", f"cannot connect to {server}: {e.strerror.lower() if e.strerror else e}")
+        if e.__class__.__name__ == "gaierror":
+            return ApiFailure("connect", f"cannot connect to {server}: cannot resolve its host name")
+    if isinstance(exc, httpx2.TransportError):
+        return ApiFailure("connect", f"cannot talk to {server}: {redact(str(exc), secrets) or type(exc).__name__}")
+    return ApiFailure("http", f"unexpected error talking to {server}: {type(exc).__name__}: "
+                      f"{redact(str(exc), secrets)}".splitlines()[0])
+
+
+@dataclass
+class Api:
+    """A lightkube client plus what is needed to name failures (the server URL and whose credentials)."""
+
+    client: Any
+    server: str
+    who: str
+    secrets: set[str]
+    config: Any = None  # lightkube SingleConfig of the admin connection: to verify through its server
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise describe(exc, self.server, self.who, self.secrets) from None
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
+        from lightkube import ApiError
+
+        res = _resources()[kind]
+        kw = {"namespace": namespace} if namespace else {}
+        try:
+            obj = self.client.get(res, name, **kw)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                return None
+            raise describe(exc, self.server, self.who, self.secrets) from None
+        except Exception as exc:
+            raise describe(exc, self.server, self.who, self.secrets) from None
+        return dict(obj.to_dict())
+
+    def create(self, obj: Obj) -> Obj:
+        from lightkube import codecs
+
+        out = self._call(self.client.create, codecs.from_dict(obj))
+        return dict(out.to_dict())
+
+    def merge_patch(self, kind: str, name: str, patch: Obj, namespace: str | None = None) -> Obj:
+        from lightkube.types import PatchType
+
+        kw = {"namespace": namespace} if namespace else {}
+        out = self._call(self.client.patch, _resources()[kind], name, patch, patch_type=PatchType.MERGE, **kw)
+        return dict(out.to_dict())
+
+    def delete(self, kind: str, name: str, namespace: str | None = None) -> None:
+        kw = {"namespace": namespace} if namespace else {}
+        self._call(self.client.delete, _resources()[kind], name, **kw)
+
+    def request_token(self, namespace: str, service_account: str, seconds: int) -> tuple[str, Any]:
+        """(token, server-granted expiration datetime) via TokenRequest."""
+        from lightkube.models.authentication_v1 import TokenRequestSpec
+        from lightkube.models.meta_v1 import ObjectMeta
+        from lightkube.resources.core_v1 import ServiceAccount
+
+        req = ServiceAccount.Token(metadata=ObjectMeta(), spec=TokenRequestSpec(audiences=[],
+                                                                                expirationSeconds=seconds))
+        out = self._call(self.client.create, req, service_account, namespace=namespace)
+        token = out.status.token
+        self.secrets.add(token)
+        return token, out.status.expirationTimestamp
+
+    def can_i(self, verb: str, resource: str, group: str = "", namespace: str | None = None) -> bool:
+        from lightkube.models.authorization_v1 import ResourceAttributes, SelfSubjectAccessReviewSpec
+        from lightkube.resources.authorization_v1 import SelfSubjectAccessReview
+
+        attrs = ResourceAttributes(verb=verb, resource=resource, group=group or None, namespace=namespace)
+        out = self._call(self.client.create, SelfSubjectAccessReview(spec=SelfSubjectAccessReviewSpec(
+            resourceAttributes=attrs)))
+        return bool(out.status and out.status.allowed)
+
+    def whoami(self) -> str | None:
+        """The username the server sees, or None when it has no SelfSubjectReview (before 1.28)."""
+        from lightkube import ApiError
+        from lightkube.resources.authentication_v1 import SelfSubjectReview
+
+        try:
+            out = self.client.create(SelfSubjectReview())
+        except ApiError as exc:
+            if exc.status.code == 404:
+                return None
+            raise describe(exc, self.server, self.who, self.secrets) from None
+        except Exception as exc:
+            raise describe(exc, self.server, self.who, self.secrets) from None
+        info = out.status.userInfo if out.status else None
+        return info.username if info else None
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _timeout(connect: float) -> Any:
+    return _httpx().Timeout(READ_TIMEOUT, connect=connect)
+
+
+def connect_admin(path: str, context: str | None, secrets: set[str]) -> Api:
+    """A client for the admin kubeconfig `path` (raises ApiFailure kind=config when lightkube cannot load it)."""
+    from lightkube import Client, KubeConfig
+    from lightkube.core.exceptions import ConfigError
+
+    try:
+        config = KubeConfig.from_file(path)
+        single = config.get(context)
+        if single is None:
+            raise ConfigError("no context")
+        client = Client(single, timeout=_timeout(CONNECT_TIMEOUT), field_manager="multusctl")
+    except ConfigError as exc:
+        raise ApiFailure("config", f"{path}: {redact(str(exc), secrets)}") from None
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise ApiFailure("config", f"{path}: cannot use this kubeconfig ({type(exc).__name__}: "
+                         f"{redact(str(exc), secrets)})") from None
+    return Api(client, single.cluster.server, f"the credentials of {path}", secrets, single)
+
+
+def connect_token(server: str, ca_pem: bytes | None, token: str, secrets: set[str], *, via: Any = None,
+                  connect_timeout: float = 3.0) -> Api:
+    """A client with the new credentials: `server` + `ca_pem`, or the admin connection's cluster (`via`)."""
+    from lightkube import Client, KubeConfig
+    from lightkube.config.models import Cluster, User
+
+    if via is not None:
+        cluster = via.cluster
+        fname = via.fname
+        server = cluster.server
+    else:
+        cluster = Cluster(server=server, certificate_auth_data=base64.b64encode(ca_pem or b"").decode())
+        fname = None
+    config = KubeConfig.from_one(cluster=cluster, user=User(token=token), fname=fname)
+    # No proxy from the environment: the thin plugin runs under the container runtime, which has none.
+    client = Client(config, timeout=_timeout(connect_timeout), trust_env=False, field_manager="multusctl")
+    return Api(client, server, "the new ServiceAccount token", secrets)

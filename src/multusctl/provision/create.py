@@ -1,0 +1,421 @@
+"""`multusctl kubeconfig create`: ensure the ServiceAccount, RBAC and token, then write a verified kubeconfig.
+
+Every step prints one line (what it found, what it did). Nothing is written to disk before the new
+credentials have been proven against the API, and nothing at all under --dry-run.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from multusctl.config.kubeconfig import is_loopback_host, server_address
+from multusctl.config.secrets import fingerprint, redact
+from multusctl.provision import files, kubeconfig_text
+from multusctl.provision.api import Api, ApiFailure, connect_token
+from multusctl.provision.duration import human
+from multusctl.provision.objects import (
+    Names,
+    binding_is_right,
+    cluster_role,
+    cluster_role_binding,
+    role_differences,
+    role_is_right,
+    role_ref,
+    secret_problem,
+    service_account,
+    subjects,
+    token_secret,
+)
+
+TOKEN_WAIT_SECONDS = 10.0
+RBAC_SETTLE_SECONDS = 3.0  # a real apiserver's RBAC cache may lag a just-created binding by a moment
+
+
+class Failed(Exception):
+    """Stop with exit status 1 and this one-line message."""
+
+
+@dataclass
+class Options:
+    admin_path: str
+    admin_source: str  # where the admin kubeconfig came from, for the first output line
+    context: str | None
+    names: Names
+    target: str  # the local path to write
+    shown: Callable[[str], str]  # local path -> path as the user thinks of it (node path under --root)
+    server: str | None = None
+    token_seconds: int | None = None
+    verify: bool = True
+    dry_run: bool = False
+
+
+@dataclass
+class Output:
+    echo: Callable[[str], None]
+    secrets: set[str] = field(default_factory=set)
+
+    def _line(self, mark: str, text: str) -> None:
+        self.echo(redact(f"{mark} {text}", self.secrets))
+
+    def ok(self, text: str) -> None:
+        self._line("✓", text)
+
+    def info(self, text: str) -> None:
+        self._line("•", text)
+
+    def warn(self, text: str) -> None:
+        self._line("!", text)
+
+    def plan(self, text: str) -> None:
+        self._line("→", text)
+
+
+@dataclass
+class Token:
+    value: str | None  # None only under --dry-run, before the Secret exists
+    source: str
+    expires: datetime | None = None
+
+
+# ---- cluster objects -----------------------------------------------------------------------------------
+
+
+def ensure_service_account(api: Api, n: Names, dry: bool, out: Output) -> None:
+    what = f"ServiceAccount {n.namespace}/{n.service_account}"
+    if api.get("ServiceAccount", n.service_account, n.namespace) is not None:
+        out.ok(f"{what}: exists")
+    elif dry:
+        out.plan(f"{what}: would create")
+    else:
+        api.create(service_account(n))
+        out.ok(f"{what}: created")
+
+
+def ensure_cluster_role(api: Api, n: Names, dry: bool, out: Output) -> None:
+    what = f"ClusterRole {n.cluster_role}"
+    existing = api.get("ClusterRole", n.cluster_role)
+    if existing is None:
+        if dry:
+            out.plan(f"{what}: would create (multus's upstream rules)")
+        else:
+            api.create(cluster_role(n))
+            out.ok(f"{what}: created (multus's upstream rules: NADs, pods get/list/update/watch, events)")
+    elif role_is_right(existing):
+        out.ok(f"{what}: exists with multus's rules")
+    else:
+        why = role_differences(existing)
+        if dry:
+            out.plan(f"{what}: would patch its rules ({why})")
+        else:
+            # A merge patch replaces the whole rules list: exactly multus's rules afterwards.
+            api.merge_patch("ClusterRole", n.cluster_role, {"rules": cluster_role(n)["rules"]})
+            out.ok(f"{what}: patched its rules ({why})")
+
+
+def ensure_binding(api: Api, n: Names, dry: bool, out: Output) -> None:
+    what = f"ClusterRoleBinding {n.binding}"
+    target = f"ClusterRole {n.cluster_role} -> ServiceAccount {n.namespace}/{n.service_account}"
+    existing = api.get("ClusterRoleBinding", n.binding)
+    if existing is None:
+        if dry:
+            out.plan(f"{what}: would create ({target})")
+        else:
+            api.create(cluster_role_binding(n))
+            out.ok(f"{what}: created ({target})")
+        return
+    ref_ok, subjects_ok = binding_is_right(existing, n)
+    if ref_ok and subjects_ok:
+        out.ok(f"{what}: exists ({target})")
+        return
+    if not ref_ok:
+        # roleRef is immutable in the API: the binding has to be re-created to point elsewhere.
+        old = (existing.get("roleRef") or {}).get("name")
+        if dry:
+            out.plan(f"{what}: would re-create it (it binds {old!r}; roleRef cannot be patched)")
+        else:
+            api.delete("ClusterRoleBinding", n.binding)
+            api.create(cluster_role_binding(n))
+            out.ok(f"{what}: re-created (it bound ClusterRole {old!r}; now {target})")
+        return
+    if dry:
+        out.plan(f"{what}: would patch its subjects to ServiceAccount {n.namespace}/{n.service_account} only")
+    else:
+        api.merge_patch("ClusterRoleBinding", n.binding, {"roleRef": role_ref(n), "subjects": subjects(n)})
+        out.ok(f"{what}: patched its subjects to ServiceAccount {n.namespace}/{n.service_account} only")
+
+
+def _b64(value: Any) -> bytes | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def secret_token(api: Api, n: Names, dry: bool, out: Output,
+                 wait: float = TOKEN_WAIT_SECONDS) -> tuple[Token, bytes | None]:
+    """The long-lived token of Secret `multus-token` (created when missing) and the Secret's ca.crt."""
+    what = f"Secret {n.namespace}/{n.secret}"
+    existing = api.get("Secret", n.secret, n.namespace)
+    if existing is not None:
+        problem = secret_problem(existing, n)
+        if problem:
+            raise Failed(f"{what} exists but {problem}; multusctl does not replace it: delete or rename it")
+    elif dry:
+        out.plan(f"{what}: would create (type service-account-token, for {n.service_account}) "
+                 "and wait for its token")
+        return Token(None, f"Secret {n.namespace}/{n.secret}"), None
+    created = existing is None
+    secret = existing if existing is not None else api.create(token_secret(n))
+    started, polls = time.monotonic(), 0
+    while True:
+        data = secret.get("data") or {}
+        raw = _b64(data.get("token"))
+        if raw:
+            break
+        if time.monotonic() - started > wait:
+            raise Failed(f"{what} still has no token after {wait:.0f} s: the token controller "
+                         "(kube-controller-manager) did not fill it; use --token-duration for a TokenRequest token")
+        if polls:  # the first re-read is immediate: the controller is usually that fast
+            time.sleep(0.1)
+        polls += 1
+        got = api.get("Secret", n.secret, n.namespace)
+        if got is None:
+            raise Failed(f"{what} disappeared while waiting for its token (the token controller deletes token "
+                         "Secrets whose ServiceAccount is gone)")
+        secret = got
+    token = raw.decode("utf-8", "replace").strip()
+    out.secrets.add(token)
+    api.secrets.add(token)
+    verb = (f"created; the token controller filled it in {time.monotonic() - started:.1f} s" if created
+            else "exists")
+    out.ok(f"{what}: {verb} (long-lived token {fingerprint(token)}, no expiry; "
+           "revoke it by deleting the Secret)")
+    return Token(token, f"Secret {n.namespace}/{n.secret}"), _b64((secret.get("data") or {}).get("ca.crt"))
+
+
+def request_token(api: Api, n: Names, seconds: int, dry: bool, out: Output) -> Token:
+    what = f"TokenRequest for ServiceAccount {n.namespace}/{n.service_account}"
+    if dry:
+        out.plan(f"{what}: would request a {human(seconds)} token")
+        return Token(None, "TokenRequest")
+    token, expires = api.request_token(n.namespace, n.service_account, seconds)
+    out.secrets.add(token)
+    granted = (expires - datetime.now(UTC)).total_seconds() if expires else None
+    line = f"{what}: token {fingerprint(token)} expires {_ts(expires)}"
+    if granted is not None and granted < seconds - 60:
+        out.warn(f"{line} (the server shortened the {human(seconds)} asked for to {human(granted)})")
+    else:
+        out.ok(f"{line} (in {human(granted) if granted is not None else '?'})")
+    out.warn("nothing refreshes this token: re-run `multusctl kubeconfig create` before it expires, "
+             "or drop --token-duration for a long-lived Secret token")
+    return Token(token, "TokenRequest", expires)
+
+
+def _ts(t: datetime | None) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if t else "(unknown)"
+
+
+# ---- server and CA ---------------------------------------------------------------------------------------
+
+
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def service_server(api: Api, out: Output) -> str:
+    """https://ClusterIP:port of default/kubernetes: what the thin plugin on the host reaches, as upstream's
+    entrypoint does with KUBERNETES_SERVICE_HOST/PORT."""
+    svc = api.get("Service", "kubernetes", "default")
+    if svc is None:
+        raise Failed("Service default/kubernetes not found; pass --server URL (the API address as the node's "
+                     "host network reaches it)")
+    spec = svc.get("spec") or {}
+    ip = spec.get("clusterIP")
+    ports = [p for p in spec.get("ports") or [] if isinstance(p, dict) and p.get("port")]
+    port = next((p["port"] for p in ports if p.get("name") == "https"), ports[0]["port"] if ports else None)
+    if not isinstance(ip, str) or not ip or ip == "None" or port is None:
+        raise Failed("Service default/kubernetes has no ClusterIP and port; pass --server URL")
+    server = f"https://{url_host(ip)}:{port}"
+    if is_loopback_host(ip):
+        raise Failed(f"Service default/kubernetes has a loopback ClusterIP ({ip}); refusing to write a loopback "
+                     "server: pass --server URL explicitly if you mean it")
+    out.ok(f"Server: {server} (ClusterIP of Service default/kubernetes, as the thin plugin on the host reaches it)")
+    return server
+
+
+def cluster_ca(api: Api, n: Names, from_secret: bytes | None, admin_ca: bytes | None, out: Output) -> bytes:
+    from multusctl.config.certs import parse_pem_certs
+    from multusctl.config.errors import ParseError
+
+    source, pem = f"Secret {n.namespace}/{n.secret} ca.crt", from_secret
+    if pem is None:
+        cm = api.get("ConfigMap", "kube-root-ca.crt", n.namespace)
+        value = ((cm or {}).get("data") or {}).get("ca.crt")
+        if isinstance(value, str) and value.strip():
+            source, pem = f"ConfigMap {n.namespace}/kube-root-ca.crt", value.encode()
+    if pem is None and admin_ca is not None:
+        source, pem = "the admin kubeconfig's certificate-authority-data", admin_ca
+    if pem is None:
+        raise Failed(f"no cluster CA found (no ca.crt in Secret {n.namespace}/{n.secret} or ConfigMap "
+                     f"{n.namespace}/kube-root-ca.crt, none in the admin kubeconfig)")
+    try:
+        certs = parse_pem_certs(pem)
+    except ParseError as exc:
+        raise Failed(f"the cluster CA from {source} is unusable: {exc}") from None
+    first = certs[0]
+    more = f" (+{len(certs) - 1} more)" if len(certs) > 1 else ""
+    out.ok(f"CA: {first.subject}, expires {_ts(first.not_after)}{more}, from {source}")
+    return pem
+
+
+# ---- verification ------------------------------------------------------------------------------------------
+
+
+def check_token(api: Api, n: Names) -> str:
+    """Prove least privilege: who we are, `get pods` cluster-wide allowed, `create nodes` denied."""
+    expected = f"system:serviceaccount:{n.namespace}:{n.service_account}"
+    who = api.whoami()
+    if who is not None and who != expected:
+        raise Failed(f"verify failed: the new token authenticates as {who!r}, not {expected!r}")
+    deadline = time.monotonic() + RBAC_SETTLE_SECONDS
+    while not api.can_i("get", "pods"):
+        if time.monotonic() > deadline:
+            raise Failed(f"verify failed: {expected} may not get pods cluster-wide (is ClusterRoleBinding "
+                         f"{n.binding} bound to ClusterRole {n.cluster_role}?)")
+        time.sleep(0.25)
+    if api.can_i("create", "nodes"):
+        raise Failed(f"verify failed: {expected} may create nodes: it has more rights than multus needs "
+                     "(another binding grants them; see `kubectl get clusterrolebindings -o wide`)")
+    return f"authenticated as {who or expected}; get pods (all namespaces) allowed, create nodes denied"
+
+
+def verify(admin: Api, server: str, ca: bytes | None, token: str, n: Names, contact: bool, out: Output) -> None:
+    secrets = admin.secrets | {token}
+
+    def through_admin() -> None:
+        api = connect_token(admin.server, None, token, secrets, via=admin.config)
+        try:
+            result = check_token(api, n)
+        except ApiFailure as exc:
+            raise Failed(f"verify failed through {admin.server}: {exc}") from None
+        finally:
+            api.close()
+        out.ok(f"Verified through the admin connection's server {admin.server}: {result}")
+
+    if not contact:
+        out.warn(f"Not contacting {server} (--no-verify): the token, CA and server are written unproven there; "
+                 "checking the token's rights through the admin connection instead")
+        through_admin()
+        return
+    api = connect_token(server, ca, token, secrets)
+    try:
+        result = check_token(api, n)
+    except ApiFailure as exc:
+        if not exc.unreachable or server == admin.server:
+            hint = "" if exc.kind != "tls" else (
+                "; if this machine reaches that address only through a proxy or not at all, run this on a "
+                "cluster node or pass --no-verify")
+            raise Failed(f"verify failed against {server} with the new credentials: {exc}{hint}") from None
+        out.warn(f"{server} is not reachable from here ({exc}); expected when this machine is not a cluster "
+                 "node. Verifying the token through the admin connection's server instead")
+        through_admin()
+        return
+    finally:
+        api.close()
+    out.ok(f"Verified against {server} with the new server, CA and token: {result}")
+
+
+# ---- the whole command -------------------------------------------------------------------------------------
+
+
+def run(opts: Options, admin: Api, out: Output, admin_ca: bytes | None) -> int:
+    n, dry = opts.names, opts.dry_run
+    out.info(f"Admin connection: {opts.admin_path} ({opts.admin_source}), server {admin.server}")
+    if dry:
+        out.info("Dry run: nothing is changed in the cluster or on disk")
+
+    ensure_service_account(admin, n, dry, out)
+    ensure_cluster_role(admin, n, dry, out)
+    ensure_binding(admin, n, dry, out)
+    if opts.token_seconds is not None:
+        token = request_token(admin, n, opts.token_seconds, dry, out)
+        secret_ca = None
+    else:
+        token, secret_ca = secret_token(admin, n, dry, out)
+
+    if opts.server:
+        server = opts.server
+        address = server_address(server)  # validated by the CLI, so never None here
+        if address is not None and is_loopback_host(address[0]):
+            out.warn(f"Server: {server} (--server) is a loopback address: it works only on a node where an "
+                     "API server listens on that port (not on a k3s agent)")
+        else:
+            out.ok(f"Server: {server} (--server)")
+    else:
+        server = service_server(admin, out)
+    ca = cluster_ca(admin, n, secret_ca, admin_ca, out)
+
+    placeholder = f"<token from {token.source}, made on the real run>"
+    text = kubeconfig_text.build(server, ca, token.value or placeholder,
+                                 service_account=f"{n.namespace}/{n.service_account}")
+    new = text.encode()
+    try:
+        existing = files.read_existing(opts.target)
+    except files.FileError as exc:
+        raise Failed(str(exc)) from None
+    shown = opts.shown(opts.target)
+    if existing.data is not None:
+        from multusctl.config.errors import ParseError
+        from multusctl.config.kubeconfig import parse
+
+        with contextlib.suppress(ParseError):  # an unparsable old file still gets shown redacted line by line
+            out.secrets |= parse(existing.data).secrets
+    same = existing.data == new
+
+    if dry:
+        if same:
+            out.ok(f"{shown}: unchanged" + ("" if existing.mode == files.MODE else
+                                            f" (would set its mode {existing.mode:04o} to 0600)"))
+        else:
+            old = existing.data.decode("utf-8", "replace") if existing.data is not None else None
+            verb = "would replace it (keeping a backup)" if existing.exists else "would create it (mode 0600)"
+            out.plan(f"{shown}: {verb}; diff with secrets shown as fingerprints:")
+            out.echo(kubeconfig_text.diff(old, text, shown, out.secrets).rstrip("\n"))
+        out.info("Dry run: nothing was changed")
+        return 0
+
+    assert token.value is not None
+    verify(admin, server, ca, token.value, n, opts.verify, out)
+
+    try:
+        if same:
+            if existing.mode != files.MODE:
+                os.chmod(opts.target, files.MODE)
+                out.ok(f"{shown}: unchanged content; mode {existing.mode:04o} set to 0600")
+            else:
+                out.ok(f"{shown}: unchanged (0600)")
+        else:
+            if files.ensure_dir(opts.target):
+                out.ok(f"Created directory {opts.shown(_parent(opts.target))} (0700)")
+            if existing.data is not None:
+                saved = files.backup(opts.target, existing.data)
+                out.ok(f"Backup of the old file: {opts.shown(saved)} (0600)")
+            files.write_atomic(opts.target, new)
+            out.ok(f"Wrote {shown} (0600): ServiceAccount {n.namespace}/{n.service_account}, server {server}")
+    except (files.FileError, OSError) as exc:
+        raise Failed(str(exc) if isinstance(exc, files.FileError) else f"cannot write {shown}: {exc}") from None
+    return 0
+
+
+def _parent(path: str) -> str:
+    return os.path.dirname(path)

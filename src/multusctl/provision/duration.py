@@ -1,0 +1,35 @@
+"""Go-style durations (`24h`, `8760h`, `1h30m`, `600s`) as kubectl and Kubernetes docs write them."""
+
+from __future__ import annotations
+
+import re
+
+_PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
+_UNITS = {"h": 3600, "m": 60, "s": 1}
+
+# TokenRequest refuses expirationSeconds below 10 minutes (FACTS.md §6).
+MIN_TOKEN_SECONDS = 600
+
+
+def parse(text: str) -> int:
+    """Seconds; ValueError with a one-line reason for anything else."""
+    s = text.strip().lower()
+    pos, total = 0, 0.0
+    for m in _PART.finditer(s):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    if not s or pos != len(s):
+        raise ValueError(f"{text!r} is not a duration (use e.g. 24h, 8760h, 90m)")
+    return int(total)
+
+
+def human(seconds: float) -> str:
+    s = round(seconds)
+    if s >= 86400 and s % 3600 == 0:
+        days, hours = divmod(s // 3600, 24)
+        return f"{days}d" + (f"{hours}h" if hours else "")
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return "".join(f"{v}{u}" for v, u in ((h, "h"), (m, "m"), (sec, "s")) if v) or "0s"

@@ -1,0 +1,120 @@
+"""Writing a credential file safely: private from the first byte, atomic, backed up, skipped when equal."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+MODE = 0o600
+DIR_MODE = 0o700
+MAX_EXISTING_BYTES = 4 * 1024 * 1024
+
+
+class FileError(Exception):
+    """One line saying which file and why."""
+
+
+@dataclass(frozen=True)
+class Existing:
+    data: bytes | None  # None: no file
+    mode: int | None
+
+    @property
+    def exists(self) -> bool:
+        return self.data is not None
+
+
+def read_existing(path: str) -> Existing:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return Existing(None, None)
+    except OSError as exc:
+        raise FileError(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise FileError(f"{path} exists and is not a regular file")
+    if st.st_size > MAX_EXISTING_BYTES:
+        raise FileError(f"{path} is {st.st_size} bytes, too big to be a kubeconfig; move it away first")
+    try:
+        with open(path, "rb") as f:
+            return Existing(f.read(), stat.S_IMODE(st.st_mode))
+    except OSError as exc:
+        raise FileError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def backup_name(path: str, now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+    return f"{path}.bak-{stamp}"
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Create `path` (must not exist) with mode 0600 before any byte is in it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, MODE)
+    try:
+        os.fchmod(fd, MODE)  # the umask cannot widen it, but an inherited ACL default could
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def backup(path: str, data: bytes, now: datetime | None = None) -> str:
+    """Keep `data` (the old file) next to it, 0600: it may hold admin credentials worth more than ours."""
+    base = backup_name(path, now)
+    for i in range(100):
+        name = base if i == 0 else f"{base}.{i}"
+        try:
+            _write_new(name, data)
+            return name
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise FileError(f"cannot write backup {name}: {exc.strerror}") from None
+    raise FileError(f"cannot write a backup of {path}: {base} and 99 numbered variants exist")
+
+
+def ensure_dir(path: str) -> bool:
+    """Create the parent directory (0700) when missing; True when it was created."""
+    parent = os.path.dirname(path) or "."
+    if os.path.isdir(parent):
+        return False
+    try:
+        os.makedirs(parent, mode=DIR_MODE)
+        os.chmod(parent, DIR_MODE)
+    except OSError as exc:
+        raise FileError(f"cannot create {parent}: {exc.strerror}") from None
+    return True
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Temp file in the same dir (so rename is atomic), 0600 from creation, fsync, rename, fsync the dir."""
+    parent = os.path.dirname(path) or "."
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    except OSError as exc:
+        raise FileError(f"cannot create a temporary file in {parent}: {exc.strerror}") from None
+    try:
+        try:
+            os.fchmod(fd, MODE)  # mkstemp already makes it 0600; say so explicitly
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise FileError(f"cannot write {path}: {exc.strerror}") from None
+    # The rename is durable only once the directory entry is on disk.
+    with contextlib.suppress(OSError):
+        dfd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)

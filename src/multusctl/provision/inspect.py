@@ -1,0 +1,95 @@
+"""`multusctl kubeconfig inspect`: who a kubeconfig authenticates as, where it points, when it stops working.
+
+Offline and secret-free: built from the same parsers the kubeconfig-* checks use.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from multusctl.config.certs import parse_pem_certs
+from multusctl.config.errors import ParseError
+from multusctl.config.jwt import decode_claims, looks_like_jwt
+from multusctl.config.kubeconfig import Kubeconfig, parse
+from multusctl.config.secrets import fingerprint, redact
+from multusctl.provision.duration import human
+
+
+def _ts(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _until(t: datetime, now: datetime) -> str:
+    delta = (t - now).total_seconds()
+    return f"in {human(delta)}" if delta >= 0 else f"EXPIRED {human(-delta)} ago"
+
+
+def _certs(data: bytes | None) -> str:
+    if data is None:
+        return "(none)"
+    try:
+        certs = parse_pem_certs(data)
+    except ParseError as exc:
+        return f"unusable: {exc}"
+    c = certs[0]
+    return f"{c.subject}, expires {_ts(c.not_after)} (sha256 {c.sha256})"
+
+
+def _auth(kc: Kubeconfig, now: datetime) -> list[tuple[str, str]]:
+    token = kc.token
+    if token:
+        rows = [("token", fingerprint(token))]
+        if not looks_like_jwt(token):
+            return [*rows, ("identity", "a static token (not a JWT): the identity is known only to the server")]
+        try:
+            claims = decode_claims(token)
+        except ParseError as exc:
+            return [*rows, ("identity", f"unreadable token: {exc}")]
+        sa = claims.service_account
+        sub = claims.subject or "(no sub claim)"
+        rows.append(("identity", f"{sub}" + (f" (ServiceAccount {sa})" if sa else "")))
+        if claims.is_legacy_secret_token:
+            secret = claims.raw.get("kubernetes.io/serviceaccount/secret.name")
+            rows.append(("kind", f"long-lived Secret token (Secret {secret})"))
+        elif claims.bound_pod:
+            rows.append(("kind", f"bound to pod {claims.bound_pod}: stops working when that pod is replaced"))
+        if claims.expires:
+            life = f", lifetime {human(claims.lifetime.total_seconds())}" if claims.lifetime else ""
+            rows.append(("expires", f"{_ts(claims.expires)} ({_until(claims.expires, now)}{life})"))
+        else:
+            rows.append(("expires", "never (no exp claim)"))
+        return rows
+    cert = kc.decoded(kc.user, "client-certificate-data")
+    if cert is not None or kc.user_str("client-certificate"):
+        info = _certs(cert) if cert is not None else f"in file {kc.user_str('client-certificate')}"
+        admin = cert is not None and ("O=system:masters" in info or "CN=system:admin" in info)
+        return [("client cert", info + (" -- cluster-admin!" if admin else ""))]
+    if kc.user_str("tokenFile"):
+        return [("token file", str(kc.user_str("tokenFile")))]
+    if kc.user.get("exec"):
+        return [("exec plugin", str((kc.user.get("exec") or {}).get("command")))]
+    return [("identity", "anonymous (no credentials in the selected user)")]
+
+
+def describe(data: bytes, shown: str, mode: int | None, uid: int | None, now: datetime | None = None) -> list[str]:
+    """The report lines; ParseError when the file is no kubeconfig at all."""
+    now = now or datetime.now(UTC)
+    kc = parse(data)
+    rows: list[tuple[str, str]] = []
+    perm = f"mode {mode:04o}" if mode is not None else "mode ?"
+    if mode is not None and mode & 0o077:
+        perm += " (readable by others: should be 0600)"
+    rows.append(("file", f"{shown} ({perm}" + (f", owner uid {uid})" if uid is not None else ")")))
+    rows.append(("context", f"{kc.current_context or '(none)'} (cluster {kc.cluster_name or '?'}, "
+                            f"user {kc.user_name or '?'})"))
+    rows.append(("server", kc.server or "(none)"))
+    if kc.cluster.get("insecure-skip-tls-verify") is True:
+        rows.append(("CA", "none: insecure-skip-tls-verify is true"))
+    elif kc.cluster_str("certificate-authority"):
+        rows.append(("CA", f"in file {kc.cluster_str('certificate-authority')}"))
+    else:
+        rows.append(("CA", _certs(kc.decoded(kc.cluster, "certificate-authority-data"))))
+    rows.extend(_auth(kc, now))
+    rows.extend(("problem", f"{where}: {why}") for where, why in kc.problems)
+    width = max(len(k) for k, _ in rows)
+    return [redact(f"{k.ljust(width)}  {v}", kc.secrets) for k, v in rows]
