@@ -21,14 +21,19 @@ def catalog_ids(path: Path, section: str) -> list[str]:
     return [i for i in re.findall(r"^\| ([a-z0-9-]+) \|", body, flags=re.M) if i != "id"]
 
 
-@pytest.mark.parametrize("catalog", CATALOGS, ids=["docs", "shared"])
-def test_registry_matches_catalog(catalog: Path) -> None:
-    if not catalog.exists():
-        pytest.skip(f"{catalog} is not here (shared/ sits beside the clone only in CI and sessions)")
-    documented = catalog_ids(catalog, "Node checks")
+def test_registry_matches_the_repo_catalog() -> None:
+    documented = catalog_ids(CATALOGS[0], "Node checks")
     assert len(documented) == len(set(documented)), "an id is documented twice"
-    implemented = [c.id for c in node_checks()]
-    assert sorted(implemented) == sorted(documented)
+    assert sorted(c.id for c in node_checks()) == sorted(documented)
+
+
+def test_every_id_of_the_shared_catalog_is_implemented() -> None:
+    # Ids are public and never removed; the project may add ids the steering copy has not caught up with.
+    shared = CATALOGS[1]
+    if not shared.exists():
+        pytest.skip(f"{shared} is not here (shared/ sits beside the clone only in CI and sessions)")
+    implemented = {c.id for c in node_checks()}
+    assert set(catalog_ids(shared, "Node checks")) <= implemented
 
 
 def test_every_check_has_title_and_valid_severity() -> None:
