@@ -27,7 +27,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 3.0
 # The check path must not load these: an API client alone costs more than the whole budget.
-FORBIDDEN_IMPORTS = ("kubernetes", "lightkube", "httpx", "requests", "urllib3", "kr8s")
+# httpx2 is what lightkube >= 1.0 runs on.
+FORBIDDEN_IMPORTS = ("kubernetes", "lightkube", "httpx", "httpx2", "requests", "urllib3", "kr8s")
 
 
 def _multusctl() -> list[str]:
@@ -108,7 +109,7 @@ def _importtime(root: Path, env: dict[str, str]) -> tuple[list[tuple[int, int, s
     """(self us, cumulative us, module) of every import `multusctl check` makes, and the top-level names."""
     code = "import sys; from multusctl.cli.main import main; sys.argv[0] = 'multusctl'; main()"
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code, "check", "--root", str(root), "-o", "json"],
+        [sys.executable, "-X", "importtime", "-c", code, "check", "--root", str(root)],
         capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, check=False,
     )
     rows = []

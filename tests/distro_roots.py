@@ -612,7 +612,7 @@ OPENSHIFT_CRIO = crio_conf(network_dir="/etc/kubernetes/cni/net.d/",
 def _openshift_node() -> dict[str, Any]:
     return {
         "/etc/machine-config-daemon/currentconfig": "{}\n",
-        "/etc/crio/crio.conf.d/00-default": "# not a .conf file: CRI-O ignores it\n",
+        "/etc/crio/crio.conf.d/00-default": "# a drop-in without an extension: CRI-O reads every file here\n",
         "/etc/crio/crio.conf.d/00-default.conf": OPENSHIFT_CRIO,
         "/etc/kubernetes/cni/net.d/00-multus.conf": {
             "cniVersion": "0.3.1", "name": "multus-cni-network", "type": "multus-shim",

@@ -398,6 +398,15 @@ def test_openshift_crio_dropins(tmp_path: Path) -> None:
     assert "cni_default_network" in evidence(layout, "runtime")
 
 
+
+def test_crio_dropin_without_extension(tmp_path: Path) -> None:
+    """OpenShift's MCO writes /etc/crio/crio.conf.d/00-default (no .conf); CRI-O reads every file there."""
+    files = {k: v for k, v in R.kubeadm_crio_worker().items() if k != "/etc/crio/crio.conf"}
+    files["/etc/crio/crio.conf.d/00-default"] = R.crio_conf("/etc/kubernetes/cni/net.d/", ("/var/lib/cni/bin",))
+    layout = detect(tmp_path, files)
+    assert (layout.conf_dir, layout.bin_dirs) == ("/etc/kubernetes/cni/net.d", ["/var/lib/cni/bin"])
+    assert "crio.conf.d/00-default: [crio.network] network_dir" in evidence(layout, "conf_dir")
+
 def test_openshift_by_dirs_only(tmp_path: Path) -> None:
     layout = detect(tmp_path, {"/etc/kubernetes/cni/net.d": Dir(), "/var/lib/cni/bin": Dir()})
     assert layout.distro == "openshift"

@@ -127,8 +127,19 @@ CASES = [
          expect=[("bin-dir-k3s-hash", C00, "binDir", "warning", (f'"binDir": "{K3S_BIN}"', "upgrade"))]),
     Case("multus-binDir-current-with-data-cni", lambda: k3s_thin(thin(binDir=f"{K3S}/data/current/bin")),
          expect=[("bin-dir-k3s-hash", C00, "binDir", "warning", (K3S_BIN,))]),
+    # multus searches binDir, then CNI_PATH (the runtime's bin dirs): only plugins kept there alone are lost.
     Case("multus-binDir-gone-hash", lambda: k3s_thin(thin(binDir=f"{K3S}/data/{R.K3S_OLD_HASH}/bin")),
-         expect=[("bin-dir-k3s-hash", C00, "binDir", "error", ("no longer exists",))]),
+         expect=[("bin-dir-k3s-hash", C00, "binDir", "warning", ("no longer exists", K3S_BIN))]),
+    Case("legacy-multus-binDir-gone-hash", lambda: k3s_thin(thin(binDir=f"{K3S}/data/{R.K3S_OLD_HASH}/bin"),
+                                                            legacy=True),
+         absent=("plugin-missing", "multus-binary-missing"),
+         expect=[("bin-dir-k3s-hash", C00, "binDir", "warning", ("no longer exists", "data/current/bin"))]),
+    # The runtime's own bin dir gone: nothing at all is found, multus included.
+    Case("containerd-config-names-gone-hash", lambda: {
+        **R.k3s_agent(), f"{K3S}/agent/etc/containerd/config.toml":
+            R.k3s_containerd_v2(bin_dir=f"{K3S}/data/{R.K3S_OLD_HASH}/bin")},
+         expect=[("bin-dir-k3s-hash", f"{K3S}/agent/etc/containerd/config.toml", None, "error",
+                  ("no longer exists",))]),
     Case("legacy-k3s-hash-is-fine", lambda: k3s_thin(thin(binDir=K3S_HASH_BIN), legacy=True),
          absent=("bin-dir-k3s-hash",)),
     Case("containerd-config-names-hash", lambda: {**R.k3s_agent(legacy_bin=True),

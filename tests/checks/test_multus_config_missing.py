@@ -36,6 +36,8 @@ ROWS: list[tuple[str, dict[str, Any], bool]] = [
                                                 f"{K3S_CONF}/00-multus.conf": THIN}, False),
     ("stray multus config: multus-conf-wrong-dir says it better",
      {**R.k3s_agent(), "/opt/cni/bin/multus": EXE, "/etc/cni/net.d/00-multus.conf": THIN}, False),
+    ("empty 00-multus.conf (MC#1155): it is there but broken, conf-invalid says it better",
+     {**R.k3s_agent(), f"{K3S_BIN}/multus": EXE, f"{K3S_CONF}/00-multus.conf": ""}, False),
 ]
 
 
@@ -56,3 +58,13 @@ def test_k3s_fix_names_the_k3s_paths(tmp_path: Path) -> None:
     assert f"config.cni_conf.binDir={K3S_BIN}" in hit.fix
     assert "/opt/cni/bin/multus-shim" in hit.message and "MC#685" in hit.message
     assert hit.evidence["traces"] == ["/opt/cni/bin/multus-shim"]
+
+
+def test_installed_right_fix_looks_at_the_pod_not_the_install(tmp_path: Path) -> None:
+    """multus-shim and daemon-config.json already on k3s's own paths: reinstalling changes nothing; the pod on
+    this node is what did not (re)write 00-multus.conf."""
+    files = {**R.k3s_server(), f"{K3S_BIN}/multus-shim": EXE,
+             f"{K3S_CONF}/multus.d/daemon-config.json": {"cniConfigDir": "/host/etc/cni/net.d"}}
+    (hit,) = [f for f in findings(tmp_path, files) if f.id == ID]
+    assert "Install Multus" not in hit.fix and "config.cni_conf" not in hit.fix
+    assert "spec.nodeName=<this node>" in hit.fix and "MC#1527" in hit.fix

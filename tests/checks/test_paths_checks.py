@@ -484,3 +484,20 @@ def test_any_path_values_never_crash(tmp_path: Path, conf_keys: dict[str, Any], 
     snap = gather_node(fs, detect_layout(fs))
     run = run_checks(snap, "node", only=[c.id for c in node_checks() if c.id in MINE])
     assert not run.crashed, run.crashed
+
+
+def test_camel_case_readiness_key_is_read_like_multus_reads_it(tmp_path: Path) -> None:
+    # Go's encoding/json matches keys case-insensitively, so multus waits on this file too.
+    from tests import distro_roots as R
+    from tests.checkrun import findings as run
+    from tests.noderoot import File
+
+    k = R.K3S_CONF_DIR
+    files = {
+        **R.k3s_agent(), f"{R.K3S_BIN_DIR}/multus": File("#!/bin/sh\n", mode=0o755),
+        f"{k}/00-multus.conf": {"cniVersion": "1.0.0", "name": "multus-cni-network", "type": "multus",
+                                "kubeconfig": f"{k}/multus.d/multus.kubeconfig", "delegates": [R.flannel_conflist()],
+                                "readinessIndicatorFile": "/run/nope/subnet.env"},
+    }
+    hits = [f for f in run(tmp_path, files) if f.id == "readiness-file-missing"]
+    assert len(hits) == 1 and "/run/nope/subnet.env" in hits[0].message

@@ -294,16 +294,29 @@ def _hash_hit(snap: NodeSnapshot, path: str, fld: str | None, ref: str, data: st
                + ("moves to a new hash dir" if ver == "current" else "is replaced by a new hash dir")
                + " on every k3s upgrade, so plugins copied into it (e.g. macvlan) vanish after the next upgrade")
         severity = "warning"
-    else:
+    elif path.endswith(K3S_CONTAINERD_FILES):
         why = (f"{ref} no longer exists (k3s removed it on upgrade), so no plugin is found there and pods using "
                "it fail with `failed to find plugin`")
         severity = "error"
+    else:
+        # multus searches binDir first, then the runtime's CNI_PATH (pkg/multus: binDir + CNI_PATH), so only
+        # plugins that lived in that dir alone are lost (plugin-missing names them when a config uses them).
+        why = (f"{ref} no longer exists (k3s removed it on upgrade). Multus looks there first and then in the "
+               f"runtime's bin dirs ({', '.join(snap.layout.bin_dirs)}), so k3s's own plugins are still found, "
+               "but any plugin that was added to that dir alone (e.g. macvlan) is gone and pods using it fail "
+               "with `failed to find plugin`")
+        severity = "warning"
     if path.endswith(K3S_CONTAINERD_FILES):
         fix = (f"k3s regenerates {posixpath.basename(path)} from its template on start; if a config.toml.tmpl "
                f'names {ref}, change it to bin_dir = "{{{{ .NodeConfig.AgentConfig.CNIBinDir }}}}" and restart '
                "k3s.")
     else:
         fix = f'Set "{fld or "binDir"}": "{better}".'
+        if not has_cni:
+            fix += (f" {better} follows k3s upgrades, but a plugin you add there yourself (e.g. macvlan) is gone "
+                    "after the next one: keep such plugins in a dir k3s does not manage (e.g. /opt/cni/bin) and "
+                    f'name that dir in "{fld or "binDir"}" instead; multus still finds k3s\'s own plugins in the '
+                    "runtime's bin dir.")
     return Hit(
         message=f"{path} names the k3s plugin dir {ref}: {why}.",
         fix=fix, path=path, field=fld, severity=severity,

@@ -50,6 +50,24 @@ def runtime_kind(snap: NodeSnapshot) -> str:
     return "containerd"
 
 
+def multus_pods(snap: NodeSnapshot) -> tuple[str, str]:
+    """(namespace, label selector) of the multus DaemonSet's pods, for the kubectl commands of a fix.
+
+    Upstream manifests and the microk8s addon label them app=multus in kube-system; the rke2-multus chart
+    (RKE2's own, and k3s's documented install) labels them app=rke2-multus; OpenShift's CNO runs them in
+    openshift-multus."""
+    if snap.layout.distro == "openshift":
+        return "openshift-multus", "app=multus"
+    if snap.layout.distro in ("k3s", "rke2"):
+        return "kube-system", "app in (multus,rke2-multus)"
+    return "kube-system", "app=multus"
+
+
+def restart_multus_pod(snap: NodeSnapshot) -> str:
+    ns, sel = multus_pods(snap)
+    return f"kubectl -n {ns} delete pod -l '{sel}' --field-selector spec.nodeName=<this node>"
+
+
 def load_error(cf: ConfFile) -> str | None:
     """Why the runtime cannot load this file (parse error or libcni's extension rules), or None."""
     if cf.error is not None:
@@ -224,8 +242,7 @@ def _invalid_hit(snap: NodeSnapshot, cf: ConfFile, idx: int, err: str, crio: boo
         what += (" (an empty 00-multus.conf is what the thick daemon leaves when it generated its config "
                  "while the primary CNI config was missing, MC#1155)")
         fix = (f"Delete it (`rm {cf.path}`) and restart the Multus pod on this node once the primary CNI "
-               f"config exists in {snap.layout.conf_dir}: kubectl -n kube-system delete pod "
-               f"-l app=multus --field-selector spec.nodeName=<this node>")
+               f"config exists in {snap.layout.conf_dir}: {restart_multus_pod(snap)}")
     elif empty:
         fix = f"Delete the empty file (`rm {cf.path}`) or restore its content."
     elif line is not None:
@@ -382,9 +399,17 @@ def multus_conf_wrong_dir(snap: NodeSnapshot) -> Iterator[Hit]:
             why = ("the runtime here has no multus config at all, so Multus never runs and pod network "
                    "annotations are ignored")
             severity = "error"
-            fix = (f"Install Multus into {conf_dir}: point the DaemonSet's CNI conf hostPath (and "
-                   f"--multus-autoconfig-dir / --cni-conf-dir) at {conf_dir}")
-            if snap.layout.distro in ("k3s", "rke2"):
+            thick = cf.multus is not None and cf.multus.mode == "thick"
+            if thick:
+                # daemon-config.json keeps its in-pod paths (/host/etc/cni/net.d); only the volumes move.
+                fix = (f"Install Multus into {conf_dir}: in the thick DaemonSet, set the hostPath of the volume "
+                       f"mounted at /host/etc/cni/net.d to {conf_dir} and the one of its CNI bin volume to "
+                       f"{snap.layout.bin_dirs[0] if snap.layout.bin_dirs else '/opt/cni/bin'} (where the "
+                       "runtime looks for multus-shim)")
+            else:
+                fix = (f"Install Multus into {conf_dir}: point the DaemonSet's CNI conf hostPath (and "
+                       f"--multus-autoconfig-dir / --cni-conf-dir) at {conf_dir}")
+            if snap.layout.distro in ("k3s", "rke2") and not thick:
                 fix += (f"; with the rke2-multus chart set config.cni_conf.confDir={conf_dir} and "
                         f"config.cni_conf.multusAutoconfigDir={conf_dir}")
             fix += f", then remove {cf.path}."
@@ -626,6 +651,8 @@ def multus_config_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     # conf-dir-missing. What is left is the silent case: Multus deployed, pods get only the primary network.
     if snap.multus is not None or snap.stray_multus or snap.conf_dir_error is not None:
         return
+    if any(load_error(c) is not None and "multus" in c.name.lower() for c in snap.conf_files):
+        return  # the multus config is there but broken (an empty 00-multus.conf, MC#1155): conf-invalid
     traces = multus_traces(snap)
     if not traces:
         return
@@ -643,14 +670,33 @@ def multus_config_missing(snap: NodeSnapshot) -> Iterator[Hit]:
                "waiting for the primary CNI config")
     else:
         why = "Multus's files are here but it never wrote (or someone removed) its config"
+    restart = f"`{restart_multus_pod(snap)}`."
+    if not elsewhere:
+        # Installed with this node's paths: the pod on this node is what did not (re)write the config.
+        ns, sel = multus_pods(snap)
+        fix = (f"Multus is installed with this node's paths, so look at its pod on this node: `kubectl -n {ns} "
+               f"get pods -l '{sel}' -o wide --field-selector spec.nodeName=<this node>` and its "
+               f"logs (it waits for the primary CNI config in {conf_dir}; the thick daemon deletes its "
+               f"00-multus.conf when it stops, MC#1527); then restart it: {restart}")
+        yield Hit(
+            message=f"No multus config is in the runtime's conf dir {conf_dir}, yet {why}. Pods on this node get "
+            "only the primary network and their k8s.v1.cni.cncf.io/networks annotations are silently ignored.",
+            fix=fix, path=conf_dir,
+            evidence={"traces": traces, "runtime_conf_dir": conf_dir, "runtime_bin_dirs": list(bin_dirs)},
+        )
+        return
     fix = (f"Install Multus with this node's paths: the DaemonSet's CNI conf hostPath = {conf_dir} and bin "
            f"hostPath = {bin_dirs[0]}")
     if snap.layout.distro in ("k3s", "rke2"):
-        fix += (f" (rke2-multus chart: config.cni_conf.confDir={conf_dir}, config.cni_conf.binDir={bin_dirs[0]}, "
+        # The chart's cni_conf values reach only its thin DaemonSet; its thick one hard-codes /etc/cni/net.d
+        # and /opt/cni/bin (FACTS.md §5), so a thick install there means editing the DaemonSet's volumes.
+        thick = any(t.endswith("/multus-shim") or t == MULTUS_SOCKET for t in traces)
+        fix += (" (rke2-multus chart" + (" in thin mode, since its thick mode hard-codes /etc/cni/net.d and "
+                                         "/opt/cni/bin" if thick else "")
+                + f": config.cni_conf.confDir={conf_dir}, config.cni_conf.binDir={bin_dirs[0]}, "
                 f"config.cni_conf.multusAutoconfigDir={conf_dir}, config.cni_conf.kubeconfig="
                 f"{snap.layout.multus_kubeconfig})")
-    fix += ("; then restart the multus pod on this node: "
-            "`kubectl -n kube-system delete pod -l app=multus --field-selector spec.nodeName=<this node>`.")
+    fix += f"; then restart the multus pod on this node: {restart}"
     yield Hit(
         message=f"No multus config is in the runtime's conf dir {conf_dir}, yet {why}. Pods on this node get "
         "only the primary network and their k8s.v1.cni.cncf.io/networks annotations are silently ignored.",

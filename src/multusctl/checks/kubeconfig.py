@@ -11,6 +11,7 @@ No check prints a credential: tokens and keys appear only as `fingerprint()`.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from multusctl.config.kubeconfig import FileRef, Kubeconfig
 from multusctl.config.secrets import fingerprint
 from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import KubeconfigFile, NodeSnapshot
+from multusctl.layout.distros import paths_for
 
 CREATE = "multusctl kubeconfig create"
 EXPIRING_WITHIN = timedelta(days=7)
@@ -183,6 +185,46 @@ def _leaf(pem: bytes) -> CertInfo | None:
     return certs[0] if certs else None
 
 
+def _create_hint(snap: NodeSnapshot, target: str) -> str:
+    """`kubeconfig create` needs admin credentials; said in the fix when this node has none to offer
+    (a k3s/rke2 agent, a kubeadm worker), where the bare command stops with "no admin kubeconfig found"."""
+    admin = snap.layout.admin_kubeconfig
+    try:
+        if _thick(snap) or (admin and snap.fs.is_file(admin)):
+            return ""
+    except NodeFSError:
+        pass
+    server_admin = paths_for(snap.layout.distro).admin_kubeconfig
+    where = (f"a copy of a server's {server_admin} with its server: set to that server's address" if server_admin
+             else "an admin kubeconfig that reaches the API from this node")
+    return (f" This node has no admin kubeconfig of its own (the command also tries $KUBECONFIG and "
+            f"~/.kube/config), so give it one: `{CREATE} --kubeconfig ADMIN` with ADMIN "
+            f"{where}; or run `{CREATE} --path FILE` on a server and copy FILE to {target} (mode 0600).")
+
+
+# `https://[10.43.0.1]:443`: what the thin entrypoint (fmt "%s://[%s]:%s", until multus-cni#1451) and the
+# older shell entrypoint write for any KUBERNETES_SERVICE_HOST.
+_BRACKETED = re.compile(r"^\s*(?:(https?)://)?\[([^\]]*)\](?::(\d+))?/?\s*$")
+
+
+def bracketed_non_ipv6(server: str | None) -> tuple[str, str] | None:
+    """(host, url without the brackets) when the server puts an IPv4 address or a host name in brackets.
+
+    Go's net/url accepted anything in brackets until Go 1.24.8 / 1.25.2, which reject a non-IPv6 host
+    there (CVE-2025-47912): client-go then fails with "host must be a URL or a host:port pair"."""
+    m = _BRACKETED.match(server or "")
+    if m is None or not m.group(2):
+        return None
+    host = m.group(2)
+    try:
+        ipaddress.IPv6Address(host.split("%", 1)[0])
+        return None
+    except ValueError:
+        pass
+    port = m.group(3) or ("80" if m.group(1) == "http" else "443")
+    return host, f"{m.group(1) or 'https'}://{host}:{port}"
+
+
 def _kubernetes_service_ip(cidr: str | None) -> str | None:
     """The `kubernetes` Service ClusterIP: the first address of the service CIDR."""
     if not cidr:
@@ -237,7 +279,8 @@ def kubeconfig_unset(snap: NodeSnapshot) -> Iterator[Hit]:
         "on the host, where the container runtime does not set KUBERNETES_SERVICE_HOST, so multus has no API "
         "client: it ignores every pod's k8s.v1.cni.cncf.io/networks annotation (NADs) and pods only get "
         "the cluster network.",
-        fix=f"Run `{CREATE}` (writes {target}) and add \"kubeconfig\": \"{target}\" to {m.path}.",
+        fix=f"Run `{CREATE}` (writes {target}) and add \"kubeconfig\": \"{target}\" to {m.path}."
+        + _create_hint(snap, target),
         path=m.path,
         field="kubeconfig",
         evidence={"mode": "thin", "suggested": target},
@@ -262,6 +305,7 @@ def kubeconfig_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     else:
         fix = f"Run `{CREATE}` to write a ServiceAccount kubeconfig to {kf.path}"
         fix += "." if kf.path == target or _thick(snap) else f", or write it to {target} and point {by_path} at it."
+        fix += _create_hint(snap, kf.path)
     yield _thick_aware(snap, Hit(
         message=f"{what} Multus fails every pod ADD with \"GetK8sClient: failed to get context for the kubeconfig "
         f"{kf.referenced_as}: ... no such file or directory\" (MC#564).",
@@ -292,6 +336,9 @@ def kubeconfig_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
         return
     kc = kf.config
     for fld, reason in kc.problems:
+        if fld.endswith(".server") and (br := bracketed_non_ipv6(kc.server)):
+            yield _thick_aware(snap, _bracketed_hit(kf, fld, kc.server or "", *br))
+            continue
         anonymous = "anonymously" in reason
         why = ("Multus's API calls are then unauthenticated and fail (Unauthorized / forbidden)." if anonymous
                else breaks)
@@ -305,6 +352,22 @@ def kubeconfig_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
                       "contexts": _names(kc.raw, "contexts"), "clusters": _names(kc.raw, "clusters"),
                       "users": _names(kc.raw, "users")},
         ))
+
+
+def _bracketed_hit(kf: KubeconfigFile, fld: str, server: str, host: str, fixed: str) -> Hit:
+    return Hit(
+        message=f"{_where(kf)}: server {server} puts {host}, which is not an IPv6 address, in square brackets "
+        "(the thin entrypoint wrote every address that way until multus-cni#1451). A multus binary built with "
+        "Go 1.24.8 / 1.25.2 or later rejects it (CVE-2025-47912) and fails every pod ADD with \"error getting "
+        "k8s client: host must be a URL or a host:port pair\"; older builds accept it. Which Go built the "
+        "binary on this node cannot be read offline, so this breaks at the latest when multus is upgraded.",
+        fix=f"Set server: {fixed} in {kf.path}. If a multus DaemonSet writes this file, it puts the brackets "
+        "back on its next start until its image is one whose entrypoint no longer adds them.",
+        path=kf.path,
+        field=fld,
+        evidence={"server": server, "host": host, "suggested": fixed},
+        severity="warning",
+    )
 
 
 def _names(raw: dict[str, Any], key: str) -> list[str]:
@@ -393,7 +456,8 @@ def kubeconfig_admin_credentials(snap: NodeSnapshot) -> Iterator[Hit]:
         "file (or a compromised plugin on this node) owns the cluster, and the file breaks whenever the admin "
         "credentials rotate. Multus needs only get/list/watch/update on pods and NADs and to create events."
         + thick,
-        fix=f"Run `{CREATE}` to replace it with a kube-system/multus ServiceAccount kubeconfig at {kf.path}.",
+        fix=f"Run `{CREATE}` to replace it with a kube-system/multus ServiceAccount kubeconfig at {kf.path}."
+        + _create_hint(snap, kf.path),
         path=kf.path,
         field=fld,
         evidence=evidence,
@@ -425,6 +489,8 @@ def kubeconfig_server_loopback(snap: NodeSnapshot) -> Iterator[Hit]:
         return
     kf, kc = loaded
     addr = kc_mod.server_address(kc.server)
+    if addr is None and (br := bracketed_non_ipv6(kc.server)):
+        addr = kc_mod.server_address(br[1])  # still a loopback address to whichever multus accepts it
     if addr is None or not kc_mod.is_loopback_host(addr[0]):
         return
     host, port = addr
@@ -461,7 +527,8 @@ def kubeconfig_server_loopback(snap: NodeSnapshot) -> Iterator[Hit]:
     yield _thick_aware(snap, Hit(
         message=f"{_where(kf)} points at {kc.server}, which {netns} resolves to this node itself, but {why}. "
         "Every pod ADD then fails with connection refused, or with \"context deadline exceeded\".",
-        fix=f"Set server to {suggestion} in {kf.path}, or recreate the file with `{CREATE}`.",
+        fix=f"Set server to {suggestion} in {kf.path}, or recreate the file with `{CREATE}`."
+        + _create_hint(snap, kf.path),
         path=kf.path,
         field=fld,
         evidence=evidence,
@@ -486,7 +553,7 @@ def kubeconfig_token_expired(snap: NodeSnapshot) -> Iterator[Hit]:
             "while getting the pod, for every pod on this node (MC#852).",
             fix=f"Run `{CREATE}`: it writes a token for the kube-system/multus ServiceAccount that does not "
             "expire with a pod (or run the thin DaemonSet with --cleanup-config-on-exit=true so it rewrites "
-            "the token on rotation).",
+            "the token on rotation)." + _create_hint(snap, kf.path),
             path=kf.path if token.source == "the kubeconfig" else token.source,
             field=token.field,
             evidence=_token_evidence(token, claims),
@@ -511,7 +578,7 @@ def kubeconfig_token_expiring(snap: NodeSnapshot) -> Iterator[Hit]:
             + "; ".join(reasons) + ". When it lapses, multus fails every pod ADD with \"Unauthorized\" (MC#852).",
             fix=f"Run `{CREATE}` for a ServiceAccount token not bound to a pod, or run the thin DaemonSet with "
             "--cleanup-config-on-exit=true (and without --skip-config-watch) so it rewrites the token when "
-            "the kubelet rotates it.",
+            "the kubelet rotates it." + _create_hint(snap, kf.path),
             path=kf.path if token.source == "the kubeconfig" else token.source,
             field=token.field,
             evidence=_token_evidence(token, claims),
@@ -530,8 +597,8 @@ def _expiring_reasons(now: datetime, claims: TokenClaims) -> list[str]:
         reasons.append(f"is a kubelet token asked for {_span(requested)} and only extended by the apiserver "
                        f"(kubernetes.io.warnafter {_iso(claims.warn_after)})")
     if claims.bound_pod:
-        reasons.append(f"is bound to pod {claims.bound_pod}, so it stops working when that pod is deleted or "
-                       "replaced (a DaemonSet update, a node reboot)")
+        reasons.append(f"is bound to pod {claims.bound_pod}, so it stops working once that pod is deleted (a "
+                       "DaemonSet update or removal) unless the pod that replaces it rewrites this file")
     return reasons
 
 

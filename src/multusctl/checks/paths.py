@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from multusctl.checks.confdir import multus_pods
 from multusctl.checks.registry import Hit, check
 from multusctl.config import multus as multus_mod
 from multusctl.gather.nodefs import NodeFSError
@@ -190,7 +191,7 @@ def thin_pod_paths(snap: NodeSnapshot) -> list[PodPath]:
     _, mc = t
     prefixes = _pod_only_prefixes(snap)
     values: list[tuple[str, str, Any]] = [
-        (_field(mc, k), k, mc.plugin.get(k)) for k in multus_mod.PATH_KEYS if k in mc.plugin
+        (_field(mc, k), k, mc.get(k)) for k in multus_mod.PATH_KEYS if mc.get(k) is not None
     ]
     values += [(_field(mc, f), f.split("[")[0], v) for f, v in _network_values(mc.plugin)
                if _is_path_network(v)]
@@ -308,8 +309,8 @@ def thick_pod_read_paths(snap: NodeSnapshot) -> list[ThickPath]:
         conf, mc = t
         overridden = set(raw) if raw is not None else set()
         for k in THICK_SHIM_POD_KEYS:
-            if k in mc.plugin and k not in overridden:
-                out.append(ThickPath(conf.path, _field(mc, k), k, mc.plugin[k]))
+            if mc.get(k) is not None and k not in overridden:
+                out.append(ThickPath(conf.path, _field(mc, k), k, mc.get(k)))
         if "clusterNetwork" not in overridden and "defaultNetworks" not in overridden:
             for f, v in _network_values(mc.plugin):
                 if _is_path_network(v):
@@ -487,15 +488,19 @@ def thick_socket_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     if info is not None:
         hints.append(f"{sock} is a directory")
     hint = (" Also: " + "; ".join(hints) + ".") if hints else ""
+    ns, sel = multus_pods(snap)
+    # The daemon's socketDir is a pod path: the one that shows the host dir the shim dials.
+    pod_sock_dir = snap.thick_paths.to_pod(sock_dir) if not _is_under(sock_dir, "/host") else None
+    pod_sock_dir = (pod_sock_dir.rstrip("/") + "/") if pod_sock_dir else "/host/run/multus/"
     yield Hit(
         message=f"{conf.path} is a thick config (type \"multus-shim\"): for every pod the shim POSTs the "
         f"request to the multus daemon over {sock} ({where}), and that socket does not exist, so the "
         f"daemon is not running (crashed, OOMKilled, not scheduled) or listens elsewhere; every pod ADD "
         f"fails with `dial unix {sock}` (MC#1165, MC#1346).{hint}{_live_caveat(snap, sock)}",
-        fix="Check the daemon: `kubectl -n kube-system get pods -l app=multus -o wide` and its logs "
-        "(`kubectl -n kube-system logs ds/kube-multus-ds`); raise its memory limit to at least 100Mi if "
-        "it was OOMKilled, and keep the DaemonSet's hostPath /run mounted at /host/run with "
-        f'"socketDir": "/host/run/multus/" in daemon-config.json, so the daemon listens where the shim '
+        fix=f"Check the daemon: `kubectl -n {ns} get pods -l '{sel}' -o wide --field-selector "
+        f"spec.nodeName=<this node>` and that pod's logs (`kubectl -n {ns} logs <pod>`); raise its memory limit "
+        "to at least 100Mi if it was OOMKilled, and keep the DaemonSet's hostPath /run mounted at /host/run "
+        f'with "socketDir": "{pod_sock_dir}" in daemon-config.json, so the daemon listens where the shim '
         f"dials ({sock_dir}).",
         path=sock,
         field=key,
@@ -513,7 +518,7 @@ def _readiness(snap: NodeSnapshot) -> tuple[str, str, str, str | None] | None:
     t = _thin(snap)
     if t is not None:
         conf, mc = t
-        v = mc.plugin.get("readinessindicatorfile")
+        v = mc.get("readinessindicatorfile")
         if not isinstance(v, str) or not v:
             return None
         return conf.path, _field(mc, "readinessindicatorfile"), v, v
@@ -526,7 +531,7 @@ def _readiness(snap: NodeSnapshot) -> tuple[str, str, str, str | None] | None:
         v = raw["readinessindicatorfile"]
         src, fld = (snap.daemon_config.path if snap.daemon_config else ""), "readinessindicatorfile"
     else:
-        v = mc.plugin.get("readinessindicatorfile")
+        v = mc.get("readinessindicatorfile")
         if not isinstance(v, str) or not v:
             return None
         src, fld = conf.path, _field(mc, "readinessindicatorfile")

@@ -70,7 +70,7 @@ class CheckRun:
 
 def run_checks(snapshot: Any, area: str, only: Iterable[str] | None = None) -> CheckRun:
     """Run every check of `area` (or only the named ones), most severe findings first."""
-    wanted = set(only) if only else None
+    wanted = set(only) if only is not None else None
     result = CheckRun([], [], [])
     for c in checks_for(area):
         if wanted is not None and c.id not in wanted:

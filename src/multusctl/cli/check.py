@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from multusctl.cli.options import detect_layout_from, node_options
+from multusctl.cli.options import detect_layout_from, node_options, tolerant_stdout
 
 FORMATS = ("text", "json", "sarif", "junit")
 
@@ -28,20 +28,23 @@ def check_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | N
     from multusctl import __version__
     from multusctl.checks import node_checks
     from multusctl.checks.registry import run_checks
+    from multusctl.config.secrets import redact
     from multusctl.gather.snapshot import gather_node
     from multusctl.report.finding import Report, Target
     from multusctl.report.formats import render
 
-    known = {c.id for c in node_checks()}
-    unknown = sorted(set(skip) - known)
+    ids = [c.id for c in node_checks()]
+    unknown = sorted(set(skip) - set(ids))
     if unknown:
         raise click.UsageError(f"--skip: unknown check id {', '.join(unknown)} (see CHECKS.md)")
 
     fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
     snap = gather_node(fs, layout, daemon_config=daemon_config)
-    run = run_checks(snap, "node", only=[c.id for c in node_checks() if c.id not in skip])
+    run = run_checks(snap, "node", only=[i for i in ids if i not in skip])
     for crash in run.crashed:
-        click.echo(f"multusctl: internal error in check {crash} (please report this)", err=True)
+        # The exception text may quote the node's files: never let it carry a token out.
+        click.echo(redact(f"multusctl: internal error in check {crash} (please report this)", snap.secrets),
+                   err=True)
     report = Report(
         target=Target(kind="node", root=root, distro=layout.distro, role=layout.role, mode=snap.mode),
         findings=run.findings,
@@ -49,7 +52,6 @@ def check_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | N
         tool_version=__version__,
     )
     use_color = sys.stdout.isatty() if color is None else color
-    if hasattr(sys.stdout, "reconfigure"):  # a non-UTF-8 terminal gets \u2014 escapes, not a traceback
-        sys.stdout.reconfigure(errors="backslashreplace")
+    tolerant_stdout()
     sys.stdout.write(render(report, output, color=use_color, secrets=snap.secrets))
     sys.exit(2 if run.crashed and not run.findings else report.exit_code())

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from multusctl.cli.options import detect_layout_from, node_options
+from multusctl.cli.options import detect_layout_from, node_options, tolerant_stdout
+from multusctl.gather.nodefs import MAX_READ_BYTES
+
+if TYPE_CHECKING:
+    from multusctl.gather.nodefs import NodeFS
+    from multusctl.layout.model import Layout
 
 
 def _fail(code: int, message: str) -> NoReturn:
@@ -20,13 +26,12 @@ def _fail(code: int, message: str) -> NoReturn:
     sys.exit(code)
 
 
-def _node_target(root: str, fs: Any, layout: Any, path: str | None) -> tuple[str, Any]:
-    """(local path, shower) for --path or the layout's multus kubeconfig under --root."""
+def _node_target(fs: NodeFS, layout: Layout, path: str | None) -> tuple[str, Callable[[str], str]]:
+    """(local path, how to show a local path) for --path or the layout's multus kubeconfig under --root."""
     if path:
         local = os.path.realpath(path) if os.path.islink(path) else path
         return local, lambda p: p
-    node_path = layout.multus_kubeconfig
-    local = fs.host(node_path)
+    local = fs.host(layout.multus_kubeconfig)
     root_abs = fs.root.rstrip("/")
 
     def shown(p: str) -> str:
@@ -103,8 +108,9 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
         if seconds < duration.MIN_TOKEN_SECONDS:
             raise click.BadParameter(f"{token_duration} is shorter than 10m, the shortest token the API issues "
                                      "(TokenRequest expirationSeconds >= 600)", param_hint="--token-duration")
-    if server is not None and server_problem(server):
-        raise click.BadParameter(str(server_problem(server)), param_hint="--server")
+    problem = server_problem(server) if server is not None else None
+    if problem:
+        raise click.BadParameter(problem, param_hint="--server")
 
     fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
     node_admin = fs.host(layout.admin_kubeconfig) if layout.admin_kubeconfig else None
@@ -116,7 +122,7 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
     admin_path, admin_source = found
     try:
         with open(admin_path, "rb") as f:
-            admin_kc = parse(f.read(4 * 1024 * 1024))
+            admin_kc = parse(f.read(MAX_READ_BYTES))
     except OSError as exc:
         _fail(2, f"kubeconfig create: cannot read {admin_path}: {exc.strerror}")
     except ParseError as exc:
@@ -124,7 +130,7 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
     secrets = set(admin_kc.secrets)
     admin_ca = admin_kc.decoded(admin_kc.cluster, "certificate-authority-data")
 
-    target, shown = _node_target(root, fs, layout, path)
+    target, shown = _node_target(fs, layout, path)
     from multusctl.provision.api import ApiFailure, connect_admin
     from multusctl.provision.create import Failed, Options, Output, run
 
@@ -132,10 +138,9 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
                    names=Names(namespace=namespace, service_account=service_account), target=target, shown=shown,
                    server=server, token_seconds=seconds, verify=not no_verify, dry_run=dry_run)
     out = Output(echo=click.echo, secrets=secrets)
-    if hasattr(sys.stdout, "reconfigure"):  # a non-UTF-8 terminal gets escapes, not a traceback
-        sys.stdout.reconfigure(errors="backslashreplace")
+    tolerant_stdout()
     try:
-        admin = connect_admin(admin_path, context, secrets)
+        admin = connect_admin(admin_path, admin_kc.raw, context, secrets)
     except ApiFailure as exc:
         _fail(2, f"kubeconfig create: {exc}")
     try:
@@ -170,13 +175,12 @@ def inspect_cmd(root: str, path: str | None) -> None:
     try:
         st = os.stat(local)
         with open(local, "rb") as f:
-            data = f.read(4 * 1024 * 1024)
+            data = f.read(MAX_READ_BYTES)
     except OSError as exc:
         _fail(2, f"kubeconfig inspect: cannot read {shown}: {exc.strerror}")
     try:
         lines = describe(data, shown, st.st_mode & 0o777, st.st_uid)
     except ParseError as exc:
         _fail(2, f"kubeconfig inspect: {shown}: {exc}")
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="backslashreplace")
+    tolerant_stdout()
     click.echo("\n".join(lines))

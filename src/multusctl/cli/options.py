@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from multusctl.layout.model import DISTROS, ROLES
+
+if TYPE_CHECKING:
+    from multusctl.gather.nodefs import NodeFS
+    from multusctl.layout.model import Layout
 
 
 def node_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -29,7 +34,7 @@ def node_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def detect_layout_from(root: str, distro: str | None, role: str | None, conf_dir: str | None,
-                       bin_dirs: tuple[str, ...]) -> Any:
+                       bin_dirs: tuple[str, ...]) -> tuple[NodeFS, Layout]:
     from multusctl.gather.nodefs import NodeFS
     from multusctl.layout.detect import Overrides, detect_layout
 
@@ -38,3 +43,10 @@ def detect_layout_from(root: str, distro: str | None, role: str | None, conf_dir
         fs, Overrides(distro=distro, role=role, conf_dir=conf_dir, bin_dirs=list(bin_dirs) or None)
     )
     return fs, layout
+
+
+def tolerant_stdout() -> None:
+    """Print what the terminal's encoding cannot show (node file names, the report's dashes) as escapes,
+    instead of dying with a UnicodeEncodeError traceback on a non-UTF-8 terminal."""
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")

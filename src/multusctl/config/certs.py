@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from multusctl.config.errors import ParseError
+from multusctl.config.errors import ParseError, first_line
 
 
 @dataclass(frozen=True)
@@ -38,14 +38,13 @@ def parse_pem_certs(data: bytes) -> list[CertInfo]:
     if fast is not None:
         return [CertInfo(**f) for f in fast]
 
-    # Imported here: `cryptography` costs ~40 ms and only kubeconfig checks need it.
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import NameOID
     try:
         certs = x509.load_pem_x509_certificates(data)
     except (ValueError, TypeError, x509.InvalidVersion) as exc:
-        raise ParseError(f"malformed PEM certificate: {str(exc).splitlines()[0] if str(exc) else 'invalid'}") from None
+        raise ParseError(f"malformed PEM certificate: {first_line(exc, 'invalid')}") from None
 
     def attr(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
         return [str(a.value) for a in name.get_attributes_for_oid(oid)]
@@ -73,6 +72,5 @@ def parse_pem_certs(data: bytes) -> list[CertInfo]:
             )
         except Exception as exc:  # DuplicateExtension, UnsupportedGeneralNameType, ... are no ValueError
             # The Rust parser is lazy: a bad extension or name only fails when it is read.
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ParseError(f"malformed certificate: {reason}") from None
+            raise ParseError(f"malformed certificate: {first_line(exc, type(exc).__name__)}") from None
     return out

@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import Any
 
-from multusctl.config.errors import ParseError
+from multusctl.config.errors import ParseError, config_text
 
 GO_MAX_DEPTH = 10_000  # encoding/json's limit: deeper than this Multus itself fails too
 _lock = threading.Lock()
@@ -42,13 +42,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def loads(text: str | bytes) -> Any:
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ParseError("not UTF-8 text") from None
-    if not text.strip():
-        raise ParseError("file is empty")
+    text = config_text(text)
     depth = json_depth(text)
     if depth > GO_MAX_DEPTH:
         raise ParseError(f"JSON nested {depth} levels deep (Go's decoder stops at {GO_MAX_DEPTH})")

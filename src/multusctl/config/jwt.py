@@ -95,7 +95,8 @@ def _timestamp(v: Any) -> datetime | None:
 
 def _b64(part: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(part.rstrip("=") + "=" * (-len(part.rstrip("=")) % 4))
+        bare = part.rstrip("=")
+        return base64.urlsafe_b64decode(bare + "=" * (-len(bare) % 4))
     except (binascii.Error, ValueError):
         raise ParseError("token is not base64url") from None
 

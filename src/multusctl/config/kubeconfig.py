@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from multusctl.config.errors import ParseError
+from multusctl.config.errors import ParseError, config_text, first_line
 
 # Fields that name a file, with the section they live in. client-go resolves relative paths against the
 # directory of the kubeconfig itself (clientcmd.ResolveLocalPaths), not against the working directory.
@@ -82,10 +82,7 @@ class Kubeconfig:
 
     def decoded(self, where: dict[str, Any], key: str) -> bytes | None:
         """Base64-decoded `*-data` field, None when absent or not base64 (as client-go decodes it)."""
-        v = where.get(key)
-        if not isinstance(v, str) or not v:
-            return None
-        return b64decode_strict(v)
+        return decoded_field(where, key)
 
     def section(self, name: str) -> dict[str, Any]:
         return self.cluster if name == "cluster" else self.user
@@ -118,6 +115,15 @@ def b64decode_strict(value: str) -> bytes | None:
         return base64.b64decode(cleaned, validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+def decoded_field(where: dict[str, Any], key: str) -> bytes | None:
+    """`where[key]` base64-decoded (a kubeconfig `*-data` field, a Secret's `data`); None when absent,
+    empty or not base64."""
+    v = where.get(key)
+    if not isinstance(v, str) or not v:
+        return None
+    return b64decode_strict(v)
 
 
 def resolve_ref(kubeconfig_path: str, value: str) -> str:
@@ -169,7 +175,7 @@ def _load_yaml(text: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["invalid"])[0]
+        problem = getattr(exc, "problem", None) or first_line(exc, "invalid")
         raise ParseError(f"invalid YAML{where}: {problem}") from None
     except (RecursionError, ValueError, TypeError, OverflowError, MemoryError) as exc:
         raise ParseError(f"invalid YAML: {type(exc).__name__}") from None
@@ -273,13 +279,7 @@ def _collect_secrets(kc: Kubeconfig) -> None:
 
 
 def parse(text: str | bytes) -> Kubeconfig:
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ParseError("not UTF-8 text") from None
-    if not text.strip():
-        raise ParseError("file is empty")
+    text = config_text(text)
     raw = _load_yaml(text)
     if not isinstance(raw, dict):
         raise ParseError(f"not a kubeconfig: top level is {type(raw).__name__}, not a mapping")

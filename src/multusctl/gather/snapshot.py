@@ -189,7 +189,21 @@ def gather_node(fs: NodeFS, layout: Layout, *, daemon_config: str | None = None,
     _gather_kubeconfig(snap)
     if snap.kubeconfig and snap.kubeconfig.config:
         snap.secrets |= snap.kubeconfig.config.secrets
+        snap.secrets |= _token_file_secret(fs, snap.kubeconfig)
     return snap
+
+
+def _token_file_secret(fs: NodeFS, kf: KubeconfigFile) -> set[str]:
+    """The token a `tokenFile` holds, so the report's last-line redaction knows it too."""
+    ref = kf.config.user_str("tokenFile") if kf.config else None
+    if not ref:
+        return set()
+    path = posixpath.join(posixpath.dirname(kf.path), ref.strip())  # relative to the kubeconfig, as client-go
+    try:
+        token = fs.read_bytes(path).decode("utf-8", "replace").strip()
+    except NodeFSError:
+        return set()
+    return {token} if token else set()
 
 
 def _gather_daemon_config(snap: NodeSnapshot, explicit: str | None) -> None:

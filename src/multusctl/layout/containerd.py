@@ -16,7 +16,8 @@ When a runtime config exists but sets no CNI dirs, containerd uses its built-in 
 `/etc/cni/net.d` and `/opt/cni/bin` (this is what k3s with `--flannel-backend=none` relies on).
 
 CRI-O: `[crio.network] network_dir`, `plugin_dirs` (list) or the older `plugin_dir`; `crio.conf` first,
-then `crio.conf.d/*.conf` in lexical order, later files overriding single keys.
+then every file of `crio.conf.d` in lexical order (any name: OpenShift's is `00-default`), later files
+overriding single keys.
 """
 
 from __future__ import annotations
@@ -282,8 +283,10 @@ def parse_crio_conf(text: str, source: str) -> RuntimeCni:
 def read_crio_config(fs: NodeFS, main: str = CRIO_MAIN, dropin_dir: str = CRIO_DROPIN_DIR) -> RuntimeCni | None:
     """CRI-O's effective network settings: crio.conf, then drop-ins in lexical order. None when absent."""
     files = [main] if fs.is_file(main) else []
+    # CRI-O walks every file of the drop-in dir in lexical order, whatever its name (pkg/config
+    # UpdateFromPath): OpenShift's MCO writes /etc/crio/crio.conf.d/00-default, without an extension.
     with contextlib.suppress(NodeFSError):
-        files += [posixpath.join(dropin_dir, n) for n in fs.listdir(dropin_dir) if n.endswith(".conf")]
+        files += [posixpath.join(dropin_dir, n) for n in sorted(fs.listdir(dropin_dir))]
     files = [f for f in files if fs.is_file(f)]
     if not files:
         return None

@@ -51,18 +51,10 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def _httpx() -> Any:
-    # lightkube >= 1.0 runs on httpx2 (the maintained fork); older releases on httpx.
-    try:
-        import httpx2
-    except ImportError:  # pragma: no cover - depends on the installed lightkube
-        import httpx as httpx2
-    return httpx2
-
-
 def describe(exc: BaseException, server: str, who: str, secrets: set[str]) -> ApiFailure:
     """Name a failure plainly: connection refused, timeout, TLS, 401, 403, other HTTP status."""
-    httpx2 = _httpx()
+    # lightkube >= 1.0 (pyproject's floor) runs on httpx2, the maintained fork of httpx.
+    import httpx2
     from lightkube import ApiError
     from lightkube.core.exceptions import ConfigError
 
@@ -124,20 +116,23 @@ class Api:
         except Exception as exc:
             raise describe(exc, self.server, self.who, self.secrets) from None
 
-    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
+    def _call_or_none(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """`_call`, but None when the API answers 404 Not Found."""
         from lightkube import ApiError
 
-        res = _resources()[kind]
-        kw = {"namespace": namespace} if namespace else {}
         try:
-            obj = self.client.get(res, name, **kw)
+            return fn(*args, **kwargs)
         except ApiError as exc:
             if exc.status.code == 404:
                 return None
             raise describe(exc, self.server, self.who, self.secrets) from None
         except Exception as exc:
             raise describe(exc, self.server, self.who, self.secrets) from None
-        return dict(obj.to_dict())
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
+        kw = {"namespace": namespace} if namespace else {}
+        obj = self._call_or_none(self.client.get, _resources()[kind], name, **kw)
+        return dict(obj.to_dict()) if obj is not None else None
 
     def create(self, obj: Obj) -> Obj:
         from lightkube import codecs
@@ -162,6 +157,7 @@ class Api:
         from lightkube.models.meta_v1 import ObjectMeta
         from lightkube.resources.core_v1 import ServiceAccount
 
+        # No audiences: the server's own (the API audience), which is what the thin plugin presents the token to.
         req = ServiceAccount.Token(metadata=ObjectMeta(), spec=TokenRequestSpec(audiences=[],
                                                                                 expirationSeconds=seconds))
         out = self._call(self.client.create, req, service_account, namespace=namespace)
@@ -180,17 +176,11 @@ class Api:
 
     def whoami(self) -> str | None:
         """The username the server sees, or None when it has no SelfSubjectReview (before 1.28)."""
-        from lightkube import ApiError
         from lightkube.resources.authentication_v1 import SelfSubjectReview
 
-        try:
-            out = self.client.create(SelfSubjectReview())
-        except ApiError as exc:
-            if exc.status.code == 404:
-                return None
-            raise describe(exc, self.server, self.who, self.secrets) from None
-        except Exception as exc:
-            raise describe(exc, self.server, self.who, self.secrets) from None
+        out = self._call_or_none(self.client.create, SelfSubjectReview())
+        if out is None:
+            return None
         info = out.status.userInfo if out.status else None
         return info.username if info else None
 
@@ -199,16 +189,22 @@ class Api:
 
 
 def _timeout(connect: float) -> Any:
-    return _httpx().Timeout(READ_TIMEOUT, connect=connect)
+    import httpx2
+
+    return httpx2.Timeout(READ_TIMEOUT, connect=connect)
 
 
-def connect_admin(path: str, context: str | None, secrets: set[str]) -> Api:
-    """A client for the admin kubeconfig `path` (raises ApiFailure kind=config when lightkube cannot load it)."""
+def connect_admin(path: str, raw: dict[str, Any], context: str | None, secrets: set[str]) -> Api:
+    """A client for the admin kubeconfig `path`, whose document the caller has already read and parsed as
+    `raw` (raises ApiFailure kind=config when lightkube cannot use it)."""
+    from pathlib import Path
+
     from lightkube import Client, KubeConfig
     from lightkube.core.exceptions import ConfigError
 
     try:
-        config = KubeConfig.from_file(path)
+        # fname: lightkube resolves relative certificate/key paths against the kubeconfig's directory.
+        config = KubeConfig.from_dict(raw, fname=Path(path))
         single = config.get(context)
         if single is None:
             raise ConfigError("no context")

@@ -6,23 +6,23 @@ credentials have been proven against the API, and nothing at all under --dry-run
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from multusctl.config.kubeconfig import is_loopback_host, server_address
+from multusctl.config.certs import parse_pem_certs
+from multusctl.config.errors import ParseError
+from multusctl.config.kubeconfig import decoded_field, is_loopback_host, parse, server_address
 from multusctl.config.secrets import fingerprint, redact
 from multusctl.provision import files, kubeconfig_text
 from multusctl.provision.api import Api, ApiFailure, connect_token
-from multusctl.provision.duration import human
+from multusctl.provision.duration import human, timestamp
 from multusctl.provision.objects import (
     Names,
+    Obj,
     binding_is_right,
     cluster_role,
     cluster_role_binding,
@@ -88,36 +88,37 @@ class Token:
 # ---- cluster objects -----------------------------------------------------------------------------------
 
 
+def _change(dry: bool, out: Output, would: str, did: str, action: Callable[[], object]) -> None:
+    """Under --dry-run only say what would change; otherwise make the change, then say what changed."""
+    if dry:
+        out.plan(would)
+    else:
+        action()
+        out.ok(did)
+
+
 def ensure_service_account(api: Api, n: Names, dry: bool, out: Output) -> None:
     what = f"ServiceAccount {n.namespace}/{n.service_account}"
     if api.get("ServiceAccount", n.service_account, n.namespace) is not None:
         out.ok(f"{what}: exists")
-    elif dry:
-        out.plan(f"{what}: would create")
     else:
-        api.create(service_account(n))
-        out.ok(f"{what}: created")
+        _change(dry, out, f"{what}: would create", f"{what}: created", lambda: api.create(service_account(n)))
 
 
 def ensure_cluster_role(api: Api, n: Names, dry: bool, out: Output) -> None:
     what = f"ClusterRole {n.cluster_role}"
     existing = api.get("ClusterRole", n.cluster_role)
     if existing is None:
-        if dry:
-            out.plan(f"{what}: would create (multus's upstream rules)")
-        else:
-            api.create(cluster_role(n))
-            out.ok(f"{what}: created (multus's upstream rules: NADs, pods get/list/update/watch, events)")
+        _change(dry, out, f"{what}: would create (multus's upstream rules)",
+                f"{what}: created (multus's upstream rules: NADs, pods get/list/update/watch, events)",
+                lambda: api.create(cluster_role(n)))
     elif role_is_right(existing):
         out.ok(f"{what}: exists with multus's rules")
     else:
         why = role_differences(existing)
-        if dry:
-            out.plan(f"{what}: would patch its rules ({why})")
-        else:
-            # A merge patch replaces the whole rules list: exactly multus's rules afterwards.
-            api.merge_patch("ClusterRole", n.cluster_role, {"rules": cluster_role(n)["rules"]})
-            out.ok(f"{what}: patched its rules ({why})")
+        # A merge patch replaces the whole rules list: exactly multus's rules afterwards.
+        _change(dry, out, f"{what}: would patch its rules ({why})", f"{what}: patched its rules ({why})",
+                lambda: api.merge_patch("ClusterRole", n.cluster_role, {"rules": cluster_role(n)["rules"]}))
 
 
 def ensure_binding(api: Api, n: Names, dry: bool, out: Output) -> None:
@@ -125,40 +126,31 @@ def ensure_binding(api: Api, n: Names, dry: bool, out: Output) -> None:
     target = f"ClusterRole {n.cluster_role} -> ServiceAccount {n.namespace}/{n.service_account}"
     existing = api.get("ClusterRoleBinding", n.binding)
     if existing is None:
-        if dry:
-            out.plan(f"{what}: would create ({target})")
-        else:
-            api.create(cluster_role_binding(n))
-            out.ok(f"{what}: created ({target})")
+        _change(dry, out, f"{what}: would create ({target})", f"{what}: created ({target})",
+                lambda: api.create(cluster_role_binding(n)))
         return
     ref_ok, subjects_ok = binding_is_right(existing, n)
     if ref_ok and subjects_ok:
         out.ok(f"{what}: exists ({target})")
-        return
-    if not ref_ok:
+    elif not ref_ok:
         # roleRef is immutable in the API: the binding has to be re-created to point elsewhere.
         old = (existing.get("roleRef") or {}).get("name")
-        if dry:
-            out.plan(f"{what}: would re-create it (it binds {old!r}; roleRef cannot be patched)")
-        else:
+
+        def recreate() -> None:
             api.delete("ClusterRoleBinding", n.binding)
             api.create(cluster_role_binding(n))
-            out.ok(f"{what}: re-created (it bound ClusterRole {old!r}; now {target})")
-        return
-    if dry:
-        out.plan(f"{what}: would patch its subjects to ServiceAccount {n.namespace}/{n.service_account} only")
+
+        _change(dry, out, f"{what}: would re-create it (it binds {old!r}; roleRef cannot be patched)",
+                f"{what}: re-created (it bound ClusterRole {old!r}; now {target})", recreate)
     else:
-        api.merge_patch("ClusterRoleBinding", n.binding, {"roleRef": role_ref(n), "subjects": subjects(n)})
-        out.ok(f"{what}: patched its subjects to ServiceAccount {n.namespace}/{n.service_account} only")
+        only = f"its subjects to ServiceAccount {n.namespace}/{n.service_account} only"
+        _change(dry, out, f"{what}: would patch {only}", f"{what}: patched {only}",
+                lambda: api.merge_patch("ClusterRoleBinding", n.binding,
+                                        {"roleRef": role_ref(n), "subjects": subjects(n)}))
 
 
-def _b64(value: Any) -> bytes | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return None
+def _secret_data(secret: Obj, key: str) -> bytes | None:
+    return decoded_field(secret.get("data") or {}, key)
 
 
 def secret_token(api: Api, n: Names, dry: bool, out: Output,
@@ -173,13 +165,12 @@ def secret_token(api: Api, n: Names, dry: bool, out: Output,
     elif dry:
         out.plan(f"{what}: would create (type service-account-token, for {n.service_account}) "
                  "and wait for its token")
-        return Token(None, f"Secret {n.namespace}/{n.secret}"), None
+        return Token(None, what), None
     created = existing is None
     secret = existing if existing is not None else api.create(token_secret(n))
     started, polls = time.monotonic(), 0
     while True:
-        data = secret.get("data") or {}
-        raw = _b64(data.get("token"))
+        raw = _secret_data(secret, "token")
         if raw:
             break
         if time.monotonic() - started > wait:
@@ -200,7 +191,7 @@ def secret_token(api: Api, n: Names, dry: bool, out: Output,
             else "exists")
     out.ok(f"{what}: {verb} (long-lived token {fingerprint(token)}, no expiry; "
            "revoke it by deleting the Secret)")
-    return Token(token, f"Secret {n.namespace}/{n.secret}"), _b64((secret.get("data") or {}).get("ca.crt"))
+    return Token(token, what), _secret_data(secret, "ca.crt")
 
 
 def request_token(api: Api, n: Names, seconds: int, dry: bool, out: Output) -> Token:
@@ -211,7 +202,7 @@ def request_token(api: Api, n: Names, seconds: int, dry: bool, out: Output) -> T
     token, expires = api.request_token(n.namespace, n.service_account, seconds)
     out.secrets.add(token)
     granted = (expires - datetime.now(UTC)).total_seconds() if expires else None
-    line = f"{what}: token {fingerprint(token)} expires {_ts(expires)}"
+    line = f"{what}: token {fingerprint(token)} expires {timestamp(expires) if expires else '(unknown)'}"
     if granted is not None and granted < seconds - 60:
         out.warn(f"{line} (the server shortened the {human(seconds)} asked for to {human(granted)})")
     else:
@@ -219,10 +210,6 @@ def request_token(api: Api, n: Names, seconds: int, dry: bool, out: Output) -> T
     out.warn("nothing refreshes this token: re-run `multusctl kubeconfig create` before it expires, "
              "or drop --token-duration for a long-lived Secret token")
     return Token(token, "TokenRequest", expires)
-
-
-def _ts(t: datetime | None) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if t else "(unknown)"
 
 
 # ---- server and CA ---------------------------------------------------------------------------------------
@@ -254,9 +241,6 @@ def service_server(api: Api, out: Output) -> str:
 
 
 def cluster_ca(api: Api, n: Names, from_secret: bytes | None, admin_ca: bytes | None, out: Output) -> bytes:
-    from multusctl.config.certs import parse_pem_certs
-    from multusctl.config.errors import ParseError
-
     source, pem = f"Secret {n.namespace}/{n.secret} ca.crt", from_secret
     if pem is None:
         cm = api.get("ConfigMap", "kube-root-ca.crt", n.namespace)
@@ -274,7 +258,7 @@ def cluster_ca(api: Api, n: Names, from_secret: bytes | None, admin_ca: bytes | 
         raise Failed(f"the cluster CA from {source} is unusable: {exc}") from None
     first = certs[0]
     more = f" (+{len(certs) - 1} more)" if len(certs) > 1 else ""
-    out.ok(f"CA: {first.subject}, expires {_ts(first.not_after)}{more}, from {source}")
+    out.ok(f"CA: {first.subject}, expires {timestamp(first.not_after)}{more}, from {source}")
     return pem
 
 
@@ -338,6 +322,56 @@ def verify(admin: Api, server: str, ca: bytes | None, token: str, n: Names, cont
 # ---- the whole command -------------------------------------------------------------------------------------
 
 
+def _server(opts: Options, admin: Api, out: Output) -> str:
+    """--server as given (a warning when it is loopback), else the ClusterIP of Service default/kubernetes."""
+    if not opts.server:
+        return service_server(admin, out)
+    address = server_address(opts.server)  # validated by the CLI, so never None here
+    if address is not None and is_loopback_host(address[0]):
+        out.warn(f"Server: {opts.server} (--server) is a loopback address: it works only on a node where an "
+                 "API server listens on that port (not on a k3s agent)")
+    else:
+        out.ok(f"Server: {opts.server} (--server)")
+    return opts.server
+
+
+def _plan(opts: Options, existing: files.Existing, text: str, out: Output) -> None:
+    """--dry-run: what `_write` would do, with a diff whose secrets are shown as fingerprints."""
+    shown = opts.shown(opts.target)
+    if existing.data == text.encode():
+        out.ok(f"{shown}: unchanged" + ("" if existing.mode == files.MODE else
+                                        f" (would set its mode {existing.mode:04o} to 0600)"))
+        return
+    old = existing.data.decode("utf-8", "replace") if existing.data is not None else None
+    verb = "would replace it (keeping a backup)" if existing.exists else "would create it (mode 0600)"
+    out.plan(f"{shown}: {verb}; diff with secrets shown as fingerprints:")
+    out.echo(kubeconfig_text.diff(old, text, shown, out.secrets).rstrip("\n"))
+
+
+def _write(opts: Options, existing: files.Existing, new: bytes, out: Output, what: str) -> None:
+    """Put `new` at the target: only a chmod when the content is the same, else backup + atomic write."""
+    shown = opts.shown(opts.target)
+    try:
+        if existing.data == new:
+            if existing.mode != files.MODE:
+                os.chmod(opts.target, files.MODE)
+                out.ok(f"{shown}: unchanged content; mode {existing.mode:04o} set to 0600")
+            else:
+                out.ok(f"{shown}: unchanged (0600)")
+            return
+        if files.ensure_dir(opts.target):
+            out.ok(f"Created directory {opts.shown(os.path.dirname(opts.target))} (0700)")
+        if existing.data is not None:
+            saved = files.backup(opts.target, existing.data)
+            out.ok(f"Backup of the old file: {opts.shown(saved)} (0600)")
+        files.write_atomic(opts.target, new)
+        out.ok(f"Wrote {shown} (0600): {what}")
+    except files.FileError as exc:
+        raise Failed(str(exc)) from None
+    except OSError as exc:
+        raise Failed(f"cannot write {shown}: {exc}") from None
+
+
 def run(opts: Options, admin: Api, out: Output, admin_ca: bytes | None) -> int:
     n, dry = opts.names, opts.dry_run
     out.info(f"Admin connection: {opts.admin_path} ({opts.admin_source}), server {admin.server}")
@@ -353,69 +387,26 @@ def run(opts: Options, admin: Api, out: Output, admin_ca: bytes | None) -> int:
     else:
         token, secret_ca = secret_token(admin, n, dry, out)
 
-    if opts.server:
-        server = opts.server
-        address = server_address(server)  # validated by the CLI, so never None here
-        if address is not None and is_loopback_host(address[0]):
-            out.warn(f"Server: {server} (--server) is a loopback address: it works only on a node where an "
-                     "API server listens on that port (not on a k3s agent)")
-        else:
-            out.ok(f"Server: {server} (--server)")
-    else:
-        server = service_server(admin, out)
+    server = _server(opts, admin, out)
     ca = cluster_ca(admin, n, secret_ca, admin_ca, out)
 
     placeholder = f"<token from {token.source}, made on the real run>"
     text = kubeconfig_text.build(server, ca, token.value or placeholder,
                                  service_account=f"{n.namespace}/{n.service_account}")
-    new = text.encode()
     try:
         existing = files.read_existing(opts.target)
     except files.FileError as exc:
         raise Failed(str(exc)) from None
-    shown = opts.shown(opts.target)
     if existing.data is not None:
-        from multusctl.config.errors import ParseError
-        from multusctl.config.kubeconfig import parse
-
         with contextlib.suppress(ParseError):  # an unparsable old file still gets shown redacted line by line
             out.secrets |= parse(existing.data).secrets
-    same = existing.data == new
 
     if dry:
-        if same:
-            out.ok(f"{shown}: unchanged" + ("" if existing.mode == files.MODE else
-                                            f" (would set its mode {existing.mode:04o} to 0600)"))
-        else:
-            old = existing.data.decode("utf-8", "replace") if existing.data is not None else None
-            verb = "would replace it (keeping a backup)" if existing.exists else "would create it (mode 0600)"
-            out.plan(f"{shown}: {verb}; diff with secrets shown as fingerprints:")
-            out.echo(kubeconfig_text.diff(old, text, shown, out.secrets).rstrip("\n"))
+        _plan(opts, existing, text, out)
         out.info("Dry run: nothing was changed")
         return 0
 
     assert token.value is not None
     verify(admin, server, ca, token.value, n, opts.verify, out)
-
-    try:
-        if same:
-            if existing.mode != files.MODE:
-                os.chmod(opts.target, files.MODE)
-                out.ok(f"{shown}: unchanged content; mode {existing.mode:04o} set to 0600")
-            else:
-                out.ok(f"{shown}: unchanged (0600)")
-        else:
-            if files.ensure_dir(opts.target):
-                out.ok(f"Created directory {opts.shown(_parent(opts.target))} (0700)")
-            if existing.data is not None:
-                saved = files.backup(opts.target, existing.data)
-                out.ok(f"Backup of the old file: {opts.shown(saved)} (0600)")
-            files.write_atomic(opts.target, new)
-            out.ok(f"Wrote {shown} (0600): ServiceAccount {n.namespace}/{n.service_account}, server {server}")
-    except (files.FileError, OSError) as exc:
-        raise Failed(str(exc) if isinstance(exc, files.FileError) else f"cannot write {shown}: {exc}") from None
+    _write(opts, existing, text.encode(), out, f"ServiceAccount {n.namespace}/{n.service_account}, server {server}")
     return 0
-
-
-def _parent(path: str) -> str:
-    return os.path.dirname(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 _UNITS = {"h": 3600, "m": 60, "s": 1}
@@ -23,6 +24,11 @@ def parse(text: str) -> int:
     if not s or pos != len(s):
         raise ValueError(f"{text!r} is not a duration (use e.g. 24h, 8760h, 90m)")
     return int(total)
+
+
+def timestamp(t: datetime) -> str:
+    """RFC 3339 in UTC, second precision, as kubectl shows times."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def human(seconds: float) -> str:

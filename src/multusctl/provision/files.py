@@ -9,9 +9,10 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from multusctl.gather.nodefs import MAX_READ_BYTES
+
 MODE = 0o600
 DIR_MODE = 0o700
-MAX_EXISTING_BYTES = 4 * 1024 * 1024
 
 
 class FileError(Exception):
@@ -37,7 +38,7 @@ def read_existing(path: str) -> Existing:
         raise FileError(f"cannot read {path}: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
         raise FileError(f"{path} exists and is not a regular file")
-    if st.st_size > MAX_EXISTING_BYTES:
+    if st.st_size > MAX_READ_BYTES:
         raise FileError(f"{path} is {st.st_size} bytes, too big to be a kubeconfig; move it away first")
     try:
         with open(path, "rb") as f:
@@ -51,15 +52,21 @@ def backup_name(path: str, now: datetime | None = None) -> str:
     return f"{path}.bak-{stamp}"
 
 
-def _write_new(path: str, data: bytes) -> None:
-    """Create `path` (must not exist) with mode 0600 before any byte is in it."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, MODE)
+def _write_private(fd: int, data: bytes) -> None:
+    """Set 0600 on an open file before any byte is in it, write all of `data`, fsync, close."""
     try:
         os.fchmod(fd, MODE)  # the umask cannot widen it, but an inherited ACL default could
-        os.write(fd, data)
+        view = memoryview(data)
+        while view:  # os.write may write less than asked
+            view = view[os.write(fd, view):]
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Create `path` (must not exist) with mode 0600 before any byte is in it."""
+    _write_private(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, MODE), data)
 
 
 def backup(path: str, data: bytes, now: datetime | None = None) -> str:
@@ -98,14 +105,7 @@ def write_atomic(path: str, data: bytes) -> None:
     except OSError as exc:
         raise FileError(f"cannot create a temporary file in {parent}: {exc.strerror}") from None
     try:
-        try:
-            os.fchmod(fd, MODE)  # mkstemp already makes it 0600; say so explicitly
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _write_private(fd, data)
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):

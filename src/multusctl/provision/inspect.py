@@ -7,16 +7,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from multusctl.config.certs import parse_pem_certs
+from multusctl.checks.kubeconfig import ADMIN_CNS, ADMIN_GROUPS
+from multusctl.config.certs import CertInfo, parse_pem_certs
 from multusctl.config.errors import ParseError
 from multusctl.config.jwt import decode_claims, looks_like_jwt
 from multusctl.config.kubeconfig import Kubeconfig, parse
 from multusctl.config.secrets import fingerprint, redact
-from multusctl.provision.duration import human
-
-
-def _ts(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from multusctl.provision.duration import human, timestamp
 
 
 def _until(t: datetime, now: datetime) -> str:
@@ -24,15 +21,18 @@ def _until(t: datetime, now: datetime) -> str:
     return f"in {human(delta)}" if delta >= 0 else f"EXPIRED {human(-delta)} ago"
 
 
-def _certs(data: bytes | None) -> str:
-    if data is None:
-        return "(none)"
+def _first_cert(data: bytes) -> tuple[CertInfo | None, str]:
+    """The first certificate of a PEM bundle and its line, or None and why it is unusable."""
     try:
-        certs = parse_pem_certs(data)
+        c = parse_pem_certs(data)[0]
     except ParseError as exc:
-        return f"unusable: {exc}"
-    c = certs[0]
-    return f"{c.subject}, expires {_ts(c.not_after)} (sha256 {c.sha256})"
+        return None, f"unusable: {exc}"
+    return c, f"{c.subject}, expires {timestamp(c.not_after)} (sha256 {c.sha256})"
+
+
+def _is_admin(c: CertInfo) -> bool:
+    """The same rule as the kubeconfig-admin-credentials check."""
+    return any(o in ADMIN_GROUPS for o in c.organizations) or c.subject_cn in ADMIN_CNS
 
 
 def _auth(kc: Kubeconfig, now: datetime) -> list[tuple[str, str]]:
@@ -55,15 +55,16 @@ def _auth(kc: Kubeconfig, now: datetime) -> list[tuple[str, str]]:
             rows.append(("kind", f"bound to pod {claims.bound_pod}: stops working when that pod is replaced"))
         if claims.expires:
             life = f", lifetime {human(claims.lifetime.total_seconds())}" if claims.lifetime else ""
-            rows.append(("expires", f"{_ts(claims.expires)} ({_until(claims.expires, now)}{life})"))
+            rows.append(("expires", f"{timestamp(claims.expires)} ({_until(claims.expires, now)}{life})"))
         else:
             rows.append(("expires", "never (no exp claim)"))
         return rows
     cert = kc.decoded(kc.user, "client-certificate-data")
-    if cert is not None or kc.user_str("client-certificate"):
-        info = _certs(cert) if cert is not None else f"in file {kc.user_str('client-certificate')}"
-        admin = cert is not None and ("O=system:masters" in info or "CN=system:admin" in info)
-        return [("client cert", info + (" -- cluster-admin!" if admin else ""))]
+    if cert is not None:
+        leaf, info = _first_cert(cert)
+        return [("client cert", info + (" -- cluster-admin!" if leaf and _is_admin(leaf) else ""))]
+    if kc.user_str("client-certificate"):
+        return [("client cert", f"in file {kc.user_str('client-certificate')}")]
     if kc.user_str("tokenFile"):
         return [("token file", str(kc.user_str("tokenFile")))]
     if kc.user.get("exec"):
@@ -88,7 +89,8 @@ def describe(data: bytes, shown: str, mode: int | None, uid: int | None, now: da
     elif kc.cluster_str("certificate-authority"):
         rows.append(("CA", f"in file {kc.cluster_str('certificate-authority')}"))
     else:
-        rows.append(("CA", _certs(kc.decoded(kc.cluster, "certificate-authority-data"))))
+        ca = kc.decoded(kc.cluster, "certificate-authority-data")
+        rows.append(("CA", _first_cert(ca)[1] if ca is not None else "(none)"))
     rows.extend(_auth(kc, now))
     rows.extend(("problem", f"{where}: {why}") for where, why in kc.problems)
     width = max(len(k) for k, _ in rows)

@@ -7,6 +7,7 @@ import difflib
 import json
 import re
 
+from multusctl.config.kubeconfig import SECRET_KEYS
 from multusctl.config.secrets import fingerprint, redact
 
 # Names as upstream's thin entrypoint writes them (cmd/thin_entrypoint), so users and docs recognise the file.
@@ -14,9 +15,8 @@ CLUSTER = "local"
 USER = "multus"
 CONTEXT = "multus-context"
 
-SECRET_FIELDS = ("token", "client-key-data", "password")
 CERT_FIELDS = ("certificate-authority-data", "client-certificate-data")
-_FIELD_LINE = re.compile(r"^(\s*-?\s*)(" + "|".join(SECRET_FIELDS + CERT_FIELDS) + r")(\s*:\s*)(\S.*?)\s*$")
+_FIELD_LINE = re.compile(r"^(\s*-?\s*)(" + "|".join(SECRET_KEYS + CERT_FIELDS) + r")(\s*:\s*)(\S.*?)\s*$")
 
 
 def build(server: str, ca_pem: bytes, token: str, *, service_account: str) -> str:
@@ -54,7 +54,7 @@ def display(text: str, secrets: set[str]) -> str:
         if m:
             lead, key, sep, value = m.groups()
             raw = value.strip().strip("\"'")
-            if key in SECRET_FIELDS:
+            if key in SECRET_KEYS:
                 shown = f"<redacted {fingerprint(raw)}>" if not raw.startswith("<") else raw
             else:
                 shown = f"<certificate {fingerprint(raw)}>"

@@ -64,11 +64,6 @@ def token_secret(n: Names) -> Obj:
                          "annotations": {SA_NAME_ANNOTATION: n.service_account}}}
 
 
-def token_request(seconds: int) -> Obj:
-    # No audiences: the server's own (the API audience), which is what the thin plugin presents the token to.
-    return {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": seconds}}
-
-
 # ---- is what is there right? -------------------------------------------------------------------------
 
 Triple = tuple[str, str, str]

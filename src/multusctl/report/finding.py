@@ -42,7 +42,7 @@ class Report:
     tool_version: str = ""
 
     def summary(self) -> dict[str, int]:
-        counts = {s: 0 for s in SEVERITIES}
+        counts: dict[str, int] = {s: 0 for s in SEVERITIES}
         for f in self.findings:
             counts[f.severity] += 1
         return counts

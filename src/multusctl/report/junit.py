@@ -9,21 +9,16 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from multusctl.report.escape import escape_chars
 from multusctl.report.finding import Finding, Report
 
 # XML 1.0 cannot carry most control characters nor lone surrogates (undecodable file-name bytes);
 # ElementTree would write them and produce a file no parser accepts.
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # the complement
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # not XML 1.0 Char
 
 
 def _x(text: str | None) -> str:
-    def esc(m: re.Match[str]) -> str:
-        c = ord(m.group())
-        if 0xDC80 <= c <= 0xDCFF:  # surrogateescape: the original byte
-            return f"\\x{c - 0xDC00:02x}"
-        return f"\\x{c:02x}" if c <= 0xFF else f"\\u{c:04x}"
-
-    return _NOT_XML.sub(esc, text or "")
+    return escape_chars(_NOT_XML, text or "")
 
 
 def _finding_text(f: Finding) -> str:

@@ -61,9 +61,9 @@ def sarif_document(report: Report) -> dict[str, Any]:
     ids = list(meta)
     rules = []
     for cid in ids:
-        title, sev = meta[cid]
-        if sev is None:  # not in the registry: the severity of its findings, else SARIF's default
-            sev = next((f.severity for f in report.findings if f.id == cid), "warning")
+        title, registered = meta[cid]
+        # Not in the registry: the severity of its findings, else SARIF's default.
+        sev: str = registered or next((f.severity for f in report.findings if f.id == cid), "warning")
         rules.append({
             "id": cid,
             "name": cid,

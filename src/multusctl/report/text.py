@@ -26,6 +26,7 @@ import re
 import shutil
 import textwrap
 
+from multusctl.report.escape import escape_chars
 from multusctl.report.finding import SEVERITIES, Finding, Report
 
 _RESET = "\033[0m"
@@ -52,13 +53,7 @@ _CODE = re.compile(r"`[^`\n]*`")
 
 
 def _safe(text: str) -> str:
-    def esc(m: re.Match[str]) -> str:
-        c = ord(m.group())
-        if 0xDC80 <= c <= 0xDCFF:  # surrogateescape: the original byte
-            return f"\\x{c - 0xDC00:02x}"
-        return f"\\x{c:02x}" if c <= 0xFF else f"\\u{c:04x}"
-
-    return _UNSAFE.sub(esc, text)
+    return escape_chars(_UNSAFE, text)
 
 
 class _Style:
@@ -113,16 +108,17 @@ def _finding(f: Finding, width: int, style: _Style) -> list[str]:
     sev = _SEV_STYLE[f.severity]
     head = f"{style(sev, _MARK[f.severity])} {style(_BOLD, _safe(f.id))}  {_safe(f.title)}"
     lines = [head]
+    key = f.field
     if f.path:
         # A path is one token, never wrapped, so it can be copied whole; the key goes on a line of its
         # own when both do not fit.
         where = _safe(f.path)
-        fits = f.field and len(_INDENT) + _LABEL_W + len(where) + len(f.field) + 4 <= width
-        lines.append(_INDENT + style(_DIM, "at".ljust(_LABEL_W)) + where + (f"  ({_safe(f.field)})" if fits else ""))
-        if f.field and not fits:
-            lines.append(_INDENT + style(_DIM, "key".ljust(_LABEL_W)) + _safe(f.field))
-    elif f.field:
-        lines.append(_INDENT + style(_DIM, "key".ljust(_LABEL_W)) + _safe(f.field))
+        if key and len(_INDENT) + _LABEL_W + len(where) + len(key) + 4 <= width:
+            where += f"  ({_safe(key)})"
+            key = None
+        lines.append(_INDENT + style(_DIM, "at".ljust(_LABEL_W)) + where)
+    if key:
+        lines.append(_INDENT + style(_DIM, "key".ljust(_LABEL_W)) + _safe(key))
     lines += _field_lines("why", f.message, width, style, None)
     lines += _field_lines("fix", f.fix, width, style, _FIX_STYLE, verbatim_commands=True)
     return lines
@@ -132,11 +128,14 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 or word == "info" else f"{n} {word}s"
 
 
+def _checks_run(report: Report) -> str:
+    return _plural(len(report.checks_run), "check") + " run"
+
+
 def summary_line(report: Report) -> str:
     s = report.summary()
-    n = len(report.checks_run)
     return (f"{_plural(s['error'], 'error')}, {_plural(s['warning'], 'warning')}, {_plural(s['info'], 'info')}"
-            f" — {n} check{'' if n == 1 else 's'} run")
+            f" — {_checks_run(report)}")
 
 
 def _describe(distro: str, role: str, mode: str, root: str) -> str:
@@ -151,8 +150,7 @@ def render_text(report: Report, color: bool = False) -> str:
     t = report.target
     header = style(_BOLD, "multusctl check:") + " " + _safe(_describe(t.distro, t.role, t.mode, t.root))
     if not report.findings:
-        n = len(report.checks_run)
-        return header + "\n" + style(_OK_STYLE, "ok") + f": no problems found — {n} check{'' if n == 1 else 's'} run\n"
+        return header + "\n" + style(_OK_STYLE, "ok") + f": no problems found — {_checks_run(report)}\n"
     lines = [header]
     for sev in SEVERITIES:
         group = [f for f in report.findings if f.severity == sev]
@@ -163,7 +161,7 @@ def render_text(report: Report, color: bool = False) -> str:
             if i:
                 lines.append("")
             lines += _finding(f, width, style)
-    summary = summary_line(report)
-    worst = next((s for s in SEVERITIES if report.summary()[s]), "info")
-    lines += ["", style(_SEV_STYLE[worst], summary)]
+    counts = report.summary()
+    worst = next(s for s in SEVERITIES if counts[s])
+    lines += ["", style(_SEV_STYLE[worst], summary_line(report))]
     return "\n".join(lines) + "\n"
