@@ -23,6 +23,7 @@ from multusctl.checks.registry import Hit, check
 from multusctl.config.cni import MULTUS_TYPES
 from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot
+from multusctl.report.finding import Severity
 
 # Where plugins are commonly installed; searched only to say "it is over there" in a fix.
 WELL_KNOWN_BIN_DIRS = (
@@ -136,7 +137,8 @@ def _one_plugin(p: dict[str, Any], fld: str) -> Iterator[tuple[str, str]]:
     if isinstance(ipam_type, str) and ipam_type:
         yield f"{dot}ipam.type", ipam_type
     if t == "flannel":
-        delegate = p.get("delegate") if isinstance(p.get("delegate"), dict) else {}
+        raw_delegate = p.get("delegate")
+        delegate: dict[str, Any] = raw_delegate if isinstance(raw_delegate, dict) else {}
         dt = delegate.get("type") if isinstance(delegate.get("type"), str) else None
         yield f"{dot}delegate.type", dt or "bridge"
         if not ipam_type:
@@ -289,6 +291,7 @@ def _hash_hit(snap: NodeSnapshot, path: str, fld: str | None, ref: str, data: st
     if not has_cni and exists:
         return None  # a pre-October-2024 k3s: the hash dir is the only one there is
     better = cni if has_cni else f"{data}/data/current/bin"
+    severity: Severity
     if exists:
         why = (f"since {cni} exists, this k3s keeps its plugins there; {ref} "
                + ("moves to a new hash dir" if ver == "current" else "is replaced by a new hash dir")

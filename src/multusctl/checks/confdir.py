@@ -28,6 +28,7 @@ from multusctl.config.errors import ParseError
 from multusctl.config.jsonload import json_depth, loads
 from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot, list_conf_files
+from multusctl.report.finding import Severity
 
 # Deeper than this we compare nothing structurally: Python's == and json.dumps recurse.
 MAX_COMPARE_DEPTH = 200
@@ -258,7 +259,7 @@ def _invalid_hit(snap: NodeSnapshot, cf: ConfFile, idx: int, err: str, crio: boo
     else:
         fix = (f'Give it a "type" (single plugin, .conf) or a non-empty "plugins" list with a "name" '
                f"(.conflist), or move it out of {snap.layout.conf_dir}.")
-    severity = "error" if idx == 0 or used else "warning"
+    severity: Severity = "error" if idx == 0 or used else "warning"
     evidence: dict[str, Any] = {"error": err, "position": idx, "runtime": runtime_kind(snap),
                                 "size": cf.info.size if cf.info else None}
     if line is not None:
@@ -390,6 +391,7 @@ def multus_conf_wrong_dir(snap: NodeSnapshot) -> Iterator[Hit]:
     in_use = snap.multus
     for cf in snap.stray_multus:
         where = posixpath.dirname(cf.path)
+        severity: Severity
         if in_use is not None:
             why = (f"{in_use.path} is the one in use, so this copy is a leftover; it misleads whoever reads "
                    "it and becomes live if the runtime is ever pointed at that dir")

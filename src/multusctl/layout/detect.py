@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,7 +195,8 @@ def _load_yaml_config(fs: NodeFS, layout: Layout, main: str, dropins: str) -> tu
     return merged, used
 
 
-def _unit_flags(fs: NodeFS, layout: Layout, units: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], dict[str, str]]:
+def _unit_flags(fs: NodeFS, layout: Layout,
+                units: Mapping[str, tuple[str, ...]]) -> tuple[dict[str, str], dict[str, str]]:
     """(flags of the ExecStart lines, {role: unit path}) from installed systemd units."""
     flags: dict[str, str] = {}
     roles: dict[str, str] = {}
@@ -277,7 +278,7 @@ def _fill_k3s(fs: NodeFS, layout: Layout, role_override: str | None) -> _Default
 
     # Role: the server dir is the strongest signal; k3s.yaml alone can be a copy from a server.
     server_dir, agent_dir = f"{data_dir}/server", f"{data_dir}/agent"
-    admin = paths.admin_kubeconfig
+    admin = paths.admin_kubeconfig or ""
     if (s := _setting(flags, config, "write-kubeconfig")) and isinstance(s[0], str) and s[0].startswith("/"):
         admin = s[0]
     if fs.is_dir(server_dir):
@@ -317,7 +318,7 @@ def _fill_k3s(fs: NodeFS, layout: Layout, role_override: str | None) -> _Default
     flannel = _setting(flags, config, "flannel-backend")
     flannel_none = bool(flannel and str(flannel[0]).strip().lower() == "none")
     tmpl_dir = f"{data_dir}/agent/etc/containerd"
-    containerd = [(f"{tmpl_dir}/config.toml", False, {}),
+    containerd: list[tuple[str, bool, dict[str, str]]] = [(f"{tmpl_dir}/config.toml", False, {}),
                   # k3s renders config.toml from these (v3 template first); used only if config.toml is absent.
                   (f"{tmpl_dir}/config-v3.toml.tmpl", True, {}),
                   (f"{tmpl_dir}/config.toml.tmpl", True, {})]
