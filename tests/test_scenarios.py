@@ -432,3 +432,13 @@ def test_k3s_restart_command_matches_the_rke2_multus_chart(tmp_path: Path) -> No
     files = k3s_agent_thin(**{f"{K3S_CONF}/00-multus.conf": ""})
     (hit,) = [f for f in findings(tmp_path, files) if f.id == "conf-invalid"]
     assert "-l 'app in (multus,rke2-multus)'" in hit.fix
+
+
+def test_detect_names_the_primary_openshift_keeps_outside_the_conf_dir(tmp_path: Path) -> None:
+    # OpenShift's runtime conf dir holds only 00-multus.conf; the primary is the thick clusterNetwork.
+    from multusctl.detect_report import detect_document
+    from tests.checkrun import snapshot
+
+    doc = detect_document(snapshot(tmp_path, openshift_worker()), "/")
+    assert doc["mode"] == "thick"
+    assert doc["primary_config"] == "/run/multus/cni/net.d/10-ovn-kubernetes.conf"

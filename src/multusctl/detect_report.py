@@ -10,7 +10,6 @@ from multusctl.gather.snapshot import NodeSnapshot
 def detect_document(snap: NodeSnapshot, root: str) -> dict[str, Any]:
     layout = snap.layout
     m = snap.multus
-    p = snap.primary
     evidence = {k: list(v) for k, v in layout.evidence.items()}
     if snap.thick_paths.notes:
         evidence["pod_paths"] = list(snap.thick_paths.notes)
@@ -26,7 +25,7 @@ def detect_document(snap: NodeSnapshot, root: str) -> dict[str, Any]:
         "admin_kubeconfig": layout.admin_kubeconfig,
         "mode": snap.mode,
         "multus_config": m.path if m else None,
-        "primary_config": p.path if p else None,
+        "primary_config": snap.primary_path,
         "api_endpoints": list(layout.api_endpoints),
         "evidence": evidence,
     }

@@ -98,6 +98,18 @@ class NodeSnapshot:
         return None
 
     @property
+    def primary_path(self) -> str | None:
+        """Node path of the primary network's config: the multus config's path-valued clusterNetwork
+        when it names one (OpenShift keeps the primary outside the runtime's conf dir), else `primary`."""
+        m = self.multus.multus if self.multus else None
+        net = m.cluster_network if m else None
+        if m is not None and net and "/" in net:
+            host = net if m.mode == "thin" else self.thick_paths.to_host(net)
+            if host and self.fs.is_file(host):
+                return host
+        return self.primary.path if self.primary else None
+
+    @property
     def mode(self) -> str:
         m = self.multus
         if m is not None and m.multus is not None:
