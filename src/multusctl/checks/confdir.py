@@ -24,7 +24,7 @@ from typing import Any
 from multusctl.checks.registry import Hit, check
 from multusctl.config import cni as cni_mod
 from multusctl.config import multus as multus_mod
-from multusctl.config.errors import ParseError
+from multusctl.config.errors import EMPTY_FILE, ParseError
 from multusctl.config.jsonload import json_depth, loads
 from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot, list_conf_files
@@ -224,7 +224,7 @@ def conf_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
 
 
 def _invalid_hit(snap: NodeSnapshot, cf: ConfFile, idx: int, err: str, crio: bool, used: bool) -> Hit:
-    empty = "file is empty" in err
+    empty = err.endswith(EMPTY_FILE)
     line = _line_of(err)
     if idx == 0 and not crio:
         effect = ("containerd loads the first file of the dir and fails on it, so the node's pod network "

@@ -5,6 +5,10 @@ class ParseError(ValueError):
     """A one-line, user-facing reason a file could not be understood."""
 
 
+# The reason for a blank file; checks compare against it (an empty 00-multus.conf is MC#1155).
+EMPTY_FILE = "file is empty"
+
+
 def first_line(exc: BaseException, default: str) -> str:
     """The first line of an exception's text (libraries' messages run over several), or `default`."""
     lines = str(exc).splitlines()
@@ -19,5 +23,5 @@ def config_text(data: str | bytes) -> str:
         except UnicodeDecodeError:
             raise ParseError("not UTF-8 text") from None
     if not data.strip():
-        raise ParseError("file is empty")
+        raise ParseError(EMPTY_FILE)
     return data
