@@ -267,6 +267,27 @@ def _override_cidr(layout: Layout, key: str, value: Any, why: str) -> None:
 # --- k3s ---------------------------------------------------------------------------------------------
 
 
+def _rancher_role(fs: NodeFS, data_dir: str, unit_roles: dict[str, str], admin: str,
+                  distro: str) -> tuple[str, str]:
+    """(role, why) for k3s and RKE2, which share a layout: `server/` exists only on servers, the admin
+    kubeconfig is written only on servers (so on an agent it is a copy), and the systemd unit names the role."""
+    server_dir, agent_dir = f"{data_dir}/server", f"{data_dir}/agent"
+    if fs.is_dir(server_dir):
+        return "server", f"{server_dir} exists" + (" (with a server token)" if fs.is_file(f"{server_dir}/token")
+                                                  else "")
+    if "server" in unit_roles and "agent" not in unit_roles:
+        return "server", f"systemd unit {unit_roles['server']}"
+    if fs.is_dir(agent_dir) or "agent" in unit_roles:
+        why = (f"{agent_dir} exists without {server_dir}" if fs.is_dir(agent_dir)
+               else f"systemd unit {unit_roles['agent']}")
+        if admin and fs.is_file(admin):
+            why += f"; {admin} is present but {distro} writes it only on servers (a copy?)"
+        return "agent", why
+    if admin and fs.is_file(admin):
+        return "server", f"{admin} exists ({distro} writes it on servers)"
+    return "unknown", f"neither {server_dir}, {agent_dir} nor {admin or 'an admin kubeconfig'} found"
+
+
 def _fill_k3s(fs: NodeFS, layout: Layout, role_override: str | None) -> _Defaults:
     config, used = _load_yaml_config(fs, layout, D.K3S_CONFIG, D.K3S_CONFIG_DROPINS)
     flags, unit_roles = _unit_flags(fs, layout, K3S_UNITS)
@@ -277,26 +298,10 @@ def _fill_k3s(fs: NodeFS, layout: Layout, role_override: str | None) -> _Default
     paths = D.k3s_paths(data_dir)
 
     # Role: the server dir is the strongest signal; k3s.yaml alone can be a copy from a server.
-    server_dir, agent_dir = f"{data_dir}/server", f"{data_dir}/agent"
     admin = paths.admin_kubeconfig or ""
     if (s := _setting(flags, config, "write-kubeconfig")) and isinstance(s[0], str) and s[0].startswith("/"):
         admin = s[0]
-    if fs.is_dir(server_dir):
-        role, why = "server", f"{server_dir} exists"
-        if fs.is_file(f"{server_dir}/token"):
-            why += " (with a server token)"
-    elif "server" in unit_roles and "agent" not in unit_roles:
-        role, why = "server", f"systemd unit {unit_roles['server']}"
-    elif fs.is_dir(agent_dir) or "agent" in unit_roles:
-        role = "agent"
-        why = f"{agent_dir} exists without {server_dir}" if fs.is_dir(agent_dir) else \
-            f"systemd unit {unit_roles['agent']}"
-        if fs.is_file(admin):
-            why += f"; {admin} is present but k3s writes it only on servers (a copy?)"
-    elif fs.is_file(admin):
-        role, why = "server", f"{admin} exists (k3s writes it on servers)"
-    else:
-        role, why = "unknown", f"neither {server_dir}, {agent_dir} nor {admin} found"
+    role, why = _rancher_role(fs, data_dir, unit_roles, admin, "k3s")
     layout.role = role_override or role
     layout.note("role", why)
     role = layout.role
@@ -364,19 +369,7 @@ def _fill_rke2(fs: NodeFS, layout: Layout, role_override: str | None) -> _Defaul
     config, _ = _load_yaml_config(fs, layout, D.RKE2_CONFIG, D.RKE2_CONFIG_DROPINS)
     flags, unit_roles = _unit_flags(fs, layout, RKE2_UNITS)
     paths = D.RKE2
-    server_dir, agent_dir = f"{D.RKE2_DATA_DIR}/server", f"{D.RKE2_DATA_DIR}/agent"
-    if fs.is_dir(server_dir):
-        role, why = "server", f"{server_dir} exists"
-    elif "server" in unit_roles and "agent" not in unit_roles:
-        role, why = "server", f"systemd unit {unit_roles['server']}"
-    elif fs.is_dir(agent_dir) or "agent" in unit_roles:
-        role = "agent"
-        why = f"{agent_dir} exists without {server_dir}" if fs.is_dir(agent_dir) else \
-            f"systemd unit {unit_roles['agent']}"
-    elif fs.is_file(paths.admin_kubeconfig or ""):
-        role, why = "server", f"{paths.admin_kubeconfig} exists"
-    else:
-        role, why = "unknown", f"neither {server_dir} nor {agent_dir} found"
+    role, why = _rancher_role(fs, D.RKE2_DATA_DIR, unit_roles, paths.admin_kubeconfig or "", "RKE2")
     layout.role = role_override or role
     layout.note("role", why)
     role = layout.role
