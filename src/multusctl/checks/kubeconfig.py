@@ -10,9 +10,10 @@ No check prints a credential: tokens and keys appear only as `fingerprint()`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,11 +45,20 @@ K3S_ADMIN_NAME = "default"
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _loaded(snap: NodeSnapshot) -> tuple[KubeconfigFile, Kubeconfig] | None:
-    kf = snap.kubeconfig
-    if kf is None or kf.config is None:
-        return None
-    return kf, kf.config
+def with_kubeconfig(
+    fn: Callable[[NodeSnapshot, KubeconfigFile, Kubeconfig], Iterator[Hit]],
+) -> Callable[[NodeSnapshot], Iterator[Hit]]:
+    """Run a check only when Multus's kubeconfig was found and parsed (the other cases have their own ids:
+    kubeconfig-unset, -missing, -invalid), handing it the file and the parsed config."""
+
+    @functools.wraps(fn)
+    def run(snap: NodeSnapshot) -> Iterator[Hit]:
+        kf = snap.kubeconfig
+        if kf is None or kf.config is None:
+            return iter(())
+        return fn(snap, kf, kf.config)
+
+    return run
 
 
 def _thick(snap: NodeSnapshot) -> bool:
@@ -421,11 +431,8 @@ def kubeconfig_permissions(snap: NodeSnapshot) -> Iterator[Hit]:
 
 
 @check("kubeconfig-admin-credentials", "warning", "Multus uses cluster-admin credentials")
-def kubeconfig_admin_credentials(snap: NodeSnapshot) -> Iterator[Hit]:
-    loaded = _loaded(snap)
-    if loaded is None:
-        return
-    kf, kc = loaded
+@with_kubeconfig
+def kubeconfig_admin_credentials(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     reasons: list[str] = []
     evidence: dict[str, Any] = {}
     fld = kc.user_field
@@ -483,11 +490,8 @@ def _same_as_admin(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig, cert:
 
 
 @check("kubeconfig-server-loopback", "error", "The kubeconfig's server is a loopback address")
-def kubeconfig_server_loopback(snap: NodeSnapshot) -> Iterator[Hit]:
-    loaded = _loaded(snap)
-    if loaded is None:
-        return
-    kf, kc = loaded
+@with_kubeconfig
+def kubeconfig_server_loopback(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     addr = kc_mod.server_address(kc.server)
     if addr is None and (br := bracketed_non_ipv6(kc.server)):
         addr = kc_mod.server_address(br[1])  # still a loopback address to whichever multus accepts it
@@ -537,11 +541,8 @@ def kubeconfig_server_loopback(snap: NodeSnapshot) -> Iterator[Hit]:
 
 
 @check("kubeconfig-token-expired", "error", "The kubeconfig's token has expired")
-def kubeconfig_token_expired(snap: NodeSnapshot) -> Iterator[Hit]:
-    loaded = _loaded(snap)
-    if loaded is None:
-        return
-    kf, kc = loaded
+@with_kubeconfig
+def kubeconfig_token_expired(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     for token in _tokens(snap, kf, kc):
         claims = _claims(token)
         if claims is None or claims.expires is None or claims.expires > snap.now:
@@ -561,11 +562,8 @@ def kubeconfig_token_expired(snap: NodeSnapshot) -> Iterator[Hit]:
 
 
 @check("kubeconfig-token-expiring", "warning", "The kubeconfig's token is short-lived or about to expire")
-def kubeconfig_token_expiring(snap: NodeSnapshot) -> Iterator[Hit]:
-    loaded = _loaded(snap)
-    if loaded is None:
-        return
-    kf, kc = loaded
+@with_kubeconfig
+def kubeconfig_token_expiring(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     for token in _tokens(snap, kf, kc):
         claims = _claims(token)
         if claims is None or (claims.expires is not None and claims.expires <= snap.now):
@@ -603,11 +601,8 @@ def _expiring_reasons(now: datetime, claims: TokenClaims) -> list[str]:
 
 
 @check("kubeconfig-file-ref-missing", "error", "A file the kubeconfig refers to is missing")
-def kubeconfig_file_ref_missing(snap: NodeSnapshot) -> Iterator[Hit]:
-    loaded = _loaded(snap)
-    if loaded is None:
-        return
-    kf, kc = loaded
+@with_kubeconfig
+def kubeconfig_file_ref_missing(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     for ref in kc.file_refs():
         path = _ref_path(snap, kf, ref.value)
         if path.host is not None and snap.fs.is_file(path.host):
@@ -645,11 +640,8 @@ def _file_ref_hit(snap: NodeSnapshot, kf: KubeconfigFile, ref: FileRef, path: Re
 
 
 @check("kubeconfig-ca-invalid", "error", "The kubeconfig's CA is not a valid, current certificate")
-def kubeconfig_ca_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
-    loaded = _loaded(snap)
-    if loaded is None:
-        return
-    kf, kc = loaded
+@with_kubeconfig
+def kubeconfig_ca_invalid(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     if kc.cluster.get("insecure-skip-tls-verify") is True:
         return  # no CA is used (kubeconfig-insecure reports that)
     source = _ca_source(snap, kf, kc)
@@ -709,16 +701,14 @@ def _ca_fix(snap: NodeSnapshot, kf: KubeconfigFile) -> str:
 
 
 @check("kubeconfig-insecure", "warning", "The kubeconfig skips TLS verification")
-def kubeconfig_insecure(snap: NodeSnapshot) -> Iterator[Hit]:
-    kf = snap.kubeconfig
-    if kf is None or kf.config is None:
-        return
-    if kf.config.cluster.get("insecure-skip-tls-verify") is True:
+@with_kubeconfig
+def kubeconfig_insecure(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
+    if kc.cluster.get("insecure-skip-tls-verify") is True:
         yield Hit(
             message="insecure-skip-tls-verify: true lets anyone on the path impersonate the API server "
             "and read the credentials Multus sends.",
             fix="Remove insecure-skip-tls-verify and set certificate-authority-data to the cluster CA "
             "(multusctl kubeconfig create does both).",
             path=kf.path,
-            field=f"{kf.config.cluster_field}.insecure-skip-tls-verify",
+            field=f"{kc.cluster_field}.insecure-skip-tls-verify",
         )
