@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +9,8 @@ import pytest
 
 from multusctl.config import multus as multus_mod
 from tests import distro_roots as R
-from tests.checkrun import findings
+from tests.checkrun import GridCase as Case
+from tests.checkrun import assert_grid, findings
 from tests.noderoot import File
 
 K3S_CONF = R.K3S_CONF_DIR
@@ -63,14 +62,6 @@ def kubeadm_thick(conf: dict[str, Any] | None = None, daemon: dict[str, Any] | N
     }
 
 
-@dataclass
-class Case:
-    name: str
-    files: Callable[[], dict[str, Any]]
-    present: tuple[str, ...] = ()
-    absent: tuple[str, ...] = ()
-    # (id, path, field, severity or None, substrings of message+fix)
-    expect: list[tuple[str, str | None, str | None, str | None, tuple[str, ...]]] = field(default_factory=list)
 
 
 C00 = f"{K3S_CONF}/00-multus.conf"
@@ -161,23 +152,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_keys_grid(tmp_path: Path, case: Case) -> None:
-    files = {k: v for k, v in case.files().items() if v is not None}
-    found = findings(tmp_path, files)
-    got = {f.id for f in found}
-    for i in case.present:
-        assert i in got, f"{i} missing; got {sorted(got)}"
-    for i in case.absent:
-        assert i not in got, f"{i} unexpected: {[f.message for f in found if f.id == i]}"
-    for fid, path, fld, severity, words in case.expect:
-        hits = [f for f in found if f.id == fid and (path is None or f.path == path)
-                and (fld is None or f.field == fld)]
-        assert hits, f"no {fid} at {path} {fld}: {[(f.id, f.path, f.field) for f in found]}"
-        h = hits[0]
-        if severity:
-            assert h.severity == severity, h
-        text = h.message + "\n" + h.fix
-        for w in words:
-            assert w in text, f"{w!r} not in {text!r}"
+    assert_grid(tmp_path, case)
 
 
 def test_go_case_fold_lookup() -> None:
