@@ -267,6 +267,13 @@ def _override_cidr(layout: Layout, key: str, value: Any, why: str) -> None:
 # --- k3s ---------------------------------------------------------------------------------------------
 
 
+def _settle_role(layout: Layout, detected: str, why: str, override: str | None) -> str:
+    """Record the detected role and why; a --role override wins (detect_layout notes the flag)."""
+    layout.role = override or detected
+    layout.note("role", why)
+    return layout.role
+
+
 def _rancher_role(fs: NodeFS, data_dir: str, unit_roles: dict[str, str], admin: str,
                   distro: str) -> tuple[str, str]:
     """(role, why) for k3s and RKE2, which share a layout: `server/` exists only on servers, the admin
@@ -302,9 +309,7 @@ def _fill_k3s(fs: NodeFS, layout: Layout, role_override: str | None) -> _Default
     if (s := _setting(flags, config, "write-kubeconfig")) and isinstance(s[0], str) and s[0].startswith("/"):
         admin = s[0]
     role, why = _rancher_role(fs, data_dir, unit_roles, admin, "k3s")
-    layout.role = role_override or role
-    layout.note("role", why)
-    role = layout.role
+    role = _settle_role(layout, role, why, role_override)
 
     layout.version = None
     layout.note("version", "k3s keeps no version file on disk; run `k3s --version` on the node")
@@ -370,9 +375,7 @@ def _fill_rke2(fs: NodeFS, layout: Layout, role_override: str | None) -> _Defaul
     flags, unit_roles = _unit_flags(fs, layout, RKE2_UNITS)
     paths = D.RKE2
     role, why = _rancher_role(fs, D.RKE2_DATA_DIR, unit_roles, paths.admin_kubeconfig or "", "RKE2")
-    layout.role = role_override or role
-    layout.note("role", why)
-    role = layout.role
+    role = _settle_role(layout, role, why, role_override)
     # RKE2 names its runtime dirs data/<version>-<hash>, e.g. v1.30.4-rke2r1-a1b2c3d4.
     versions = sorted({m.group(1) for d in fs.glob_dirs(f"{D.RKE2_DATA_DIR}/data")
                        if (m := re.match(r"^(v\d+\.\d+\.\d+[-+]rke2r\d+)", posixpath.basename(d)))})
@@ -406,9 +409,7 @@ def _fill_kubeadm(fs: NodeFS, layout: Layout, role_override: str | None,
         role, why = "agent", f"{KUBELET_CONF} exists without {KUBEADM_APISERVER} (worker)"
     else:
         role, why = "unknown", f"neither {KUBEADM_APISERVER} nor {KUBELET_CONF} found"
-    layout.role = role_override or role
-    layout.note("role", why)
-    role = layout.role
+    role = _settle_role(layout, role, why, role_override)
     if role == "server" or fs.is_file(paths.admin_kubeconfig or ""):
         layout.admin_kubeconfig = paths.admin_kubeconfig
         layout.note("admin_kubeconfig", f"{src} writes it on control-plane nodes")
@@ -471,9 +472,7 @@ def _fill_microk8s(fs: NodeFS, layout: Layout, role_override: str | None) -> _De
         role, why = "server", f"{snap_data} without {lock}"
     else:
         role, why = "unknown", f"{snap_data} not found"
-    layout.role = role_override or role
-    layout.note("role", why)
-    role = layout.role
+    role = _settle_role(layout, role, why, role_override)
     snap_yaml = f"{D.MICROK8S_SNAP}/meta/snap.yaml"
     if (fs.is_file(snap_yaml) and (text := _read(fs, snap_yaml, layout))
             and (m := re.search(r"^version:\s*['\"]?([^\s'\"]+)", text, re.MULTILINE))):
@@ -507,9 +506,7 @@ def _fill_k0s(fs: NodeFS, layout: Layout, role_override: str | None) -> _Default
         role, why = "agent", f"{D.K0S_DATA_DIR} without {admin} (worker)"
     else:
         role, why = "unknown", f"{D.K0S_DATA_DIR} not found"
-    layout.role = role_override or role
-    layout.note("role", why)
-    role = layout.role
+    role = _settle_role(layout, role, why, role_override)
     if role == "server":
         layout.admin_kubeconfig = admin
         layout.note("admin_kubeconfig", "k0s controller admin kubeconfig")
@@ -533,9 +530,7 @@ def _fill_openshift(fs: NodeFS, layout: Layout, role_override: str | None) -> _D
         role, why = "agent", f"no {OPENSHIFT_APISERVER} (worker)"
     else:
         role, why = "unknown", f"no {OPENSHIFT_APISERVER} and no kubelet kubeconfig"
-    layout.role = role_override or role
-    layout.note("role", why)
-    role = layout.role
+    role = _settle_role(layout, role, why, role_override)
     if role == "server" and fs.is_file(paths.admin_kubeconfig or ""):
         layout.admin_kubeconfig = paths.admin_kubeconfig
         layout.note("admin_kubeconfig", "OpenShift localhost node kubeconfig")
