@@ -25,7 +25,8 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
+
+from multusctl.testing.pki import CertificateAuthority
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -54,44 +55,27 @@ class Pair:
         return base64.b64encode(self.key_pem).decode()
 
 
-def _name(cn: str, orgs: tuple[str, ...] = ()) -> x509.Name:
-    attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs]
-    return x509.Name([*attrs, x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _build(subject: x509.Name, issuer: x509.Name, pub: Any, signer: Any, *, is_ca: bool,
-           not_before: datetime, not_after: datetime) -> x509.Certificate:
-    b = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(pub)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-    )
-    if not is_ca:
-        b = b.add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-    return b.sign(signer, hashes.SHA256())
+def _pair(cert_pem: bytes, key_pem: bytes) -> Pair:
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return Pair(x509.load_pem_x509_certificate(cert_pem), key)
 
 
 def make_ca(cn: str = "k3s-client-ca@1700000000", *, days_valid: int = 3650, ended_days_ago: int | None = None) -> Pair:
-    key = ec.generate_private_key(ec.SECP256R1())
+    # The test cluster's CA factory makes them; this module only picks k3s's names and validity windows.
     if ended_days_ago is None:
         nb, na = NOW - timedelta(days=1), NOW + timedelta(days=days_valid)
     else:
         na = NOW - timedelta(days=ended_days_ago)
         nb = na - timedelta(days=days_valid)
-    cert = _build(_name(cn), _name(cn), key.public_key(), key, is_ca=True, not_before=nb, not_after=na)
-    return Pair(cert, key)
+    made = CertificateAuthority.create(cn, not_before=nb, not_after=na)
+    return Pair(made.cert, made.key)
 
 
 def client_cert(ca: Pair, cn: str, orgs: tuple[str, ...] = (), *, days_valid: int = 365) -> Pair:
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = _build(_name(cn, orgs), ca.cert.subject, key.public_key(), ca.key, is_ca=False,
-                  not_before=NOW - timedelta(days=1), not_after=NOW + timedelta(days=days_valid))
-    return Pair(cert, key)
+    issuer = CertificateAuthority(cert=ca.cert, key=ca.key)
+    return _pair(*issuer.issue_client_cert(cn, orgs, not_before=NOW - timedelta(days=1),
+                                           not_after=NOW + timedelta(days=days_valid)))
 
 
 @cache
