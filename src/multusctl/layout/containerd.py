@@ -153,12 +153,9 @@ def parse_containerd_toml(text: str, source: str, *, template: bool = False) -> 
                 line = _GO_ACTION.sub("", line[: m.start(1)])
             kept.append(line)
         text = _GO_ACTION.sub("", "\n".join(kept))
-    try:
-        doc = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, ValueError, TypeError, RecursionError) as exc:
-        res.problems.append(f"{source}: not valid TOML ({_one_line(exc)})")
+    doc = _load_toml(text, source, res)
+    if doc is None:
         return res
-    res.parsed = True
     res.version = _version_of(doc)
     tables = _cni_tables(doc, res.version)
     if res.version == 3:
@@ -252,15 +249,23 @@ def expand_glob(fs: NodeFS, patterns: list[str], base: str = "/") -> list[str]:
 # --- CRI-O ------------------------------------------------------------------------------------------
 
 
-def parse_crio_conf(text: str, source: str) -> RuntimeCni:
-    """`[crio.network]` of one crio.conf / crio.conf.d file. Never raises."""
-    res = RuntimeCni(kind="crio", source=source)
+def _load_toml(text: str, source: str, res: RuntimeCni) -> dict[str, Any] | None:
+    """The parsed document, or None with the reason added to `res.problems` (runtime configs never raise)."""
     try:
         doc = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, ValueError, TypeError, RecursionError) as exc:
         res.problems.append(f"{source}: not valid TOML ({_one_line(exc)})")
-        return res
+        return None
     res.parsed = True
+    return doc
+
+
+def parse_crio_conf(text: str, source: str) -> RuntimeCni:
+    """`[crio.network]` of one crio.conf / crio.conf.d file. Never raises."""
+    res = RuntimeCni(kind="crio", source=source)
+    doc = _load_toml(text, source, res)
+    if doc is None:
+        return res
     net = _table(doc, "crio", "network")
     if net is None:
         return res
