@@ -22,13 +22,18 @@ class Dir:
 
 
 @dataclass(frozen=True)
+class Fifo:
+    """A named pipe: a read that opens it blocking would hang until a writer comes."""
+
+
+@dataclass(frozen=True)
 class File:
     content: str | bytes | dict | list
     mode: int = 0o644
     uid: int | None = None
 
 
-Entry = str | bytes | dict | list | Link | Dir | File
+Entry = str | bytes | dict | list | Link | Dir | File | Fifo
 
 
 def make_root(base: Path, files: dict[str, Entry | Any]) -> Path:
@@ -39,6 +44,9 @@ def make_root(base: Path, files: dict[str, Entry | Any]) -> Path:
         host.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(entry, Link):
             os.symlink(entry.target, host)
+            continue
+        if isinstance(entry, Fifo):
+            os.mkfifo(host)
             continue
         if isinstance(entry, Dir):
             host.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from multusctl.cli.main import cli
 from tests import certs
 from tests.distro_roots import K3S_BIN_DIR, k3s_server
-from tests.noderoot import Dir, File, Link, make_root
+from tests.noderoot import Dir, Fifo, File, Link, make_root
 
 CONF_DIR = "/var/lib/rancher/k3s/agent/etc/cni/net.d"
 KUBECONFIG = f"{CONF_DIR}/multus.d/multus.kubeconfig"
@@ -39,6 +39,8 @@ YAML_BOMB = "\n".join([
 
 def _base() -> dict[str, Any]:
     files = dict(k3s_server())
+    files.setdefault("/etc/rancher/k3s/config.yaml", "write-kubeconfig-mode: '0600'\ncluster-cidr: 10.42.0.0/16\n"
+                     "token: K10fuzzjointokenfuzzjointoken::server:fuzz\n")
     # The founding case's files, so the multus parsers and kubeconfig checks get fuzzed too.
     files.setdefault(f"{CONF_DIR}/00-multus.conf", {
         "cniVersion": "0.3.1", "name": "multus-cni-network", "type": "multus",
@@ -91,12 +93,40 @@ def _garbage(path: str, original: Any) -> st.SearchStrategy[Any]:
         st.text(max_size=200).map(str.encode),
         st.just(json.dumps({"type": ["multus"], "plugins": {"x": 1}, "cniVersion": 1.0, "delegates": "x",
                             "kubeconfig": ["a"], "clusterNetwork": {}}).encode()),
+        st.just(Fifo()),
+        _impossible_paths(raw),
     ]
     if path.endswith((".kubeconfig", ".yaml", "kubeconfig")):
         kinds += [st.just(YAML_BOMB.encode()), st.just(b"!!python/object/apply:os.system ['true']\n"),
                   st.just(b"apiVersion: v1\nclusters: [\nusers:\n  - &x\n"),
                   st.just(b"clusters: []\ncontexts: []\nusers: []\ncurrent-context: ''\n")]
     return st.one_of(kinds)
+
+
+# Values that no file name can hold or that would drive a terminal: JSON escapes for NUL and lone
+# surrogates, raw control characters (an OSC title sequence, a clear-screen, C1 CSI).
+_BAD_PATH_PIECES = st.sampled_from(["\u0000", "\ud800", "\udfff", "\udc80", "\x1b]0;PWNED\x07", "\x1b[2J", "\x9b",
+                                    "\r", "\x7f"])
+_PATH_KEYS = ("kubeconfig", "confDir", "cniConfigDir", "binDir", "readinessindicatorfile", "socketDir",
+              "clusterNetwork", "multusConfigFile", "chrootDir", "logFile", "data-dir", "write-kubeconfig")
+
+
+def _impossible_paths(raw: bytes) -> st.SearchStrategy[bytes]:
+    """The file with path-like values replaced by ones holding NUL, surrogates or control characters."""
+    def spoil(pieces: list[str], keys: list[str]) -> bytes:
+        try:
+            doc = json.loads(raw)
+        except ValueError:  # YAML (k3s config, kubeconfig): one setting per line
+            return "".join(f"{k}: \"/x/{p}\"\n".encode("unicode_escape").decode() for k, p in zip(keys, pieces,
+                           strict=False)).encode()
+        if not isinstance(doc, dict):
+            doc = {}
+        for k, p in zip(keys, pieces, strict=False):
+            doc[k] = f"/etc/cni/{p}/x"
+        return json.dumps(doc).encode()  # ensure_ascii: the pieces arrive as \uXXXX escapes
+
+    return st.builds(spoil, st.lists(_BAD_PATH_PIECES, min_size=1, max_size=4),
+                     st.lists(st.sampled_from(_PATH_KEYS), min_size=1, max_size=4))
 
 
 @st.composite
@@ -145,6 +175,7 @@ def _assert_sane(exit_code: int, stdout: str, stderr: str, fmt: str) -> None:
     assert "internal error in check" not in stderr, stderr  # a check that raises is a bug
     if exit_code in (0, 1):
         assert stdout.strip(), stderr
+    assert not any(c in stdout for c in "\x00\x07\x9b") and "\x1b]" not in stdout and "\x1b[2J" not in stdout
     if fmt == "json" and stdout.strip():
         doc = json.loads(stdout)
         assert doc["schema"] == "multusctl.report/v1"
@@ -189,6 +220,10 @@ HOSTILE = {
     "symlink-loop-kubeconfig": {KUBECONFIG: Link(KUBECONFIG + ".2"), KUBECONFIG + ".2": Link(KUBECONFIG)},
     "dir-as-kubeconfig": {KUBECONFIG: Dir()},
     "undecodable-name": {f"{CONF_DIR}/" + os.fsdecode(b"\x1b[31m\xff.conf"): b"\x00\x01"},
+    "fifo-conf-and-kubeconfig": {f"{CONF_DIR}/05-fifo.conf": Fifo(), KUBECONFIG: Fifo()},
+    # The issue's variant: a list setting that detect joins with "," (9^9 items once expanded).
+    "alias-bomb-k3s-config": {"/etc/rancher/k3s/config.yaml": YAML_BOMB.split("current-context")[0]
+                              + "cluster-cidr: *i\n"},
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from multusctl.gather.snapshot import NodeSnapshot
+from multusctl.report.escape import safe_text
 
 
 def detect_document(snap: NodeSnapshot, root: str) -> dict[str, Any]:
@@ -44,11 +45,11 @@ def render_detect_text(doc: dict[str, Any]) -> str:
         ("API endpoints", ", ".join(doc["api_endpoints"]) or "-"),
     ]
     width = max(len(k) for k, _ in rows)
-    out = [f"{k.ljust(width)}  {v}" for k, v in rows]
+    out = [f"{k.ljust(width)}  {safe_text(str(v))}" for k, v in rows]
     if doc["evidence"]:
         out.append("")
         out.append("why:")
         for key, reasons in doc["evidence"].items():
             for r in reasons:
-                out.append(f"  {key}: {r}")
+                out.append(f"  {key}: {safe_text(r)}")
     return "\n".join(out) + "\n"

@@ -25,7 +25,7 @@ from multusctl.config.errors import ParseError
 from multusctl.config.jwt import TokenClaims, decode_claims
 from multusctl.config.kubeconfig import FileRef, Kubeconfig
 from multusctl.config.secrets import fingerprint
-from multusctl.gather.nodefs import NodeFSError
+from multusctl.gather.nodefs import NodeFSError, path_problem
 from multusctl.gather.snapshot import KubeconfigFile, NodeSnapshot
 from multusctl.layout.distros import paths_for
 
@@ -307,6 +307,8 @@ def kubeconfig_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     if _thick(snap):
         what = (f"The thick daemon-config names kubeconfig {kf.referenced_as}, which the daemon pod sees at host "
                 f"path {kf.path} ({snap.thick_paths.source}); no file is there.")
+    elif problem := path_problem(kf.referenced_as):
+        what = f"The thin config names kubeconfig {kf.referenced_as!r}, which {problem}."
     else:
         what = f"The thin config names kubeconfig {kf.referenced_as}, which does not exist on this node."
     exists_elsewhere = target != kf.path and snap.fs.is_file(target)
@@ -347,7 +349,7 @@ def kubeconfig_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
     kc = kf.config
     for fld, reason in kc.problems:
         if fld.endswith(".server") and (br := bracketed_non_ipv6(kc.server)):
-            yield _thick_aware(snap, _bracketed_hit(kf, fld, kc.server or "", *br))
+            yield _thick_aware(snap, _bracketed_hit(kf, fld, kc.server_shown, *br))
             continue
         anonymous = "anonymously" in reason
         why = ("Multus's API calls are then unauthenticated and fail (Unauthorized / forbidden)." if anonymous
@@ -503,13 +505,13 @@ def kubeconfig_server_loopback(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubec
     # The upstream thick DaemonSet runs with hostNetwork: true, so its loopback is the host's.
     netns = "the thick daemon (hostNetwork, so the host's loopback)" if _thick(snap) else "the thin plugin (host)"
     suggestion = _server_suggestion(snap)
-    evidence = {"server": kc.server, "port": port, "role": layout.role, "distro": layout.distro,
+    evidence = {"server": kc.server_shown, "port": port, "role": layout.role, "distro": layout.distro,
                 "local_api_ports": list(layout.local_api_ports), "api_endpoints": list(layout.api_endpoints)}
     if _local_endpoint(snap, port):
         elsewhere = ("agents have no apiserver there" if layout.role == "server"
                      else "it depends on that local endpoint, which nodes of another role or distribution lack")
         yield _thick_aware(snap, Hit(
-            message=f"{_where(kf)} points at {kc.server}. That works on this {layout.distro} {layout.role} node, "
+            message=f"{_where(kf)} points at {kc.server_shown}. That works on this {layout.distro} {layout.role} node, "
             f"where port {port} answers on loopback, but {elsewhere}: the same file copied to other nodes "
             "(or written there by the DaemonSet) fails with connection refused.",
             fix=f"Prefer a server every node can reach: {suggestion} (`{CREATE}` picks one).",
@@ -529,7 +531,7 @@ def kubeconfig_server_loopback(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubec
     else:
         why = "multusctl found no apiserver on this node (its role is unknown)"
     yield _thick_aware(snap, Hit(
-        message=f"{_where(kf)} points at {kc.server}, which {netns} resolves to this node itself, but {why}. "
+        message=f"{_where(kf)} points at {kc.server_shown}, which {netns} resolves to this node itself, but {why}. "
         "Every pod ADD then fails with connection refused, or with \"context deadline exceeded\".",
         fix=f"Set server to {suggestion} in {kf.path}, or recreate the file with `{CREATE}`."
         + _create_hint(snap, kf.path),

@@ -164,22 +164,25 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
 def inspect_cmd(root: str, path: str | None) -> None:
     """Who a kubeconfig authenticates as, its server, CA and token expiry, file mode. Offline; prints no secret."""
     from multusctl.config.errors import ParseError
+    from multusctl.gather.nodefs import NodeFSError, read_regular_file
     from multusctl.provision.inspect import describe
 
-    if path:
-        local, shown = path, path
-    else:
-        fs, layout = detect_layout_from(root, None, None, None, ())
-        shown = layout.multus_kubeconfig
-        local = fs.host(shown)
     try:
-        st = os.stat(local)
-        with open(local, "rb") as f:
-            data = f.read(MAX_READ_BYTES)
-    except OSError as exc:
-        _fail(2, f"kubeconfig inspect: cannot read {shown}: {exc.strerror}")
+        if path:
+            shown = path
+            data = read_regular_file(path, path)
+            st = os.stat(path)
+            mode, uid = st.st_mode & 0o777, st.st_uid
+        else:
+            fs, layout = detect_layout_from(root, None, None, None, ())
+            shown = layout.multus_kubeconfig
+            data = fs.read_bytes(shown)  # symlinks resolve inside the root, as `check` reads it
+            info = fs.stat(shown)
+            mode, uid = (info.mode, info.uid) if info else (0, 0)
+    except (NodeFSError, OSError) as exc:
+        _fail(2, f"kubeconfig inspect: cannot read {exc if isinstance(exc, NodeFSError) else shown}")
     try:
-        lines = describe(data, shown, st.st_mode & 0o777, st.st_uid)
+        lines = describe(data, shown, mode, uid)
     except ParseError as exc:
         _fail(2, f"kubeconfig inspect: {shown}: {exc}")
     tolerant_stdout()

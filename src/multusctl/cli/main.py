@@ -7,6 +7,7 @@ import sys
 import click
 
 from multusctl import __version__
+from multusctl.cli import streams
 from multusctl.cli.check import check_cmd
 from multusctl.cli.detect import detect_cmd
 from multusctl.cli.kubeconfig import kubeconfig_group
@@ -31,8 +32,18 @@ cli.add_command(kubeconfig_group)
 
 
 def main() -> None:
+    streams.install()
+    code: int | str | None = 0
     try:
-        cli(prog_name="kubectl multus" if sys.argv[0].endswith("kubectl-multus") else "multusctl")
-    except KeyboardInterrupt:
-        sys.stderr.write("multusctl: interrupted\n")
-        sys.exit(130)
+        try:
+            cli(prog_name="kubectl multus" if sys.argv[0].endswith("kubectl-multus") else "multusctl")
+        except SystemExit as exit_:
+            code = exit_.code
+        except KeyboardInterrupt:
+            sys.stderr.write("multusctl: interrupted\n")
+            code = 130
+        sys.stdout.flush()  # here, not at interpreter exit, so that a full disk is reported
+        sys.stderr.flush()
+    except streams.OutputFailed as exc:
+        code = streams.finish(exc)
+    sys.exit(code)

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from multusctl.config.errors import ParseError, config_text, first_line
+from multusctl.config import yamlload
+from multusctl.config.errors import ParseError, config_text
+from multusctl.config.secrets import redact_url, remember, url_password, user_secrets
 
 # Fields that name a file, with the section they live in. client-go resolves relative paths against the
 # directory of the kubeconfig itself (clientcmd.ResolveLocalPaths), not against the working directory.
@@ -66,6 +68,11 @@ class Kubeconfig:
     def server(self) -> str | None:
         v = self.cluster.get("server")
         return v if isinstance(v, str) else None
+
+    @property
+    def server_shown(self) -> str:
+        """The server URL fit to print (no user info)."""
+        return redact_url(self.server) if self.server else "(none)"
 
     @property
     def token(self) -> str | None:
@@ -133,54 +140,6 @@ def resolve_ref(kubeconfig_path: str, value: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(kubeconfig_path) or "/", value))
 
 
-# libyaml's loader (CSafeLoader) recurses in C: a document nested some 50,000 levels deep overflows the C
-# stack and kills the process (a segfault, not an exception). Documents that may be nested deeper than
-# this go to the pure-Python loader, which stops with RecursionError instead. Real kubeconfigs nest < 10.
-C_LOADER_MAX_DEPTH = 200
-FLOW_BRACKETS_MAX = 5000
-
-
-def nesting_bound(text: str) -> int:
-    """An upper bound of a YAML document's nesting depth (cheap; over-counts, never under-counts much).
-
-    Flow collections count their brackets; block collections need a deeper column (or a compact `- `/`? `
-    indicator) per level, so the longest run of leading spaces and indicators bounds them."""
-    flow = peak = 0
-    brackets = text.count("[") + text.count("{")
-    for ch in text if brackets > C_LOADER_MAX_DEPTH else "":
-        if ch in "[{":
-            flow += 1
-            peak = max(peak, flow)
-        elif ch in "]}" and flow:
-            flow -= 1
-    block = 0
-    for line in text.splitlines():
-        lead = len(line) - len(line.lstrip(" \t-?:"))
-        block = max(block, lead)
-    return (peak if brackets > C_LOADER_MAX_DEPTH else brackets) + block
-
-
-def _load_yaml(text: str) -> Any:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    bound = nesting_bound(text)
-    if bound > C_LOADER_MAX_DEPTH:
-        loader = yaml.SafeLoader
-        if text.count("[") + text.count("{") > FLOW_BRACKETS_MAX:
-            # The pure loader would take seconds to find out; no kubeconfig looks like this.
-            raise ParseError(f"invalid YAML: nested about {bound} levels deep")
-    try:
-        return yaml.load(text, Loader=loader)  # a SafeLoader: no arbitrary objects
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or first_line(exc, "invalid")
-        raise ParseError(f"invalid YAML{where}: {problem}") from None
-    except (RecursionError, ValueError, TypeError, OverflowError, MemoryError) as exc:
-        raise ParseError(f"invalid YAML: {type(exc).__name__}") from None
-
-
 def _entries(raw: dict[str, Any], list_key: str, item_key: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """name -> body of a named list (`clusters`, `contexts`, `users`), plus the names given twice."""
     items = raw.get(list_key)
@@ -240,47 +199,55 @@ def server_problem(server: str | None) -> str | None:
     """Why client-go cannot use this server URL, or None when it can."""
     if server is None or not server.strip():
         return "server URL is empty"
+    shown = redact_url(server)  # a password in the URL is a secret too
     try:
         host, port, scheme = _host_port(server)
     except ValueError as exc:
-        return f"server URL {server!r} is malformed ({exc})"
+        return f"server URL {shown!r} is malformed ({exc})"
     if scheme not in ("https", "http"):
-        return f"server URL {server!r} has scheme {scheme!r}, not https://"
+        return f"server URL {shown!r} has scheme {scheme!r}, not https://"
     if not host:
-        return f"server URL {server!r} has no host (was KUBERNETES_SERVICE_HOST empty when it was written?)"
+        return f"server URL {shown!r} has no host (was KUBERNETES_SERVICE_HOST empty when it was written?)"
     if any(c.isspace() for c in server.strip()) or any(c in host for c in "<>{}|\\^`\"%"):
-        return f"server URL {server!r} contains characters not allowed in a host name"
+        return f"server URL {shown!r} contains characters not allowed in a host name"
     netloc = urlsplit(server if "://" in server else "https://" + server).netloc
     if netloc.rsplit("]", 1)[-1].endswith(":"):
-        return f"server URL {server!r} has an empty port (was KUBERNETES_SERVICE_PORT empty when it was written?)"
+        return f"server URL {shown!r} has an empty port (was KUBERNETES_SERVICE_PORT empty when it was written?)"
     if port is None:
-        return f"server URL {server!r} has no port"
+        return f"server URL {shown!r} has no port"
     return None
 
 
 def _collect_secrets(kc: Kubeconfig) -> None:
-    users = kc.raw.get("users")
-    for u in users if isinstance(users, list) else []:
-        user = u.get("user") if isinstance(u, dict) else None
+    """Every credential of every user (not only the selected one), and passwords in server URLs."""
+    for item in _list(kc.raw.get("users")):
+        user = item.get("user") if isinstance(item, dict) else None
         if not isinstance(user, dict):
             continue
-        for key in SECRET_KEYS:
-            v = user.get(key)
-            if not isinstance(v, str) or not v.strip():
-                continue
-            kc.secrets.add(v.strip())
-            if key == "client-key-data":
-                data = b64decode_strict(v)
-                if data:
-                    pem = data.decode("utf-8", "replace").strip()
-                    kc.secrets.add(pem)
-                    # The key's base64 body lines, should a report ever show a fragment of the PEM.
-                    kc.secrets.update(line for line in pem.splitlines() if len(line) >= 16 and "-----" not in line)
+        kc.secrets |= user_secrets(user)
+        key_data = user.get("client-key-data")
+        data = b64decode_strict(key_data) if isinstance(key_data, str) else None
+        if data:
+            pem = data.decode("utf-8", "replace").strip()
+            kc.secrets.add(pem)
+            # The key's base64 body lines, should a report ever show a fragment of the PEM.
+            kc.secrets.update(line for line in pem.splitlines() if len(line) >= 16 and "-----" not in line)
+    for item in _list(kc.raw.get("clusters")):
+        cluster = item.get("cluster") if isinstance(item, dict) else None
+        server = cluster.get("server") if isinstance(cluster, dict) else None
+        password = url_password(server) if isinstance(server, str) else None
+        if password:
+            kc.secrets.add(password)
+    remember(kc.secrets)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def parse(text: str | bytes) -> Kubeconfig:
     text = config_text(text)
-    raw = _load_yaml(text)
+    raw = yamlload.load(text)
     if not isinstance(raw, dict):
         raise ParseError(f"not a kubeconfig: top level is {type(raw).__name__}, not a mapping")
     kc = Kubeconfig(raw=raw)

@@ -1,18 +1,106 @@
-"""Secrets never leave multusctl: show a fingerprint instead (CHECKS.md, report contract)."""
+"""Secrets never leave multusctl: the one redaction (CHECKS.md, report contract).
+
+Parsers `remember` every credential they meet (tokens, keys, passwords, OIDC and exec-plugin values, the
+k3s join token); `redact` replaces each of them, and the escaped forms in which libraries print them
+(`\\n` in a repr or JSON, percent-encoding), with a `sha256:` fingerprint. The CLI runs `redact` over every
+line it writes to stdout and stderr (`multusctl.cli.streams`), so a library's error text that quotes a
+header or a URL cannot carry a secret out either.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+MIN_SECRET_LEN = 8  # shorter values would redact ordinary words; URL passwords are dropped by redact_url
+
+# Every secret seen in this process -> its fingerprint, and the forms to look for (longest first).
+_KNOWN: dict[str, str] = {}
+_FORMS: list[tuple[str, str]] = []
+
+# Kubeconfig user fields that are not credentials (paths, names, settings); everything else under a
+# user (token, password, client-key-data, auth-provider config, exec args and env values, and fields
+# added later) is treated as a secret.
+NOT_SECRET_USER_KEYS = frozenset({
+    "client-certificate", "client-key", "tokenFile", "username", "as", "as-uid", "as-groups", "command",
+    "apiVersion", "installHint", "interactiveMode", "provideClusterInfo", "client-certificate-data", "name",
+    "idp-issuer-url", "client-id",
+})
 
 
 def fingerprint(secret: str | bytes) -> str:
-    data = secret.encode() if isinstance(secret, str) else secret
+    data = secret.encode("utf-8", "surrogatepass") if isinstance(secret, str) else secret
     return "sha256:" + hashlib.sha256(data).hexdigest()[:8]
 
 
-def redact(text: str, secrets: set[str]) -> str:
-    """Replace every known secret in `text` (a last line of defence; checks never print secrets)."""
-    for s in sorted(secrets, key=len, reverse=True):
-        if len(s) >= 8 and s in text:
-            text = text.replace(s, f"<redacted {fingerprint(s)}>")
+def _forms(secret: str) -> set[str]:
+    """`secret` as it appears in text: raw, escaped by repr/JSON/bytes repr, percent-encoded, line by line."""
+    core = secret.strip()  # surrounding whitespace is no part of a secret, and text around it must stay
+    forms = {core}
+    for s in {secret, core}:
+        forms.add(json.dumps(s)[1:-1])
+        forms.add(repr(s)[1:-1])
+        forms.add(repr(s.encode("utf-8", "surrogatepass"))[2:-1])
+        forms.add(quote(s, safe="", errors="surrogatepass"))
+    forms.update(line.strip() for line in core.splitlines())
+    return {f for f in forms if len(f) >= MIN_SECRET_LEN}
+
+
+def remember(values: Iterable[str]) -> None:
+    """Register secrets for every later `redact` in this process."""
+    added = False
+    for v in values:
+        if isinstance(v, str) and len(v.strip()) >= MIN_SECRET_LEN and v not in _KNOWN:
+            _KNOWN[v] = fingerprint(v.strip())
+            added = True
+    if added:
+        forms = {form: fp for secret, fp in _KNOWN.items() for form in _forms(secret)}
+        _FORMS[:] = sorted(forms.items(), key=lambda kv: len(kv[0]), reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every remembered secret (and every one of `secrets`) shown as its fingerprint."""
+    if secrets:
+        remember(secrets)
+    for form, fp in _FORMS:
+        if form in text:
+            text = text.replace(form, f"<redacted {fp}>")
     return text
+
+
+def url_password(url: str) -> str | None:
+    """The password of `https://user:password@host`, if any."""
+    try:
+        return urlsplit(url.strip()).password
+    except ValueError:
+        return None
+
+
+def redact_url(url: str) -> str:
+    """A URL fit to print: user info (`user:password@`) replaced by `<redacted>@`."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url if "@" not in url else "<URL with user info, not shown>"
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"<redacted>@{host}"))
+
+
+def user_secrets(user: Any) -> set[str]:
+    """Every string inside a kubeconfig `user` entry that may be a credential (see NOT_SECRET_USER_KEYS)."""
+    found: set[str] = set()
+    stack: list[tuple[Any, str | None]] = [(user, None)]
+    while stack:
+        value, key = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, str(k)) for k, v in value.items() if str(k) not in NOT_SECRET_USER_KEYS)
+        elif isinstance(value, list):
+            stack.extend((v, key) for v in value)
+        elif isinstance(value, str) and value.strip():
+            found.add(value.strip())
+    return found

@@ -16,6 +16,7 @@ from functools import cache
 
 MAX_READ_BYTES = 4 * 1024 * 1024  # a CNI config or kubeconfig is a few KB; refuse to slurp a huge file
 MAX_SYMLINKS = 40  # same limit as the Linux kernel (ELOOP)
+PATH_MAX = 4096  # Linux, including the terminating NUL
 
 
 class NodeFSError(Exception):
@@ -83,8 +84,11 @@ class NodeFS:
         return done
 
     def stat(self, path: str) -> PathInfo | None:
-        """None when the path does not exist (or cannot be resolved)."""
-        return self._stat(normalize(path))
+        """None when the path does not exist, cannot be resolved, or cannot be a path at all (NUL byte)."""
+        try:
+            return self._stat(normalize(path))
+        except NodeFSError:
+            return None
 
     def _stat_uncached(self, path: str) -> PathInfo | None:
         try:
@@ -131,11 +135,8 @@ class NodeFS:
             raise NodeFSError(f"{path}: not a regular file")
         if info.size > MAX_READ_BYTES:
             raise NodeFSError(f"{path}: too large ({info.size} bytes, limit {MAX_READ_BYTES})")
-        try:
-            with open(self.host(path), "rb") as fh:
-                return fh.read(MAX_READ_BYTES + 1)
-        except OSError as exc:
-            raise NodeFSError(f"{path}: {exc.strerror or exc}") from None
+        # host() has resolved every link inside the root: a link at the end now was swapped in since.
+        return read_regular_file(self.host(path), path, follow=False)
 
     def listdir(self, path: str) -> list[str]:
         """Sorted entry names; NodeFSError when missing or unreadable."""
@@ -146,6 +147,8 @@ class NodeFS:
             return tuple(sorted(os.listdir(self.host(path))))
         except OSError as exc:
             raise NodeFSError(f"{path}: {exc.strerror or exc}") from None
+        except ValueError:  # a lone surrogate from a JSON "\\ud800" escape cannot be encoded as a file name
+            raise NodeFSError(f"{path}: {path_problem(path) or 'not a valid path'}") from None
 
     def glob_dirs(self, parent: str) -> list[str]:
         """Node paths of the sub-directories of `parent` (empty when it is missing)."""
@@ -156,7 +159,57 @@ class NodeFS:
         return [posixpath.join(parent, n) for n in names if self.is_dir(posixpath.join(parent, n))]
 
 
-def normalize(path: str) -> str:
+def path_problem(path: str) -> str | None:
+    """Why no file can have this name (the one path validator), or None when it can."""
     if "\x00" in path:
-        raise NodeFSError("path contains a NUL byte")
+        return "contains a NUL byte, which no file name can hold"
+    try:
+        encoded = os.fsencode(path)
+    except UnicodeEncodeError:
+        return "contains an unpaired UTF-16 surrogate (a JSON \\uD800-\\uDFFF escape), which no file name can hold"
+    if len(encoded) >= PATH_MAX:
+        return f"is {len(encoded)} bytes long; Linux paths end at {PATH_MAX - 1}"
+    return None
+
+
+def normalize(path: str) -> str:
+    problem = path_problem(path)
+    if problem:
+        raise NodeFSError(f"path {problem}")
     return posixpath.normpath("/" + path.lstrip("/")) if path else "/"
+
+
+def read_regular_file(host_path: str, shown: str, limit: int = MAX_READ_BYTES, *, follow: bool = True) -> bytes:
+    """The bytes of a regular file, read without following a trap: the one safe reader of multusctl.
+
+    The file is opened non-blocking and judged by fstat of what was opened, so a FIFO (or a file swapped for
+    one between a stat and the open) cannot hang the read, and a device or huge file is refused. Raises
+    NodeFSError with a one-line reason naming `shown` (the path as the user knows it). With follow=False a
+    symlink at the last component is refused (ELOOP) instead of followed."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(host_path, flags)
+    except OSError as exc:
+        raise NodeFSError(f"{shown}: {(exc.strerror or str(exc)).lower()}") from None
+    except ValueError:
+        raise NodeFSError(f"{shown}: {path_problem(host_path) or 'not a valid path'}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat_mod.S_ISREG(st.st_mode):
+            raise NodeFSError(f"{shown}: not a regular file")
+        if st.st_size > limit:
+            raise NodeFSError(f"{shown}: too large ({st.st_size} bytes, limit {limit})")
+        chunks, total = [], 0
+        while total <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:  # it grew after the fstat
+            raise NodeFSError(f"{shown}: too large (over {limit} bytes)")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise NodeFSError(f"{shown}: {(exc.strerror or str(exc)).lower()}") from None
+    finally:
+        os.close(fd)

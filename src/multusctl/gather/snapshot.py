@@ -8,8 +8,10 @@ of the node whether the root is `/`, a folder copied from another node, or a tes
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from multusctl.config import cni as cni_mod
 from multusctl.config import kubeconfig as kc_mod
@@ -75,9 +77,21 @@ class NodeSnapshot:
     kubeconfig: KubeconfigFile | None = None
     secrets: set[str] = field(default_factory=set)
 
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def _once(self, name: str, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per conf_files list: checks ask for the primary and the multus files once per
+        file, and a rescan each time made `check` quadratic in the number of configs."""
+        key = (name, id(self.conf_files), len(self.conf_files))
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
+
     @property
     def multus_files(self) -> list[ConfFile]:
-        return [c for c in self.conf_files if c.multus is not None]
+        found: list[ConfFile] = self._once("multus_files",
+                                           lambda: [c for c in self.conf_files if c.multus is not None])
+        return list(found)
 
     @property
     def multus(self) -> ConfFile | None:
@@ -92,10 +106,9 @@ class NodeSnapshot:
     @property
     def primary(self) -> ConfFile | None:
         """The first valid non-multus config: the cluster's primary network."""
-        for c in self.conf_files:
-            if c.cni is not None and c.multus is None:
-                return c
-        return None
+        found: ConfFile | None = self._once(
+            "primary", lambda: next((c for c in self.conf_files if c.cni is not None and c.multus is None), None))
+        return found
 
     @property
     def primary_path(self) -> str | None:

@@ -15,9 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from multusctl.gather.nodefs import NodeFS, NodeFSError
+from multusctl.config import yamlload
+from multusctl.config.errors import ParseError
+from multusctl.config.secrets import remember
+from multusctl.gather.nodefs import NodeFS, NodeFSError, path_problem
 from multusctl.layout import distros as D
 from multusctl.layout.containerd import (
     CONTAINERD_DEFAULT_BIN_DIR,
@@ -30,6 +31,8 @@ from multusctl.layout.containerd import (
     read_kubelet_flags,
 )
 from multusctl.layout.model import DISTROS, ROLES, Layout
+
+_SECRET_SETTING = re.compile(r"token|secret|password|access-key", re.IGNORECASE)
 
 K3S_UNITS = {
     "server": ("/etc/systemd/system/k3s.service", "/lib/systemd/system/k3s.service"),
@@ -185,13 +188,16 @@ def _load_yaml_config(fs: NodeFS, layout: Layout, main: str, dropins: str) -> tu
         if text is None:
             continue
         try:
-            doc = yaml.safe_load(text)
-        except (yaml.YAMLError, ValueError, RecursionError) as exc:
-            layout.note("runtime", f"{f}: not valid YAML ({' '.join(str(exc).split())[:160]})")
+            doc = yamlload.load(text)
+        except ParseError as exc:
+            # The reason carries line and column only: config.yaml holds the cluster's join token.
+            layout.note("runtime", f"{f}: not used ({exc})")
             continue
         if isinstance(doc, dict):
             merged.update({str(k): v for k, v in doc.items()})
             used.append(f)
+            # The join token, etcd S3 keys, ...: never echoed, whatever later quotes them.
+            remember(str(v) for k, v in doc.items() if _SECRET_SETTING.search(str(k)) and isinstance(v, str))
     return merged, used
 
 
@@ -207,13 +213,27 @@ def _unit_flags(fs: NodeFS, layout: Layout,
                 continue
             roles.setdefault(role, p)
             exec_lines = _exec_start(text)
-            flags.update(parse_flags(exec_lines))
+            found = parse_flags(exec_lines)
+            remember(v for k, v in found.items() if _SECRET_SETTING.search(k))
+            flags.update(found)
     return flags, roles
 
 
 def _exec_start(unit_text: str) -> str:
     joined = re.sub(r"\\\r?\n", " ", unit_text)
     return "\n".join(line.split("=", 1)[1] for line in joined.splitlines() if line.strip().startswith("ExecStart="))
+
+
+def _path_setting(layout: Layout, flags: dict[str, str], config: dict[str, Any],
+                  key: str) -> tuple[str, str] | None:
+    """A k3s/rke2 setting that names an absolute path; one that cannot be a path is noted and ignored."""
+    s = _setting(flags, config, key)
+    if s is None or not isinstance(s[0], str) or not s[0].startswith("/"):
+        return None
+    if problem := path_problem(s[0]):
+        layout.note("runtime", f"{s[1]} {key} {s[0]!r} ignored: it {problem}")
+        return None
+    return s[0], s[1]
 
 
 def _setting(flags: dict[str, str], config: dict[str, Any], key: str) -> tuple[Any, str] | None:
@@ -299,14 +319,14 @@ def _fill_k3s(fs: NodeFS, layout: Layout, role_override: str | None) -> _Default
     config, used = _load_yaml_config(fs, layout, D.K3S_CONFIG, D.K3S_CONFIG_DROPINS)
     flags, unit_roles = _unit_flags(fs, layout, K3S_UNITS)
     data_dir = D.K3S_DATA_DIR
-    if (s := _setting(flags, config, "data-dir")) and isinstance(s[0], str) and s[0].startswith("/"):
+    if s := _path_setting(layout, flags, config, "data-dir"):
         data_dir = posixpath.normpath(s[0])
         layout.note("runtime", f"k3s data dir {data_dir} ({s[1]} data-dir)")
     paths = D.k3s_paths(data_dir)
 
     # Role: the server dir is the strongest signal; k3s.yaml alone can be a copy from a server.
     admin = paths.admin_kubeconfig or ""
-    if (s := _setting(flags, config, "write-kubeconfig")) and isinstance(s[0], str) and s[0].startswith("/"):
+    if s := _path_setting(layout, flags, config, "write-kubeconfig"):
         admin = s[0]
     role, why = _rancher_role(fs, data_dir, unit_roles, admin, "k3s")
     role = _settle_role(layout, role, why, role_override)

@@ -83,7 +83,7 @@ def describe(data: bytes, shown: str, mode: int | None, uid: int | None, now: da
     rows.append(("file", f"{shown} ({perm}" + (f", owner uid {uid})" if uid is not None else ")")))
     rows.append(("context", f"{kc.current_context or '(none)'} (cluster {kc.cluster_name or '?'}, "
                             f"user {kc.user_name or '?'})"))
-    rows.append(("server", kc.server or "(none)"))
+    rows.append(("server", kc.server_shown))
     if kc.cluster.get("insecure-skip-tls-verify") is True:
         rows.append(("CA", "none: insecure-skip-tls-verify is true"))
     elif kc.cluster_str("certificate-authority"):

@@ -7,8 +7,9 @@ import difflib
 import json
 import re
 
-from multusctl.config.kubeconfig import SECRET_KEYS
-from multusctl.config.secrets import fingerprint, redact
+from multusctl.config.errors import ParseError
+from multusctl.config.kubeconfig import SECRET_KEYS, parse
+from multusctl.config.secrets import NOT_SECRET_USER_KEYS, fingerprint, redact, redact_url
 
 # Names as upstream's thin entrypoint writes them (cmd/thin_entrypoint), so users and docs recognise the file.
 CLUSTER = "local"
@@ -16,6 +17,9 @@ USER = "multus"
 CONTEXT = "multus-context"
 
 CERT_FIELDS = ("certificate-authority-data", "client-certificate-data")
+# `  key: value` or `  - key: value` inside users:, capturing everything up to the value.
+_USER_LINE = re.compile(r"^(\s*(?:-\s+)?([A-Za-z0-9_.-]+)\s*:\s*)(\S.*)$")
+_SERVER_LINE = re.compile(r"^(\s*server\s*:\s*)(\S+)\s*$")
 _FIELD_LINE = re.compile(r"^(\s*-?\s*)(" + "|".join(SECRET_KEYS + CERT_FIELDS) + r")(\s*:\s*)(\S.*?)\s*$")
 
 
@@ -47,10 +51,23 @@ def build(server: str, ca_pem: bytes, token: str, *, service_account: str) -> st
 
 
 def display(text: str, secrets: set[str]) -> str:
-    """`text` fit to print: credentials become fingerprints, certificates a short fingerprint too."""
+    """`text` fit to print: credentials become fingerprints, certificates a short fingerprint too.
+
+    Inside the top-level `users:` block every value is shown as a fingerprint except those of the keys in
+    NOT_SECRET_USER_KEYS, so credentials of kinds we do not know (OIDC `client-secret`, `refresh-token`,
+    exec `env` values and `args`) are hidden too. A file that is not a kubeconfig is not shown at all."""
+    try:
+        parse(text)
+    except ParseError as exc:
+        lines = len(text.splitlines())
+        return f"# (the old file's {lines} line(s) are not shown: it is not a valid kubeconfig: {exc})\n"
     out = []
+    in_users = False
     for line in text.splitlines():
+        if line[:1] not in ("", " ", "-", "#", "\t"):
+            in_users = line.startswith("users:")
         m = _FIELD_LINE.match(line)
+        u = _USER_LINE.match(line) if in_users and not m else None
         if m:
             lead, key, sep, value = m.groups()
             raw = value.strip().strip("\"'")
@@ -59,6 +76,18 @@ def display(text: str, secrets: set[str]) -> str:
             else:
                 shown = f"<certificate {fingerprint(raw)}>"
             line = f"{lead}{key}{sep}{shown}"
+        elif u:
+            lead, key, value = u.groups()
+            if key not in NOT_SECRET_USER_KEYS and value.strip() and value.strip() not in ("|", ">", "|-", ">-"):
+                line = f"{lead}<redacted {fingerprint(value.strip().strip(chr(34) + chr(39)))}>"
+        elif in_users and line.strip() and not line.lstrip().startswith(("#", "- name:", "-name:")) \
+                and ":" not in line:
+            # A continuation line (block scalar, wrapped value, list item of args): not shown.
+            body = line.lstrip()
+            dash = "- " if body.startswith("- ") else ""
+            line = line[:len(line) - len(body)] + dash + "<redacted>"
+        elif (srv := _SERVER_LINE.match(line)) and "@" in srv.group(2):
+            line = srv.group(1) + redact_url(srv.group(2).strip("\"'"))
         out.append(line)
     # A last line of defence for secrets in places the pattern does not know (flow style, odd spacing).
     return redact("\n".join(out) + ("\n" if text.endswith("\n") else ""), secrets)

@@ -33,7 +33,10 @@ def _rule_meta(report: Report) -> dict[str, tuple[str, Severity | None]]:
 
 def node_uri(path: str) -> str:
     """A node path as a file:// URI (percent-encoded; undecodable bytes of a file name kept as bytes)."""
-    encoded = quote(path, safe="/", errors="surrogateescape")
+    try:
+        encoded = quote(path, safe="/", errors="surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON escape, not from a file name's bytes
+        encoded = quote(path, safe="/", errors="surrogatepass")
     return "file://" + encoded if path.startswith("/") else encoded
 
 

@@ -26,7 +26,7 @@ import re
 import shutil
 import textwrap
 
-from multusctl.report.escape import escape_chars
+from multusctl.report.escape import safe_text
 from multusctl.report.finding import SEVERITIES, Finding, Report
 
 _RESET = "\033[0m"
@@ -41,10 +41,6 @@ _MARK = {"error": "x", "warning": "!", "info": "i"}
 _INDENT = "    "
 _LABEL_W = 5  # "why  " / "fix  " / "at   "
 
-# Control characters (C0 but tab/newline, DEL, C1) and lone surrogates (undecodable bytes of a file
-# name) come from the node's files: escape them, so a hostile file cannot drive the terminal and the
-# report can always be written to a UTF-8 stream.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _COMMAND_START = re.compile(
     r"^(sudo |multusctl |kubectl |chmod |chown |mv |cp |rm |ln |mkdir |systemctl |k3s |rke2 |crictl |"
     r"cat |echo |install |sed |curl )"
@@ -53,7 +49,7 @@ _CODE = re.compile(r"`[^`\n]*`")
 
 
 def _safe(text: str) -> str:
-    return escape_chars(_UNSAFE, text)
+    return safe_text(text)
 
 
 class _Style:

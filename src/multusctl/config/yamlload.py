@@ -1,0 +1,168 @@
+"""The one YAML reader of multusctl: bounded, safe, and silent about the file's content.
+
+Every YAML document the tool reads (k3s/rke2 `config.yaml` and drop-ins, kubeconfigs, manifests) goes
+through `load`/`load_all`, which differ from `yaml.safe_load` in three ways:
+
+- **Aliases are bounded.** An alias is a reference, so PyYAML builds a 323-byte "billion laughs" document
+  cheaply, but anything that walks or prints the result (detect joins a list setting with `,`) expands
+  it to 9^9 items. The composed node graph is measured before anything is constructed: a document whose
+  aliases would add more than `MAX_ALIAS_NODES` nodes, or that refers to itself, is refused, as
+  go-yaml (kubectl's reader) refuses "excessive aliasing".
+- **Depth is bounded.** libyaml's C composer recurses without a limit and overflows the C stack (a
+  segfault) on a document nested ~50,000 levels deep; documents that may nest deeper than
+  `C_LOADER_MAX_DEPTH` go to the pure-Python loader, which stops with RecursionError instead.
+- **Errors quote nothing.** PyYAML's messages include the offending line and, for an unknown tag, the
+  tag itself: for `token: !eyJ...` that is the token. A ParseError here says line, column and the kind
+  of problem, never the file's text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from multusctl.config.errors import ParseError
+
+C_LOADER_MAX_DEPTH = 200
+FLOW_BRACKETS_MAX = 5000  # deeper than C_LOADER_MAX_DEPTH *and* this many brackets: refused unparsed
+MAX_ALIAS_NODES = 10_000  # nodes that aliases may add in all; real configs and kubeconfigs use none
+
+# A quoted fragment of PyYAML's problem text is file content (a tag, an alias name, a character), except
+# its token names such as '<block end>'.
+_UNPAIRED = re.compile("[\ud800-\udfff]")
+_QUOTED = re.compile(r"'(?!<[a-z ]+>')[^']*'|\"[^\"]*\"")
+
+
+def nesting_bound(text: str) -> int:
+    """An upper bound of a YAML document's nesting depth (cheap; over-counts, never under-counts much).
+
+    Flow collections count their brackets; block collections need a deeper column (or a compact `- `/`? `
+    indicator) per level, so the longest run of leading spaces and indicators bounds them."""
+    flow = peak = 0
+    brackets = text.count("[") + text.count("{")
+    for ch in text if brackets > C_LOADER_MAX_DEPTH else "":
+        if ch in "[{":
+            flow += 1
+            peak = max(peak, flow)
+        elif ch in "]}" and flow:
+            flow -= 1
+    block = 0
+    for line in text.splitlines():
+        lead = len(line) - len(line.lstrip(" \t-?:"))
+        block = max(block, lead)
+    return (peak if brackets > C_LOADER_MAX_DEPTH else brackets) + block
+
+
+def _loader_class(text: str) -> Any:
+    import yaml
+
+    bound = nesting_bound(text)
+    if bound <= C_LOADER_MAX_DEPTH:
+        return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if text.count("[") + text.count("{") > FLOW_BRACKETS_MAX:
+        # The pure loader would take seconds to find out; no config looks like this.
+        raise ParseError(f"invalid YAML: nested about {bound} levels deep")
+    return yaml.SafeLoader
+
+
+def _check_aliases(root: Any) -> None:
+    """Refuse a node graph whose aliases expand it by more than MAX_ALIAS_NODES, or that contains itself.
+
+    Sizes are memoised per node, so the walk costs the number of distinct nodes, not the expansion."""
+    from yaml.nodes import CollectionNode, MappingNode
+
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    distinct = 0
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            kids = _children(node, MappingNode)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise ParseError(_at(node, "an alias refers to the collection that contains it"))
+        distinct += 1
+        if not isinstance(node, CollectionNode):
+            size[key] = 1
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in _children(node, MappingNode))
+    if size[id(root)] - distinct > MAX_ALIAS_NODES:
+        raise ParseError(f"invalid YAML: its aliases expand it by {size[id(root)] - distinct} nodes "
+                         f"(limit {MAX_ALIAS_NODES}); refusing excessive aliasing")
+
+
+def _children(node: Any, mapping_type: type) -> list[Any]:
+    if isinstance(node, mapping_type):
+        return [part for pair in node.value for part in pair]
+    return list(node.value)
+
+
+def _at(node: Any, problem: str) -> str:
+    mark = getattr(node, "start_mark", None)
+    return f"invalid YAML at {_where(mark)}: {problem}" if mark is not None else f"invalid YAML: {problem}"
+
+
+def _where(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def describe_error(exc: Exception) -> str:
+    """A one-line reason for a YAML error that quotes none of the document (line and column only)."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        problem = _QUOTED.sub("(not shown)", " ".join((exc.problem or exc.context or "syntax error").split()))
+        return f"invalid YAML at {_where(mark)}: {problem}" if mark is not None else f"invalid YAML: {problem}"
+    if isinstance(exc, yaml.reader.ReaderError):
+        return f"invalid YAML: unacceptable character #x{exc.character:04x} at offset {exc.position}"
+    return f"invalid YAML: {type(exc).__name__}"
+
+
+def _documents(text: str, single: bool) -> list[Any]:
+    import yaml
+
+    if _UNPAIRED.search(text):  # libyaml cannot even be handed such a string (UnicodeEncodeError)
+        raise ParseError("invalid YAML: contains an unpaired UTF-16 surrogate")
+    loader = _loader_class(text)(text)
+    try:
+        nodes = []
+        if single:
+            nodes.append(loader.get_single_node())
+        else:
+            while loader.check_node():
+                nodes.append(loader.get_node())
+        out = []
+        for node in nodes:
+            if node is None:
+                out.append(None)
+                continue
+            _check_aliases(node)
+            out.append(loader.construct_document(node))
+        return out
+    except yaml.YAMLError as exc:
+        raise ParseError(describe_error(exc)) from None
+    except (RecursionError, ValueError, TypeError, OverflowError, MemoryError) as exc:
+        if isinstance(exc, ParseError):
+            raise
+        raise ParseError(f"invalid YAML: {type(exc).__name__}") from None
+    finally:
+        loader.dispose()
+
+
+def load(text: str) -> Any:
+    """The single document of `text` (None when empty), or ParseError with a one-line, content-free reason."""
+    return _documents(text, single=True)[0]
+
+
+def load_all(text: str) -> list[Any]:
+    """Every document of a `---` separated stream, each bounded like `load`."""
+    return _documents(text, single=False)
