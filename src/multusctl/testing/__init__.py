@@ -12,7 +12,12 @@ multusctl's own tests run kubectl and the API client against; it is usable in us
         cluster.kubeconfig_for_token(tmp_path / "sa.kubeconfig", token)
         cluster.faults.burst(...)                                   # see multusctl.testing.faults
 
-or from a shell: ``python -m multusctl.testing serve --dir DIR [--seed FILE ...]``.
+or from a shell: ``python -m multusctl.testing serve --dir DIR [--seed FILE ...] [--fault SPEC ...]``
+(``--fault 'status=429,retry-after=1,count=1'``, ``--fault reset,count=1``, ``--fault latency=0.5``; the
+grammar is in ``serve --help`` and ``multusctl.testing.faultspec``; ``--tls-blackhole`` and
+``--refused-port`` add kubeconfigs for a hung handshake and a refused port). While it runs, an admin
+(system:masters) arms more faults with ``POST /_testing/faults`` (one spec per line), e.g.
+``kubectl create --raw /_testing/faults -f faults.txt``; ``GET`` lists, ``DELETE`` clears.
 
 What it does (proven with the real kubectl 1.27, 1.31 via the dispatcher, and 1.33 in tests/testing/):
 client-certificate, ServiceAccount JWT (bound and legacy Secret tokens; expiry and deletion of the

@@ -35,6 +35,7 @@ from multusctl.testing.auth import (
     UserInfo,
     forbidden_status,
 )
+from multusctl.testing.control import handle_control, is_control_path
 from multusctl.testing.faults import Delay, FaultPlan, Reset, Respond, reset_connection
 from multusctl.testing.pki import CertificateAuthority
 from multusctl.testing.resources import Registry
@@ -481,7 +482,8 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = unquote(split.path).rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        fault = cluster.faults.before_request(method, path)
+        control = is_control_path(path)
+        fault = None if control else cluster.faults.before_request(method, path)
         if isinstance(fault, Delay):
             time.sleep(fault.seconds)
         elif isinstance(fault, Respond):
@@ -501,6 +503,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             user = self._authenticate()
             cluster.requests.append((method, self.path, user.username))
+            if control:
+                self._json(*handle_control(cluster.faults, method, path, body, user))
+                return
             self._route(method, path, query, body, user)
         except ApiError as err:
             self._error(err)
