@@ -24,7 +24,8 @@ client-certificate, ServiceAccount JWT (bound and legacy Secret tokens; expiry a
 ServiceAccount or Secret enforced) and static-token authentication; RBAC from stored (Cluster)Roles and
 bindings, with the bootstrap roles stored as real objects; generic CRUD of namespaced and cluster-scoped
 resources with resourceVersion, uid, creationTimestamp, generation, 404/409/422 Status bodies, label and
-field selectors; watch (chunked, from a resourceVersion, initial events and the initial-events-end
+field selectors; object names validated on create as the real server does (DNS-1123 subdomain, label for
+Namespaces, DNS-1035 for Services, path segments for RBAC; generateName as a prefix); watch (chunked, from a resourceVersion, initial events and the initial-events-end
 bookmark for sendInitialEvents, 410 when too old); JSON patch, JSON merge patch, strategic merge patch
 and server-side apply; the TokenRequest subresource (expirationSeconds >= 600); a token controller for
 service-account-token Secrets; kube-root-ca.crt and a default ServiceAccount in every namespace;
