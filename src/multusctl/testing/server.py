@@ -37,6 +37,7 @@ from multusctl.testing.auth import (
 )
 from multusctl.testing.control import handle_control, is_control_path
 from multusctl.testing.faults import Delay, FaultPlan, Reset, Respond, reset_connection
+from multusctl.testing.impersonate import ImpersonationError, impersonate
 from multusctl.testing.pki import CertificateAuthority
 from multusctl.testing.resources import Registry
 from multusctl.testing.seed import default_objects
@@ -501,7 +502,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self._read_body()
         try:
-            user = self._authenticate()
+            user = impersonate(self._authenticate(), self.headers.items(), cluster.authorizer)
             cluster.requests.append((method, self.path, user.username))
             if control:
                 self._json(*handle_control(cluster.faults, method, path, body, user))
@@ -509,6 +510,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._route(method, path, query, body, user)
         except ApiError as err:
             self._error(err)
+        except ImpersonationError as exc:  # responsewriters.InternalError: plain text
+            self._send(500, f"Internal Server Error: {json.dumps(self.path)}: {exc}\n".encode(),
+                       "text/plain; charset=utf-8")
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True
         except Exception as exc:  # a bug in the test server must still answer like a server
