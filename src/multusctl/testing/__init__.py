@@ -12,25 +12,33 @@ multusctl's own tests run kubectl and the API client against; it is usable in us
         cluster.kubeconfig_for_token(tmp_path / "sa.kubeconfig", token)
         cluster.faults.burst(...)                                   # see multusctl.testing.faults
 
-or from a shell: ``python -m multusctl.testing serve --dir DIR [--seed FILE ...]``.
+or from a shell: ``python -m multusctl.testing serve --dir DIR [--seed FILE ...] [--fault SPEC ...]``
+(``--fault 'status=429,retry-after=1,count=1'``, ``--fault reset,count=1``, ``--fault latency=0.5``; the
+grammar is in ``serve --help`` and ``multusctl.testing.faultspec``; ``--tls-blackhole`` and
+``--refused-port`` add kubeconfigs for a hung handshake and a refused port). While it runs, an admin
+(system:masters) arms more faults with ``POST /_testing/faults`` (one spec per line), e.g.
+``kubectl create --raw /_testing/faults -f faults.txt``; ``GET`` lists, ``DELETE`` clears.
 
 What it does (proven with the real kubectl 1.27, 1.31 via the dispatcher, and 1.33 in tests/testing/):
 client-certificate, ServiceAccount JWT (bound and legacy Secret tokens; expiry and deletion of the
-ServiceAccount or Secret enforced) and static-token authentication; RBAC from stored (Cluster)Roles and
-bindings, with the bootstrap roles stored as real objects; generic CRUD of namespaced and cluster-scoped
-resources with resourceVersion, uid, creationTimestamp, generation, 404/409/422 Status bodies, label and
-field selectors; watch (chunked, from a resourceVersion, initial events and the initial-events-end
-bookmark for sendInitialEvents, 410 when too old); JSON patch, JSON merge patch, strategic merge patch
-and server-side apply; the TokenRequest subresource (expirationSeconds >= 600); a token controller for
+ServiceAccount or Secret enforced) and static-token authentication; impersonation (``kubectl
+--as/--as-group/--as-uid``, Impersonate-Extra-*), each part authorized by RBAC's ``impersonate`` verb with
+upstream's 403 messages; RBAC from stored (Cluster)Roles and bindings, with the bootstrap roles stored as real
+objects; generic CRUD of namespaced and cluster-scoped resources with resourceVersion, uid, creationTimestamp,
+generation, 404/409/422 Status bodies, label and field selectors; object names validated on create as the real
+server does (DNS-1123 subdomain, label for Namespaces, DNS-1035 for Services, path segments for RBAC;
+generateName as a prefix); watch (chunked, from a resourceVersion, initial events and the initial-events-end
+bookmark for sendInitialEvents, 410 when too old); JSON patch, JSON merge patch, strategic merge patch and
+server-side apply; the TokenRequest subresource (expirationSeconds >= 600); a token controller for
 service-account-token Secrets; kube-root-ca.crt and a default ServiceAccount in every namespace;
-`default/kubernetes` Service and Endpoints; CRDs that serve their resources (plural, singular, short
-names, additionalPrinterColumns); pod logs (seeded) and status; DaemonSet status derived from seeded
-nodes and pods (so `rollout status` works); Self/SubjectAccessReview, SelfSubjectRulesReview,
-SelfSubjectReview, TokenReview; /version, /healthz, /readyz, /livez; legacy discovery (clients asking
-for aggregated discovery get it and fall back, as against a pre-1.26 server); server-side Table
-printing for `kubectl get` (list, get and watch); a skeleton OpenAPI v3 (PATCH operations with their
-fieldValidation parameter, so kubectl leaves validation to the server) and an empty OpenAPI v2; protobuf
-request bodies of the types kubectl 1.32+ sends that way (see ``multusctl.testing.proto``).
+`default/kubernetes` Service and Endpoints; CRDs that serve their resources (plural, singular, short names,
+additionalPrinterColumns); pod logs (seeded) and status; DaemonSet status derived from seeded nodes and pods
+(so `rollout status` works); Self/SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview, TokenReview;
+/version, /healthz, /readyz, /livez; legacy discovery (clients asking for aggregated discovery get it and fall
+back, as against a pre-1.26 server); server-side Table printing for `kubectl get` (list, get and watch); a
+skeleton OpenAPI v3 (PATCH operations with their fieldValidation parameter, so kubectl leaves validation to
+the server) and an empty OpenAPI v2; protobuf request bodies of the types kubectl 1.32+ sends that way (see
+``multusctl.testing.proto``).
 
 Limits (it is a test double, not an apiserver):
 - No OpenAPI schemas (`kubectl explain` fails), hence no schema validation, pruning or fieldValidation

@@ -12,6 +12,7 @@ import yaml
 
 from multusctl.testing import patch as patches
 from multusctl.testing.auth import AuthError, RequestAttributes, UserInfo
+from multusctl.testing.names import generate_name, name_causes
 from multusctl.testing.resources import Registry, ResourceType
 from multusctl.testing.store import ApiError, Obj, bad_request, invalid, not_found
 from multusctl.testing.table import table, wants_table
@@ -176,6 +177,16 @@ class ResourceApi:
             meta.pop("namespace", None)
         return obj
 
+    def _validate_new_name(self, obj: Obj) -> None:
+        # Creation only: names are immutable afterwards. As BeforeCreate, the name is generated
+        # first and then validated along with the generateName it came from.
+        meta = obj["metadata"]
+        if not meta.get("name") and isinstance(meta.get("generateName"), str) and meta["generateName"]:
+            meta["name"] = generate_name(meta["generateName"])
+        causes = name_causes(self.rt.group, self.rt.plural, meta)
+        if causes:
+            raise invalid(self.rt.kind, self.rt.group, meta.get("name") or "", causes)
+
     def _validate(self, obj: Obj) -> None:
         name = obj["metadata"].get("name", "")
         if (self.rt.group, self.rt.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
@@ -195,6 +206,7 @@ class ResourceApi:
         obj = self._check_body(obj)
         for k in ("resourceVersion", "uid", "creationTimestamp", "deletionTimestamp", "generation"):
             obj["metadata"].pop(k, None)
+        self._validate_new_name(obj)
         self._validate(obj)
         apply_defaults(self.rt, obj)
         patches.record_update(obj, self._manager("kubectl-create"), self.rt.api_version)
@@ -275,6 +287,7 @@ class ResourceApi:
         merged = patches.server_side_apply(live, applied, self.query["fieldManager"], force, self.rt.api_version)
         merged["kind"], merged["apiVersion"] = self.rt.kind, self.rt.api_version
         if live is None:
+            self._validate_new_name(merged)
             self._validate(merged)
             apply_defaults(self.rt, merged)
             if self.dry_run:

@@ -22,8 +22,8 @@ same outcomes they would against a real cluster:
   object of the same name.
 
 Limits: no intermediate CAs for client certificates, no OIDC/webhook
-authenticators, no impersonation, no RBAC escalation checks on role writes;
-node claims in bound tokens are carried into ``extra`` but not validated; a
+authenticators (impersonation is in ``multusctl.testing.impersonate``), no
+RBAC escalation checks on role writes; node claims in bound tokens are carried into ``extra`` but not validated; a
 legacy Secret with no ``data.token`` yet does not veto its token (upstream
 rejects it).
 """

@@ -35,7 +35,9 @@ from multusctl.testing.auth import (
     UserInfo,
     forbidden_status,
 )
+from multusctl.testing.control import handle_control, is_control_path
 from multusctl.testing.faults import Delay, FaultPlan, Reset, Respond, reset_connection
+from multusctl.testing.impersonate import ImpersonationError, impersonate
 from multusctl.testing.pki import CertificateAuthority
 from multusctl.testing.resources import Registry
 from multusctl.testing.seed import default_objects
@@ -481,7 +483,8 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = unquote(split.path).rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        fault = cluster.faults.before_request(method, path)
+        control = is_control_path(path)
+        fault = None if control else cluster.faults.before_request(method, path)
         if isinstance(fault, Delay):
             time.sleep(fault.seconds)
         elif isinstance(fault, Respond):
@@ -499,11 +502,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self._read_body()
         try:
-            user = self._authenticate()
+            user = impersonate(self._authenticate(), self.headers.items(), cluster.authorizer)
             cluster.requests.append((method, self.path, user.username))
+            if control:
+                self._json(*handle_control(cluster.faults, method, path, body, user))
+                return
             self._route(method, path, query, body, user)
         except ApiError as err:
             self._error(err)
+        except ImpersonationError as exc:  # responsewriters.InternalError: plain text
+            self._send(500, f"Internal Server Error: {json.dumps(self.path)}: {exc}\n".encode(),
+                       "text/plain; charset=utf-8")
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True
         except Exception as exc:  # a bug in the test server must still answer like a server

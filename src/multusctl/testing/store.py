@@ -82,8 +82,12 @@ def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str]]) -> 
     msg = ", ".join(f"{f}: {m}" for f, m in causes)
     if len(causes) > 1:
         msg = "[" + msg + "]"
-    details = {"name": name, "group": group, "kind": kind,
-               "causes": [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes]}
+    # metav1.StatusDetails: empty name and group are omitted (omitempty).
+    details: dict[str, Any] = {"name": name} if name else {}
+    if group:
+        details["group"] = group
+    details["kind"] = kind
+    details["causes"] = [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes]
     return ApiError(422, "Invalid", f'{qual} "{name}" is invalid: {msg}', details)
 
 
