@@ -40,7 +40,15 @@ RBAC_SETTLE_SECONDS = 3.0  # a real apiserver's RBAC cache may lag a just-create
 
 
 class Failed(Exception):
-    """Stop with exit status 1 and this one-line message."""
+    """Stop with this one-line message and exit status `code`: 1 (the cluster said no), 2 (bad local input)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _file_failure(exc: files.FileError) -> Failed:
+    return Failed(str(exc), 2 if isinstance(exc, files.LocalError) else 1)
 
 
 @dataclass
@@ -354,7 +362,7 @@ def _write(opts: Options, existing: files.Existing, new: bytes, out: Output, wha
     try:
         if existing.data == new:
             if existing.mode != files.MODE:
-                os.chmod(opts.target, files.MODE)
+                files.set_private(opts.target)
                 out.ok(f"{shown}: unchanged content; mode {existing.mode:04o} set to 0600")
             else:
                 out.ok(f"{shown}: unchanged (0600)")
@@ -367,9 +375,9 @@ def _write(opts: Options, existing: files.Existing, new: bytes, out: Output, wha
         files.write_atomic(opts.target, new)
         out.ok(f"Wrote {shown} (0600): {what}")
     except files.FileError as exc:
-        raise Failed(str(exc)) from None
+        raise _file_failure(exc) from None
     except OSError as exc:
-        raise Failed(f"cannot write {shown}: {exc}") from None
+        raise Failed(f"cannot write {shown}: {exc.strerror or exc}") from None
 
 
 def run(opts: Options, admin: Api, out: Output, admin_ca: bytes | None) -> int:
@@ -377,6 +385,11 @@ def run(opts: Options, admin: Api, out: Output, admin_ca: bytes | None) -> int:
     out.info(f"Admin connection: {opts.admin_path} ({opts.admin_source}), server {admin.server}")
     if dry:
         out.info("Dry run: nothing is changed in the cluster or on disk")
+    # Local input first: the cluster is touched only when the file can be written.
+    try:
+        existing = files.read_existing(opts.target, opts.shown(opts.target))
+    except files.FileError as exc:
+        raise _file_failure(exc) from None
 
     ensure_service_account(admin, n, dry, out)
     ensure_cluster_role(admin, n, dry, out)
@@ -393,10 +406,6 @@ def run(opts: Options, admin: Api, out: Output, admin_ca: bytes | None) -> int:
     placeholder = f"<token from {token.source}, made on the real run>"
     text = kubeconfig_text.build(server, ca, token.value or placeholder,
                                  service_account=f"{n.namespace}/{n.service_account}")
-    try:
-        existing = files.read_existing(opts.target)
-    except files.FileError as exc:
-        raise Failed(str(exc)) from None
     if existing.data is not None:
         with contextlib.suppress(ParseError):  # an unparsable old file still gets shown redacted line by line
             out.secrets |= parse(existing.data).secrets

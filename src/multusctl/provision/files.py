@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -29,22 +30,73 @@ class Existing:
         return self.data is not None
 
 
-def read_existing(path: str) -> Existing:
+class LocalError(FileError):
+    """Bad local input (a link, a directory, a missing or unwritable parent): exit status 2."""
+
+
+def _link_refusal(path: str, shown: str) -> LocalError:
     try:
-        st = os.stat(path)
+        where = os.readlink(path)
+    except OSError:
+        where = "?"
+    return LocalError(f"{shown} is a symbolic link to {where}; multusctl never writes through a link: "
+                      "remove the link (or pass --path to a regular file)")
+
+
+def check_target(path: str, shown: str | None = None) -> None:
+    """Refuse a target that is a link, a directory or any other non-regular file (a missing one is fine)."""
+    shown = shown or path
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise LocalError(f"cannot look at {shown}: {exc.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise _link_refusal(path, shown)
+    if stat.S_ISDIR(st.st_mode):
+        raise LocalError(f"{shown} is a directory; pass the path of the file to write")
+    if not stat.S_ISREG(st.st_mode):
+        raise LocalError(f"{shown} exists and is not a regular file")
+
+
+def read_existing(path: str, shown: str | None = None) -> Existing:
+    """The current file, opened without following a link and without blocking (a FIFO must not hang us)."""
+    shown = shown or path
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return Existing(None, None)
     except OSError as exc:
-        raise FileError(f"cannot read {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise FileError(f"{path} exists and is not a regular file")
-    if st.st_size > MAX_READ_BYTES:
-        raise FileError(f"{path} is {st.st_size} bytes, too big to be a kubeconfig; move it away first")
+        if exc.errno == errno.ELOOP:
+            raise _link_refusal(path, shown) from None
+        raise FileError(f"cannot read {shown}: {exc.strerror}") from None
     try:
-        with open(path, "rb") as f:
-            return Existing(f.read(), stat.S_IMODE(st.st_mode))
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory, " if stat.S_ISDIR(st.st_mode) else ""
+            raise LocalError(f"{shown} exists and is {kind}not a regular file")
+        if st.st_size > MAX_READ_BYTES:
+            raise LocalError(f"{shown} is {st.st_size} bytes, too big to be a kubeconfig; move it away first")
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return Existing(b"".join(chunks), stat.S_IMODE(st.st_mode))
     except OSError as exc:
-        raise FileError(f"cannot read {path}: {exc.strerror}") from None
+        raise FileError(f"cannot read {shown}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def set_private(path: str) -> None:
+    """chmod 0600 the file itself, never a link's target."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise LocalError(f"{path} is not a regular file")
+        os.fchmod(fd, MODE)
+    finally:
+        os.close(fd)
 
 
 def backup_name(path: str, now: datetime | None = None) -> str:
@@ -106,10 +158,13 @@ def write_atomic(path: str, data: bytes) -> None:
         raise FileError(f"cannot create a temporary file in {parent}: {exc.strerror}") from None
     try:
         _write_private(fd, data)
+        check_target(path)  # a link put there since the first look is refused, not replaced silently
         os.replace(tmp, path)
-    except OSError as exc:
+    except (OSError, FileError) as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, FileError):
+            raise
         raise FileError(f"cannot write {path}: {exc.strerror}") from None
     # The rename is durable only once the directory entry is on disk.
     with contextlib.suppress(OSError):

@@ -1,0 +1,108 @@
+"""`multusctl kubeconfig create` against hostile local files and a flaky cluster (issue 6)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from multusctl.testing import TestCluster
+from tests.test_kubeconfig_create import KC, REPO, SEED, create
+
+
+@pytest.fixture
+def cluster() -> Iterator[TestCluster]:
+    with TestCluster() as c:
+        yield c
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    h = tmp_path / "home"
+    h.mkdir()
+    return h
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    dest = tmp_path / "examples"
+    shutil.copytree(SEED, dest / SEED.name, symlinks=True)
+    shutil.copy(REPO / "examples" / "modes.txt", dest / "modes.txt")
+    subprocess.run(["sh", str(REPO / "examples" / "prepare.sh"), str(dest)], check=True, timeout=30)
+    return dest / SEED.name
+
+
+@pytest.fixture
+def admin(cluster: TestCluster, tmp_path: Path) -> Path:
+    return cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+
+
+def target_of(root: Path) -> Path:
+    return root / KC.lstrip("/")
+
+
+def listing(d: Path) -> list[str]:
+    return sorted(os.listdir(d))
+
+
+# ---- A: symlinks at the target, its backup and its parents -------------------------------------------------
+
+
+def test_symlinked_target_under_root_is_refused_and_its_target_left_alone(cluster: TestCluster, admin: Path,
+                                                                         root: Path, home: Path) -> None:
+    victim = root / "etc" / "passwd"
+    victim.parent.mkdir(exist_ok=True)
+    victim.write_text("root:x:0:0:root:/root:/bin/sh\n")
+    target = target_of(root)
+    target.unlink()
+    target.symlink_to("/etc/passwd")
+    before = listing(target.parent)
+    cluster.requests.clear()
+
+    code, out, err = create(home, "--root", str(root), "--kubeconfig", str(admin), "--no-verify")
+    assert code == 2, out + err
+    assert len(err.strip().splitlines()) == 1
+    assert f"{KC} is a symbolic link to /etc/passwd" in err
+    assert victim.read_text() == "root:x:0:0:root:/root:/bin/sh\n"
+    assert target.is_symlink() and listing(target.parent) == before
+    assert list(cluster.requests) == []  # refused before the cluster is touched
+
+
+def test_path_flag_to_a_symlink_is_refused(cluster: TestCluster, admin: Path, tmp_path: Path, home: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    link = tmp_path / "dir" / "multus.kubeconfig"
+    link.parent.mkdir()
+    link.symlink_to(victim)
+    code, out, err = create(home, "--path", str(link), "--kubeconfig", str(admin), "--server", cluster.url)
+    assert code == 2, out + err
+    assert f"{link} is a symbolic link to {victim}" in err
+    assert victim.read_text() == "precious\n" and link.is_symlink()
+    assert listing(link.parent) == ["multus.kubeconfig"]
+
+
+def test_symlinked_multus_d_leading_out_of_the_cni_dir_is_refused(cluster: TestCluster, admin: Path, root: Path,
+                                                                  home: Path) -> None:
+    target = target_of(root)
+    elsewhere = root / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(target.parent)
+    target.parent.symlink_to("/elsewhere")
+    code, out, err = create(home, "--root", str(root), "--kubeconfig", str(admin), "--no-verify")
+    assert code == 2, out + err
+    assert "multus.d is a symbolic link to /elsewhere" in err and "outside" in err
+    assert listing(elsewhere) == []
+
+
+def test_fifo_at_the_target_is_refused_without_hanging(cluster: TestCluster, admin: Path, root: Path,
+                                                       home: Path) -> None:
+    target = target_of(root)
+    target.unlink()
+    os.mkfifo(target)
+    code, out, err = create(home, "--root", str(root), "--kubeconfig", str(admin), "--no-verify")
+    assert code == 2, out + err
+    assert "is not a regular file" in err
