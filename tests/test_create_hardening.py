@@ -106,3 +106,76 @@ def test_fifo_at_the_target_is_refused_without_hanging(cluster: TestCluster, adm
     code, out, err = create(home, "--root", str(root), "--kubeconfig", str(admin), "--no-verify")
     assert code == 2, out + err
     assert "is not a regular file" in err
+
+
+# ---- C, D: every local thing is checked before the cluster is touched; only multus.d is ever created -------
+
+
+def test_path_with_a_missing_parent_creates_nothing_and_touches_no_cluster(cluster: TestCluster, admin: Path,
+                                                                          tmp_path: Path, home: Path) -> None:
+    typo = tmp_path / "typo"
+    cluster.requests.clear()
+    rv = cluster.store.resource_version
+    code, out, err = create(home, "--path", str(typo / "x"), "--kubeconfig", str(admin), "--server", cluster.url)
+    assert code == 2, out + err
+    assert len(err.strip().splitlines()) == 1
+    assert f"{typo} does not exist" in err
+    assert not typo.exists()
+    assert list(cluster.requests) == [] and cluster.store.resource_version == rv
+
+
+def test_path_that_is_a_directory_touches_no_cluster(cluster: TestCluster, admin: Path, tmp_path: Path,
+                                                     home: Path) -> None:
+    cluster.requests.clear()
+    code, out, err = create(home, "--path", str(tmp_path), "--kubeconfig", str(admin), "--server", cluster.url)
+    assert code == 2, out + err
+    assert f"{tmp_path} is a directory" in err
+    assert list(cluster.requests) == []
+
+
+def test_unwritable_parent_touches_no_cluster(cluster: TestCluster, admin: Path, tmp_path: Path, home: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access
+    # root may write anywhere, so the read-only directory is simulated where the writability is asked.
+    monkeypatch.setattr(os, "access", lambda p, m, **kw: False if str(p) == str(ro) else real_access(p, m, **kw))
+    cluster.requests.clear()
+    code, out, err = create(home, "--path", str(ro / "multus.kubeconfig"), "--kubeconfig", str(admin),
+                            "--server", cluster.url)
+    assert code == 2, out + err
+    assert f"cannot write in {ro}" in err
+    assert list(cluster.requests) == [] and listing(ro) == []
+
+
+def test_missing_cni_dir_under_root_is_refused_before_the_cluster(cluster: TestCluster, admin: Path, root: Path,
+                                                                  home: Path) -> None:
+    conf = target_of(root).parent.parent
+    shutil.rmtree(conf)
+    cluster.requests.clear()
+    code, out, err = create(home, "--root", str(root), "--kubeconfig", str(admin), "--no-verify",
+                            "--conf-dir", "/var/lib/rancher/k3s/agent/etc/cni/net.d")
+    assert code == 2, out + err
+    assert "/var/lib/rancher/k3s/agent/etc/cni/net.d does not exist" in err
+    assert not conf.exists() and list(cluster.requests) == []
+
+
+def test_only_multus_d_is_created_private_even_with_umask_000(cluster: TestCluster, admin: Path, root: Path,
+                                                              tmp_path: Path, home: Path) -> None:
+    mdir = target_of(root).parent
+    shutil.rmtree(mdir)
+    old = os.umask(0)
+    try:
+        code, out, err = create(home, "--root", str(root), "--kubeconfig", str(admin), "--no-verify")
+        deep = tmp_path / "a" / "b" / "multus.d" / "multus.kubeconfig"
+        code2, out2, err2 = create(home, "--path", str(deep), "--kubeconfig", str(admin), "--server", cluster.url)
+    finally:
+        os.umask(old)
+    assert code == 0, out + err
+    assert [line for line in out.splitlines() if "Created directory" in line] == [
+        f"✓ Created directory {os.path.dirname(KC)} (0700)"]
+    assert mdir.stat().st_mode & 0o777 == 0o700
+    assert target_of(root).stat().st_mode & 0o777 == 0o600
+    # Anywhere else no directory is made, so none can be left wide open by the umask.
+    assert code2 == 2 and f"{tmp_path / 'a'} does not exist" in err2, out2 + err2
+    assert not (tmp_path / "a").exists()

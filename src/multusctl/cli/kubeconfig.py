@@ -26,8 +26,9 @@ def _fail(code: int, message: str) -> NoReturn:
     sys.exit(code)
 
 
-def _node_target(fs: NodeFS, layout: Layout, path: str | None) -> tuple[str, Callable[[str], str]]:
-    """(local path, how to show a local path) for --path or the layout's multus kubeconfig under --root.
+def _node_target(fs: NodeFS, layout: Layout, path: str | None) -> tuple[str, Callable[[str], str], str | None]:
+    """(local path, how to show a local path, the one directory create may make: the layout's multus.d)
+    for --path or the layout's multus kubeconfig under --root.
 
     Never resolves the file itself (a link there is refused when it is read), and refuses a multus.d that
     leads out of the CNI config directory: the parents are resolved inside the root, as the node sees them.
@@ -39,7 +40,12 @@ def _node_target(fs: NodeFS, layout: Layout, path: str | None) -> tuple[str, Cal
     from multusctl.provision.files import LocalError
 
     if path:
-        return os.path.abspath(path), lambda p: p
+        local = os.path.abspath(path)
+        try:
+            layout_dir = fs.host(posixpath.dirname(layout.multus_kubeconfig))
+        except NodeFSError:
+            layout_dir = None
+        return local, lambda p: p, layout_dir if os.path.dirname(local) == layout_dir else None
     node_dir = posixpath.dirname(layout.multus_kubeconfig)
     try:
         conf = fs.resolve(layout.conf_dir)
@@ -65,7 +71,7 @@ def _node_target(fs: NodeFS, layout: Layout, path: str | None) -> tuple[str, Cal
             return p[len(root_abs):]
         return p
 
-    return os.path.join(local_dir, posixpath.basename(layout.multus_kubeconfig)), shown
+    return os.path.join(local_dir, posixpath.basename(layout.multus_kubeconfig)), shown, local_dir
 
 
 def find_admin_kubeconfig(explicit: str | None, env: str | None, node_admin: str | None,
@@ -158,7 +164,7 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
     from multusctl.provision.files import LocalError
 
     try:
-        target, shown = _node_target(fs, layout, path)
+        target, shown, may_create = _node_target(fs, layout, path)
     except LocalError as exc:
         _fail(2, f"kubeconfig create: {exc}")
     from multusctl.provision.api import ApiFailure, connect_admin
@@ -166,7 +172,8 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
 
     opts = Options(admin_path=admin_path, admin_source=admin_source, context=context,
                    names=Names(namespace=namespace, service_account=service_account), target=target, shown=shown,
-                   server=server, token_seconds=seconds, verify=not no_verify, dry_run=dry_run)
+                   server=server, token_seconds=seconds, verify=not no_verify, dry_run=dry_run,
+                   may_create=may_create)
     out = Output(echo=click.echo, secrets=secrets)
     tolerant_stdout()
     try:

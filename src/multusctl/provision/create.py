@@ -7,7 +7,6 @@ credentials have been proven against the API, and nothing at all under --dry-run
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +62,7 @@ class Options:
     token_seconds: int | None = None
     verify: bool = True
     dry_run: bool = False
+    may_create: str | None = None  # the one missing directory create may make: the layout's multus.d
 
 
 @dataclass
@@ -356,7 +356,8 @@ def _plan(opts: Options, existing: files.Existing, text: str, out: Output) -> No
     out.echo(kubeconfig_text.diff(old, text, shown, out.secrets).rstrip("\n"))
 
 
-def _write(opts: Options, existing: files.Existing, new: bytes, out: Output, what: str) -> None:
+def _write(opts: Options, existing: files.Existing, new: bytes, out: Output, what: str,
+           dirs: list[str]) -> None:
     """Put `new` at the target: only a chmod when the content is the same, else backup + atomic write."""
     shown = opts.shown(opts.target)
     try:
@@ -367,8 +368,8 @@ def _write(opts: Options, existing: files.Existing, new: bytes, out: Output, wha
             else:
                 out.ok(f"{shown}: unchanged (0600)")
             return
-        if files.ensure_dir(opts.target):
-            out.ok(f"Created directory {opts.shown(os.path.dirname(opts.target))} (0700)")
+        for made in files.make_dirs(dirs):
+            out.ok(f"Created directory {opts.shown(made)} (0700)")
         if existing.data is not None:
             saved = files.backup(opts.target, existing.data)
             out.ok(f"Backup of the old file: {opts.shown(saved)} (0600)")
@@ -387,6 +388,7 @@ def run(opts: Options, admin: Api, out: Output, admin_ca: bytes | None) -> int:
         out.info("Dry run: nothing is changed in the cluster or on disk")
     # Local input first: the cluster is touched only when the file can be written.
     try:
+        dirs = files.preflight(opts.target, opts.shown, opts.may_create)
         existing = files.read_existing(opts.target, opts.shown(opts.target))
     except files.FileError as exc:
         raise _file_failure(exc) from None
@@ -417,5 +419,6 @@ def run(opts: Options, admin: Api, out: Output, admin_ca: bytes | None) -> int:
 
     assert token.value is not None
     verify(admin, server, ca, token.value, n, opts.verify, out)
-    _write(opts, existing, text.encode(), out, f"ServiceAccount {n.namespace}/{n.service_account}, server {server}")
+    _write(opts, existing, text.encode(), out, f"ServiceAccount {n.namespace}/{n.service_account}, server {server}",
+           dirs)
     return 0

@@ -7,6 +7,7 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -74,8 +75,9 @@ def read_existing(path: str, shown: str | None = None) -> Existing:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            kind = "a directory, " if stat.S_ISDIR(st.st_mode) else ""
-            raise LocalError(f"{shown} exists and is {kind}not a regular file")
+            if stat.S_ISDIR(st.st_mode):
+                raise LocalError(f"{shown} is a directory; pass the path of the file to write")
+            raise LocalError(f"{shown} exists and is not a regular file")
         if st.st_size > MAX_READ_BYTES:
             raise LocalError(f"{shown} is {st.st_size} bytes, too big to be a kubeconfig; move it away first")
         chunks = []
@@ -136,17 +138,50 @@ def backup(path: str, data: bytes, now: datetime | None = None) -> str:
     raise FileError(f"cannot write a backup of {path}: {base} and 99 numbered variants exist")
 
 
-def ensure_dir(path: str) -> bool:
-    """Create the parent directory (0700) when missing; True when it was created."""
+def preflight(path: str, shown: Callable[[str], str] = str, may_create: str | None = None) -> list[str]:
+    """Check, before anything is changed anywhere, that `path` can be written: not a link or a directory,
+    its parent an existing writable directory. The one directory that may be missing is `may_create` (the
+    layout's multus.d), and only when its own parent exists. Returns the directories to create."""
+    check_target(path, shown(path))
     parent = os.path.dirname(path) or "."
-    if os.path.isdir(parent):
-        return False
+    missing: list[str] = []
+    here = parent
+    while not os.path.lexists(here):
+        missing.append(here)
+        up = os.path.dirname(here)
+        if up == here:
+            break
+        here = up
+    if missing and (missing != [parent] or parent != may_create):
+        raise LocalError(f"{shown(missing[-1])} does not exist (to write {shown(path)}); multusctl creates no "
+                         "directory but the layout's multus.d: create it first or fix the path")
+    existing = here
     try:
-        os.makedirs(parent, mode=DIR_MODE)
-        os.chmod(parent, DIR_MODE)
+        st = os.stat(existing)  # resolved on purpose: a parent given through --path may be a link to a directory
     except OSError as exc:
-        raise FileError(f"cannot create {parent}: {exc.strerror}") from None
-    return True
+        raise LocalError(f"cannot look at {shown(existing)}: {exc.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise LocalError(f"{shown(existing)} is not a directory (to write {shown(path)} in it)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise LocalError(f"cannot write in {shown(existing)} (permission denied or a read-only file system)")
+    return missing
+
+
+def make_dirs(dirs: list[str]) -> list[str]:
+    """Create `dirs` (parents first is the caller's order reversed) 0700 whatever the umask; the ones made."""
+    made = []
+    for d in reversed(dirs):
+        try:
+            os.mkdir(d, DIR_MODE)
+        except FileExistsError:
+            if os.path.isdir(d) and not os.path.islink(d):
+                continue  # made by a concurrent run meanwhile
+            raise FileError(f"cannot create {d}: something else appeared there") from None
+        except OSError as exc:
+            raise FileError(f"cannot create {d}: {exc.strerror}") from None
+        os.chmod(d, DIR_MODE)  # mkdir's mode is filtered by the umask; set it explicitly
+        made.append(d)
+    return made
 
 
 def write_atomic(path: str, data: bytes) -> None:
