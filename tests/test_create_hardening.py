@@ -179,3 +179,60 @@ def test_only_multus_d_is_created_private_even_with_umask_000(cluster: TestClust
     # Anywhere else no directory is made, so none can be left wide open by the umask.
     assert code2 == 2 and f"{tmp_path / 'a'} does not exist" in err2, out2 + err2
     assert not (tmp_path / "a").exists()
+
+
+# ---- E: a killed run leaves no readable token behind and never a short backup ------------------------------
+
+
+def _age(path: Path, seconds: float = 3600) -> None:
+    st = path.lstat()
+    os.utime(path, (st.st_atime - seconds, st.st_mtime - seconds), follow_symlinks=False)
+
+
+def test_temp_files_of_a_killed_run_are_removed_and_said_so(cluster: TestCluster, admin: Path, root: Path,
+                                                            home: Path) -> None:
+    mdir = target_of(root).parent
+    # What a kill -9 between mkstemp and rename leaves: a 0600 file holding the new kubeconfig.
+    stale = mdir / ".multus.kubeconfig.k3x_9q2z.tmp"
+    stale.write_text("users:\n- user:\n    token: live-token-of-a-killed-run\n")
+    stale.chmod(0o600)
+    decoys = [mdir / ".multus.kubeconfig.k3x_9q2.tmp", mdir / ".multus.kubeconfig.k3x_9q2z.tmp.keep",
+              mdir / ".daemon-config.json.k3x_9q2z.tmp"]
+    for d in decoys:
+        d.write_text("not ours\n")
+    link = mdir / ".multus.kubeconfig.linkzzzz.tmp"
+    link.symlink_to(mdir / "multus.kubeconfig")
+    fresh = mdir / ".multus.kubeconfig.inflight.tmp"  # a concurrent run's, still being written
+    fresh.write_text("x")
+    for p in (stale, *decoys, link):
+        _age(p)
+
+    code, out, err = create(home, "--root", str(root), "--kubeconfig", str(admin), "--no-verify")
+    assert code == 0, out + err
+    assert not stale.exists()
+    assert all(d.exists() for d in decoys) and link.is_symlink() and fresh.exists()
+    lines = [line for line in out.splitlines() if "interrupted run" in line]
+    assert lines == [f"✓ Removed 1 temporary file(s) an interrupted run left in {os.path.dirname(KC)}: "
+                     ".multus.kubeconfig.k3x_9q2z.tmp"]
+
+
+def test_backup_is_atomic_when_the_write_fails_midway(cluster: TestCluster, admin: Path, root: Path, home: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    target = target_of(root)
+    old = target.read_bytes()
+    before = listing(target.parent)
+    real_fsync = os.fsync
+    calls = []
+
+    def failing_fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:  # the first fsync is the backup's: the disk fails (or the run dies) right there
+            raise OSError(5, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    code, out, err = create(home, "--root", str(root), "--kubeconfig", str(admin), "--no-verify")
+    assert code == 1, out + err
+    assert "Input/output error" in err and len(err.strip().splitlines()) == 1
+    assert listing(target.parent) == before  # no short .bak-*, no temp file
+    assert target.read_bytes() == old

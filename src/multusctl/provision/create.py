@@ -7,6 +7,7 @@ credentials have been proven against the API, and nothing at all under --dry-run
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -361,6 +362,10 @@ def _write(opts: Options, existing: files.Existing, new: bytes, out: Output, wha
     """Put `new` at the target: only a chmod when the content is the same, else backup + atomic write."""
     shown = opts.shown(opts.target)
     try:
+        stale = files.remove_stale_temps(opts.target)
+        if stale:
+            out.ok(f"Removed {len(stale)} temporary file(s) an interrupted run left in "
+                   f"{opts.shown(os.path.dirname(opts.target))}: {', '.join(os.path.basename(p) for p in stale)}")
         if existing.data == new:
             if existing.mode != files.MODE:
                 files.set_private(opts.target)

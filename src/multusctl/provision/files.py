@@ -1,12 +1,17 @@
-"""Writing a credential file safely: private from the first byte, atomic, backed up, skipped when equal."""
+"""Writing a credential file safely: private from the first byte, atomic, backed up, skipped when equal.
+
+The one module that writes files for `kubeconfig create`: nothing here follows a link at the target or
+its backup, and nothing is visible under its final name before it is complete."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import os
+import re
 import stat
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -118,24 +123,95 @@ def _write_private(fd: int, data: bytes) -> None:
         os.close(fd)
 
 
-def _write_new(path: str, data: bytes) -> None:
-    """Create `path` (must not exist) with mode 0600 before any byte is in it."""
-    _write_private(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, MODE), data)
+TEMP_SUFFIX = ".tmp"
+STALE_SECONDS = 60.0  # a run holds its temp file for milliseconds; older ones are left by a killed run
+
+
+def _temp_prefix(path: str) -> str:
+    return f".{os.path.basename(path)}."
+
+
+def _temp_pattern(path: str) -> re.Pattern[str]:
+    # Exactly what tempfile.mkstemp makes from our prefix and suffix: 8 characters of its alphabet.
+    return re.compile(re.escape(_temp_prefix(path)) + r"[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
+
+
+def _fsync_dir(parent: str) -> None:
+    with contextlib.suppress(OSError):
+        dfd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def _write_temp(path: str, data: bytes) -> str:
+    """A complete, fsynced, 0600 copy of `data` under a temp name next to `path` (never visible half-written)."""
+    parent = os.path.dirname(path) or "."
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=_temp_prefix(path), suffix=TEMP_SUFFIX)
+    except OSError as exc:
+        raise FileError(f"cannot create a temporary file in {parent}: {exc.strerror}") from None
+    try:
+        _write_private(fd, data)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise FileError(f"cannot write a temporary file in {parent}: {exc.strerror}") from None
+    return tmp
+
+
+def remove_stale_temps(path: str, now: float | None = None) -> list[str]:
+    """Delete the temp files a killed run left next to `path` (they may hold a live token): only regular
+    files of exactly our naming pattern, owned by us and older than STALE_SECONDS. The names removed."""
+    parent = os.path.dirname(path) or "."
+    pattern = _temp_pattern(path)
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return []
+    for name in sorted(names):
+        if not pattern.fullmatch(name):
+            continue
+        full = os.path.join(parent, name)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or now - st.st_mtime < STALE_SECONDS:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(full)
+            removed.append(full)
+    if removed:
+        _fsync_dir(parent)
+    return removed
 
 
 def backup(path: str, data: bytes, now: datetime | None = None) -> str:
-    """Keep `data` (the old file) next to it, 0600: it may hold admin credentials worth more than ours."""
+    """Keep `data` (the old file) next to it, 0600: it may hold admin credentials worth more than ours.
+
+    Atomic: written whole to a temp file, then hard-linked to its name, which never replaces anything
+    (a kill leaves at worst a temp file, which the next run removes, never a short backup)."""
     base = backup_name(path, now)
-    for i in range(100):
-        name = base if i == 0 else f"{base}.{i}"
-        try:
-            _write_new(name, data)
+    tmp = _write_temp(path, data)
+    try:
+        for i in range(100):
+            name = base if i == 0 else f"{base}.{i}"
+            try:
+                os.link(tmp, name, follow_symlinks=False)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise FileError(f"cannot write backup {name}: {exc.strerror}") from None
+            _fsync_dir(os.path.dirname(path) or ".")
             return name
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise FileError(f"cannot write backup {name}: {exc.strerror}") from None
-    raise FileError(f"cannot write a backup of {path}: {base} and 99 numbered variants exist")
+        raise FileError(f"cannot write a backup of {path}: {base} and 99 numbered variants exist")
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def preflight(path: str, shown: Callable[[str], str] = str, may_create: str | None = None) -> list[str]:
@@ -186,13 +262,8 @@ def make_dirs(dirs: list[str]) -> list[str]:
 
 def write_atomic(path: str, data: bytes) -> None:
     """Temp file in the same dir (so rename is atomic), 0600 from creation, fsync, rename, fsync the dir."""
-    parent = os.path.dirname(path) or "."
+    tmp = _write_temp(path, data)
     try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    except OSError as exc:
-        raise FileError(f"cannot create a temporary file in {parent}: {exc.strerror}") from None
-    try:
-        _write_private(fd, data)
         check_target(path)  # a link put there since the first look is refused, not replaced silently
         os.replace(tmp, path)
     except (OSError, FileError) as exc:
@@ -202,9 +273,4 @@ def write_atomic(path: str, data: bytes) -> None:
             raise
         raise FileError(f"cannot write {path}: {exc.strerror}") from None
     # The rename is durable only once the directory entry is on disk.
-    with contextlib.suppress(OSError):
-        dfd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    _fsync_dir(os.path.dirname(path) or ".")
