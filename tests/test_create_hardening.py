@@ -236,3 +236,44 @@ def test_backup_is_atomic_when_the_write_fails_midway(cluster: TestCluster, admi
     assert "Input/output error" in err and len(err.strip().splitlines()) == 1
     assert listing(target.parent) == before  # no short .bak-*, no temp file
     assert target.read_bytes() == old
+
+
+# ---- B: names follow the ServiceAccount; every precondition is checked before the first change ------------
+
+RBAC_G = "rbac.authorization.k8s.io"
+
+
+def snapshot(cluster: TestCluster) -> dict:
+    kinds = (("", "serviceaccounts"), ("", "secrets"), (RBAC_G, "clusterroles"), (RBAC_G, "clusterrolebindings"))
+    return {r: cluster.store.list(g, r) for g, r in kinds} | {"rv": cluster.store.resource_version}
+
+
+def test_other_service_account_gets_its_own_role_binding_and_secret(cluster: TestCluster, admin: Path,
+                                                                    tmp_path: Path, home: Path) -> None:
+    first = tmp_path / "multus.kubeconfig"
+    assert create(home, "--path", str(first), "--kubeconfig", str(admin), "--server", cluster.url)[0] == 0
+    code, out, err = create(home, "--path", str(tmp_path / "other.kubeconfig"), "--kubeconfig", str(admin),
+                            "--server", cluster.url, "--service-account", "other")
+    assert code == 0, out + err
+    for line in ("ServiceAccount kube-system/other: created", "ClusterRole other: created",
+                 "ClusterRoleBinding other: created", "Secret kube-system/other-token: created"):
+        assert line in out
+    binding = cluster.store.get(RBAC_G, "clusterrolebindings", None, "multus")
+    assert binding is not None and binding["subjects"][0]["name"] == "multus"  # kube-system/multus keeps it
+    other = cluster.store.get(RBAC_G, "clusterrolebindings", None, "other")
+    assert other is not None and other["roleRef"]["name"] == "other" and other["subjects"][0]["name"] == "other"
+
+
+def test_a_failed_precondition_changes_nothing_in_the_cluster(cluster: TestCluster, admin: Path, tmp_path: Path,
+                                                              home: Path) -> None:
+    assert create(home, "--path", str(tmp_path / "m.kubeconfig"), "--kubeconfig", str(admin),
+                  "--server", cluster.url)[0] == 0
+    cluster.seed([{"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                   "metadata": {"name": "other-token", "namespace": "kube-system"}, "data": {"k": "dg=="}}])
+    before = snapshot(cluster)
+    code, out, err = create(home, "--path", str(tmp_path / "o.kubeconfig"), "--kubeconfig", str(admin),
+                            "--server", cluster.url, "--service-account", "other")
+    assert code == 1, out + err
+    assert "Secret kube-system/other-token exists but is of type Opaque" in err
+    assert snapshot(cluster) == before
+    assert not (tmp_path / "o.kubeconfig").exists()

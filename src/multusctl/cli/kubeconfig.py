@@ -171,7 +171,7 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
     from multusctl.provision.create import Failed, Options, Output, run
 
     opts = Options(admin_path=admin_path, admin_source=admin_source, context=context,
-                   names=Names(namespace=namespace, service_account=service_account), target=target, shown=shown,
+                   names=Names.for_account(namespace, service_account), target=target, shown=shown,
                    server=server, token_seconds=seconds, verify=not no_verify, dry_run=dry_run,
                    may_create=may_create)
     out = Output(echo=click.echo, secrets=secrets)

@@ -140,6 +140,26 @@ class Api:
         out = self._call(self.client.create, codecs.from_dict(obj))
         return dict(out.to_dict())
 
+    def ensure(self, obj: Obj) -> tuple[Obj, bool]:
+        """Create `obj`, or when it already exists (409 AlreadyExists: another run was quicker) read it back.
+        (the object, whether this call created it)."""
+        from lightkube import ApiError, codecs
+
+        try:
+            out = self.client.create(codecs.from_dict(obj))
+        except ApiError as exc:
+            if exc.status.code != 409 or exc.status.reason != "AlreadyExists":
+                raise describe(exc, self.server, self.who, self.secrets) from None
+        except Exception as exc:
+            raise describe(exc, self.server, self.who, self.secrets) from None
+        else:
+            return dict(out.to_dict()), True
+        meta = obj["metadata"]
+        got = self.get(obj["kind"], meta["name"], meta.get("namespace"))
+        if got is None:  # created and deleted again in between: once more
+            return self.create(obj), True
+        return got, False
+
     def merge_patch(self, kind: str, name: str, patch: Obj, namespace: str | None = None) -> Obj:
         from lightkube.types import PatchType
 
@@ -147,9 +167,12 @@ class Api:
         out = self._call(self.client.patch, _resources()[kind], name, patch, patch_type=PatchType.MERGE, **kw)
         return dict(out.to_dict())
 
-    def delete(self, kind: str, name: str, namespace: str | None = None) -> None:
+    def delete(self, kind: str, name: str, namespace: str | None = None, missing_ok: bool = False) -> None:
         kw = {"namespace": namespace} if namespace else {}
-        self._call(self.client.delete, _resources()[kind], name, **kw)
+        if missing_ok:
+            self._call_or_none(self.client.delete, _resources()[kind], name, **kw)
+        else:
+            self._call(self.client.delete, _resources()[kind], name, **kw)
 
     def request_token(self, namespace: str, service_account: str, seconds: int) -> tuple[str, Any]:
         """(token, server-granted expiration datetime) via TokenRequest."""

@@ -10,41 +10,23 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from multusctl.config.certs import parse_pem_certs
 from multusctl.config.errors import ParseError
 from multusctl.config.kubeconfig import decoded_field, is_loopback_host, parse, server_address
-from multusctl.config.secrets import fingerprint, redact
-from multusctl.provision import files, kubeconfig_text
+from multusctl.config.secrets import fingerprint
+from multusctl.provision import files, kubeconfig_text, plan
 from multusctl.provision.api import Api, ApiFailure, connect_token
 from multusctl.provision.duration import human, timestamp
-from multusctl.provision.objects import (
-    Names,
-    Obj,
-    binding_is_right,
-    cluster_role,
-    cluster_role_binding,
-    role_differences,
-    role_is_right,
-    role_ref,
-    secret_problem,
-    service_account,
-    subjects,
-    token_secret,
-)
+from multusctl.provision.objects import Names, Obj, token_secret
+from multusctl.provision.plan import Failed, Output
+
+__all__ = ["Failed", "Options", "Output", "run"]
 
 TOKEN_WAIT_SECONDS = 10.0
 RBAC_SETTLE_SECONDS = 3.0  # a real apiserver's RBAC cache may lag a just-created binding by a moment
-
-
-class Failed(Exception):
-    """Stop with this one-line message and exit status `code`: 1 (the cluster said no), 2 (bad local input)."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _file_failure(exc: files.FileError) -> Failed:
@@ -67,27 +49,6 @@ class Options:
 
 
 @dataclass
-class Output:
-    echo: Callable[[str], None]
-    secrets: set[str] = field(default_factory=set)
-
-    def _line(self, mark: str, text: str) -> None:
-        self.echo(redact(f"{mark} {text}", self.secrets))
-
-    def ok(self, text: str) -> None:
-        self._line("✓", text)
-
-    def info(self, text: str) -> None:
-        self._line("•", text)
-
-    def warn(self, text: str) -> None:
-        self._line("!", text)
-
-    def plan(self, text: str) -> None:
-        self._line("→", text)
-
-
-@dataclass
 class Token:
     value: str | None  # None only under --dry-run, before the Secret exists
     source: str
@@ -97,86 +58,26 @@ class Token:
 # ---- cluster objects -----------------------------------------------------------------------------------
 
 
-def _change(dry: bool, out: Output, would: str, did: str, action: Callable[[], object]) -> None:
-    """Under --dry-run only say what would change; otherwise make the change, then say what changed."""
-    if dry:
-        out.plan(would)
-    else:
-        action()
-        out.ok(did)
-
-
-def ensure_service_account(api: Api, n: Names, dry: bool, out: Output) -> None:
-    what = f"ServiceAccount {n.namespace}/{n.service_account}"
-    if api.get("ServiceAccount", n.service_account, n.namespace) is not None:
-        out.ok(f"{what}: exists")
-    else:
-        _change(dry, out, f"{what}: would create", f"{what}: created", lambda: api.create(service_account(n)))
-
-
-def ensure_cluster_role(api: Api, n: Names, dry: bool, out: Output) -> None:
-    what = f"ClusterRole {n.cluster_role}"
-    existing = api.get("ClusterRole", n.cluster_role)
-    if existing is None:
-        _change(dry, out, f"{what}: would create (multus's upstream rules)",
-                f"{what}: created (multus's upstream rules: NADs, pods get/list/update/watch, events)",
-                lambda: api.create(cluster_role(n)))
-    elif role_is_right(existing):
-        out.ok(f"{what}: exists with multus's rules")
-    else:
-        why = role_differences(existing)
-        # A merge patch replaces the whole rules list: exactly multus's rules afterwards.
-        _change(dry, out, f"{what}: would patch its rules ({why})", f"{what}: patched its rules ({why})",
-                lambda: api.merge_patch("ClusterRole", n.cluster_role, {"rules": cluster_role(n)["rules"]}))
-
-
-def ensure_binding(api: Api, n: Names, dry: bool, out: Output) -> None:
-    what = f"ClusterRoleBinding {n.binding}"
-    target = f"ClusterRole {n.cluster_role} -> ServiceAccount {n.namespace}/{n.service_account}"
-    existing = api.get("ClusterRoleBinding", n.binding)
-    if existing is None:
-        _change(dry, out, f"{what}: would create ({target})", f"{what}: created ({target})",
-                lambda: api.create(cluster_role_binding(n)))
-        return
-    ref_ok, subjects_ok = binding_is_right(existing, n)
-    if ref_ok and subjects_ok:
-        out.ok(f"{what}: exists ({target})")
-    elif not ref_ok:
-        # roleRef is immutable in the API: the binding has to be re-created to point elsewhere.
-        old = (existing.get("roleRef") or {}).get("name")
-
-        def recreate() -> None:
-            api.delete("ClusterRoleBinding", n.binding)
-            api.create(cluster_role_binding(n))
-
-        _change(dry, out, f"{what}: would re-create it (it binds {old!r}; roleRef cannot be patched)",
-                f"{what}: re-created (it bound ClusterRole {old!r}; now {target})", recreate)
-    else:
-        only = f"its subjects to ServiceAccount {n.namespace}/{n.service_account} only"
-        _change(dry, out, f"{what}: would patch {only}", f"{what}: patched {only}",
-                lambda: api.merge_patch("ClusterRoleBinding", n.binding,
-                                        {"roleRef": role_ref(n), "subjects": subjects(n)}))
-
-
 def _secret_data(secret: Obj, key: str) -> bytes | None:
     return decoded_field(secret.get("data") or {}, key)
 
 
-def secret_token(api: Api, n: Names, dry: bool, out: Output,
+def secret_token(api: Api, n: Names, existing: Obj | None, dry: bool, out: Output,
                  wait: float = TOKEN_WAIT_SECONDS) -> tuple[Token, bytes | None]:
-    """The long-lived token of Secret `multus-token` (created when missing) and the Secret's ca.crt."""
+    """The long-lived token of Secret `<account>-token` (created when missing; `existing` is what the plan
+    read, already checked to be this account's token Secret) and the Secret's ca.crt."""
     what = f"Secret {n.namespace}/{n.secret}"
-    existing = api.get("Secret", n.secret, n.namespace)
-    if existing is not None:
-        problem = secret_problem(existing, n)
-        if problem:
-            raise Failed(f"{what} exists but {problem}; multusctl does not replace it: delete or rename it")
-    elif dry:
+    if existing is None and dry:
         out.plan(f"{what}: would create (type service-account-token, for {n.service_account}) "
                  "and wait for its token")
         return Token(None, what), None
-    created = existing is None
-    secret = existing if existing is not None else api.create(token_secret(n))
+    created = False
+    if existing is None:
+        secret, created = api.ensure(token_secret(n))
+        if not created:  # another run made it meanwhile: it must still be ours
+            plan.check_secret(secret, n)
+    else:
+        secret = existing
     started, polls = time.monotonic(), 0
     while True:
         raw = _secret_data(secret, "token")
@@ -222,31 +123,6 @@ def request_token(api: Api, n: Names, seconds: int, dry: bool, out: Output) -> T
 
 
 # ---- server and CA ---------------------------------------------------------------------------------------
-
-
-def url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
-
-
-def service_server(api: Api, out: Output) -> str:
-    """https://ClusterIP:port of default/kubernetes: what the thin plugin on the host reaches, as upstream's
-    entrypoint does with KUBERNETES_SERVICE_HOST/PORT."""
-    svc = api.get("Service", "kubernetes", "default")
-    if svc is None:
-        raise Failed("Service default/kubernetes not found; pass --server URL (the API address as the node's "
-                     "host network reaches it)")
-    spec = svc.get("spec") or {}
-    ip = spec.get("clusterIP")
-    ports = [p for p in spec.get("ports") or [] if isinstance(p, dict) and p.get("port")]
-    port = next((p["port"] for p in ports if p.get("name") == "https"), ports[0]["port"] if ports else None)
-    if not isinstance(ip, str) or not ip or ip == "None" or port is None:
-        raise Failed("Service default/kubernetes has no ClusterIP and port; pass --server URL")
-    server = f"https://{url_host(ip)}:{port}"
-    if is_loopback_host(ip):
-        raise Failed(f"Service default/kubernetes has a loopback ClusterIP ({ip}); refusing to write a loopback "
-                     "server: pass --server URL explicitly if you mean it")
-    out.ok(f"Server: {server} (ClusterIP of Service default/kubernetes, as the thin plugin on the host reaches it)")
-    return server
 
 
 def cluster_ca(api: Api, n: Names, from_secret: bytes | None, admin_ca: bytes | None, out: Output) -> bytes:
@@ -331,10 +207,13 @@ def verify(admin: Api, server: str, ca: bytes | None, token: str, n: Names, cont
 # ---- the whole command -------------------------------------------------------------------------------------
 
 
-def _server(opts: Options, admin: Api, out: Output) -> str:
+def _server(opts: Options, service: Obj | None, out: Output) -> str:
     """--server as given (a warning when it is loopback), else the ClusterIP of Service default/kubernetes."""
     if not opts.server:
-        return service_server(admin, out)
+        server = plan.service_server(service)
+        out.ok(f"Server: {server} (ClusterIP of Service default/kubernetes, as the thin plugin on the host "
+               "reaches it)")
+        return server
     address = server_address(opts.server)  # validated by the CLI, so never None here
     if address is not None and is_loopback_host(address[0]):
         out.warn(f"Server: {opts.server} (--server) is a loopback address: it works only on a node where an "
@@ -398,16 +277,17 @@ def run(opts: Options, admin: Api, out: Output, admin_ca: bytes | None) -> int:
     except files.FileError as exc:
         raise _file_failure(exc) from None
 
-    ensure_service_account(admin, n, dry, out)
-    ensure_cluster_role(admin, n, dry, out)
-    ensure_binding(admin, n, dry, out)
+    # Read everything, decide everything (failing here changes nothing), then change.
+    long_lived = opts.token_seconds is None
+    state = plan.read_state(admin, n, need_secret=long_lived, need_service=not opts.server)
+    plan.apply(plan.steps(admin, n, state, token_secret=long_lived, fixed_server=bool(opts.server)), dry, out)
     if opts.token_seconds is not None:
         token = request_token(admin, n, opts.token_seconds, dry, out)
         secret_ca = None
     else:
-        token, secret_ca = secret_token(admin, n, dry, out)
+        token, secret_ca = secret_token(admin, n, state.secret, dry, out)
 
-    server = _server(opts, admin, out)
+    server = _server(opts, state.service, out)
     ca = cluster_ca(admin, n, secret_ca, admin_ca, out)
 
     placeholder = f"<token from {token.source}, made on the real run>"
