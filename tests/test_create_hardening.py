@@ -277,3 +277,87 @@ def test_a_failed_precondition_changes_nothing_in_the_cluster(cluster: TestClust
     assert "Secret kube-system/other-token exists but is of type Opaque" in err
     assert snapshot(cluster) == before
     assert not (tmp_path / "o.kubeconfig").exists()
+
+
+# ---- F: transient API failures are retried; concurrent runs all succeed ------------------------------------
+
+SA_PATH = "/api/v1/namespaces/kube-system/serviceaccounts"
+
+
+@pytest.mark.parametrize("arm", [
+    pytest.param(lambda f: f.burst(500, 1, path_prefix=SA_PATH), id="one-500"),
+    pytest.param(lambda f: f.burst(429, 1, retry_after=1, path_prefix=SA_PATH), id="429-retry-after"),
+    pytest.param(lambda f: f.reset(1, path_prefix=SA_PATH), id="reset"),
+    pytest.param(lambda f: f.burst(503, 1, path_prefix=SA_PATH, methods=("POST",)), id="503-on-create"),
+])
+def test_one_transient_failure_is_retried(cluster: TestCluster, admin: Path, tmp_path: Path, home: Path,
+                                          arm) -> None:
+    arm(cluster.faults)
+    code, out, err = create(home, "--path", str(tmp_path / "m.kubeconfig"), "--kubeconfig", str(admin),
+                            "--server", cluster.url)
+    assert code == 0, out + err
+    assert cluster.faults.fired and cluster.faults.armed == 0
+    assert "ServiceAccount kube-system/multus: created" in out
+    assert (tmp_path / "m.kubeconfig").exists()
+
+
+def test_persistent_500_fails_in_one_line_within_the_deadline(cluster: TestCluster, admin: Path, tmp_path: Path,
+                                                              home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from multusctl.provision import api
+
+    monkeypatch.setattr(api, "RETRY_DEADLINE", 2.0)
+    cluster.faults.burst(500, 10_000, path_prefix=SA_PATH)
+    started = time.monotonic()
+    code, out, err = create(home, "--path", str(tmp_path / "m.kubeconfig"), "--kubeconfig", str(admin),
+                            "--server", cluster.url)
+    elapsed = time.monotonic() - started
+    assert code == 1, out + err
+    assert len(err.strip().splitlines()) == 1 and "500" in err and "tries" in err
+    assert elapsed < 6
+    assert len(cluster.faults.fired) > 1  # it did retry
+    assert not (tmp_path / "m.kubeconfig").exists()
+
+
+def test_concurrent_runs_all_succeed_and_agree(cluster: TestCluster, admin: Path, tmp_path: Path) -> None:
+    import threading
+
+    import yaml
+
+    from multusctl.provision.api import connect_admin
+    from multusctl.provision.create import Options, Output, run
+    from multusctl.provision.objects import Names
+
+    raw = yaml.safe_load(admin.read_text())
+    results: dict[int, tuple[int | str, list[str]]] = {}
+    start = threading.Barrier(10)
+
+    def one(i: int) -> None:
+        lines: list[str] = []
+        opts = Options(admin_path=str(admin), admin_source="--kubeconfig", context=None, names=Names(),
+                       target=str(tmp_path / f"m{i}.kubeconfig"), shown=str, server=cluster.url)
+        api = connect_admin(str(admin), raw, None, set())
+        try:
+            start.wait()
+            results[i] = (run(opts, api, Output(lines.append), None), lines)
+        except Exception as exc:
+            results[i] = (f"{type(exc).__name__}: {exc}", lines)
+        finally:
+            api.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert {i: r[0] for i, r in results.items()} == dict.fromkeys(range(10), 0), results
+    tokens = {yaml.safe_load((tmp_path / f"m{i}.kubeconfig").read_text())["users"][0]["user"]["token"]
+              for i in range(10)}
+    assert len(tokens) == 1  # all wrote the one Secret's token
+    said = [line for _code, lines in results.values() for line in lines]
+    assert sum("ServiceAccount kube-system/multus: created" in line for line in said) == 1
+    assert all("Traceback" not in line for line in said)
+    assert len(cluster.store.list("", "secrets", "kube-system")) >= 1
+    assert [s["metadata"]["name"] for s in cluster.store.list("", "serviceaccounts", "kube-system")
+            if s["metadata"]["name"] == "multus"] == ["multus"]

@@ -18,15 +18,23 @@ Obj = dict[str, Any]
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
+# Transient answers (429, 5xx, a reset connection) are retried with exponential backoff, each call within
+# RETRY_DEADLINE seconds overall; a Retry-After is honoured up to RETRY_AFTER_CAP seconds.
+RETRY_DEADLINE = 20.0
+RETRY_AFTER_CAP = 5.0
+BACKOFF_FIRST = 0.2
+BACKOFF_MAX = 2.0
+RETRY_CODES = frozenset({429, 500, 502, 503, 504})
 
 
 class ApiFailure(Exception):
     """A one-line, secret-free reason; `kind` is connect | timeout | tls | unauthorized | forbidden | http | config."""
 
-    def __init__(self, kind: str, message: str, code: int | None = None) -> None:
+    def __init__(self, kind: str, message: str, code: int | None = None, reason: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.code = code
+        self.reason = reason  # the Status reason of an HTTP failure, e.g. AlreadyExists
 
     @property
     def unreachable(self) -> bool:
@@ -69,7 +77,7 @@ def describe(exc: BaseException, server: str, who: str, secrets: set[str]) -> Ap
         if code == 403:
             return ApiFailure("forbidden", f"403 Forbidden: {msg} ({who} lack this permission)", code)
         return ApiFailure("http", f"the API at {server} answered {code} {exc.status.reason or ''}: {msg}".rstrip(),
-                          code)
+                          code, exc.status.reason)
     if isinstance(exc, ConfigError):
         return ApiFailure("config", redact(str(exc), secrets))
     chain = _chain(exc)
@@ -100,6 +108,32 @@ def describe(exc: BaseException, server: str, who: str, secrets: set[str]) -> Ap
                       f"{redact(str(exc), secrets)}".splitlines()[0])
 
 
+def _retry_delay(exc: BaseException, attempt: int) -> float | None:
+    """Seconds to wait before trying `exc`'s request again, None when it is not worth another try.
+
+    Every request multusctl makes is safe to repeat: GETs, merge patches and deletes (a repeated delete
+    is asked with missing_ok), reviews and TokenRequests; a create whose first try did get through
+    comes back 409 AlreadyExists, which `Api.ensure` reads back."""
+    import httpx2
+    from lightkube import ApiError
+
+    backoff = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** attempt)
+    if isinstance(exc, ApiError):
+        code = exc.status.code or exc.response.status_code
+        if code not in RETRY_CODES:
+            return None
+        try:
+            after = float(exc.response.headers.get("Retry-After", ""))
+        except (TypeError, ValueError):
+            return backoff
+        return min(max(after, 0.0), RETRY_AFTER_CAP)
+    if isinstance(exc, httpx2.RemoteProtocolError | httpx2.ReadError | httpx2.WriteError):
+        return backoff  # the connection broke under an answered-or-not request
+    if any(isinstance(e, ConnectionResetError) for e in _chain(exc)):
+        return backoff
+    return None
+
+
 @dataclass
 class Api:
     """A lightkube client plus what is needed to name failures (the server URL and whose credentials)."""
@@ -110,24 +144,37 @@ class Api:
     secrets: set[str]
     config: Any = None  # lightkube SingleConfig of the admin connection: to verify through its server
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            raise describe(exc, self.server, self.who, self.secrets) from None
+    def _call(self, fn: Any, *args: Any, none_on_404: bool = False, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)`, retried while the failure is transient and the deadline allows; a failure
+        named in one line (with how many tries it took). With none_on_404, None for 404 Not Found."""
+        import time
+
+        from lightkube import ApiError
+
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except ApiError as exc:
+                if none_on_404 and exc.status.code == 404:
+                    return None
+                failure: BaseException = exc
+            except Exception as exc:
+                failure = exc
+            delay = _retry_delay(failure, attempt)
+            attempt += 1
+            if delay is None or time.monotonic() + delay - started > RETRY_DEADLINE:
+                named = describe(failure, self.server, self.who, self.secrets)
+                if attempt > 1:
+                    named = ApiFailure(named.kind, f"{named} (after {attempt} tries in "
+                                       f"{time.monotonic() - started:.1f} s)", named.code, named.reason)
+                raise named from None
+            time.sleep(delay)
 
     def _call_or_none(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """`_call`, but None when the API answers 404 Not Found."""
-        from lightkube import ApiError
-
-        try:
-            return fn(*args, **kwargs)
-        except ApiError as exc:
-            if exc.status.code == 404:
-                return None
-            raise describe(exc, self.server, self.who, self.secrets) from None
-        except Exception as exc:
-            raise describe(exc, self.server, self.who, self.secrets) from None
+        return self._call(fn, *args, none_on_404=True, **kwargs)
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
         kw = {"namespace": namespace} if namespace else {}
@@ -141,17 +188,15 @@ class Api:
         return dict(out.to_dict())
 
     def ensure(self, obj: Obj) -> tuple[Obj, bool]:
-        """Create `obj`, or when it already exists (409 AlreadyExists: another run was quicker) read it back.
-        (the object, whether this call created it)."""
-        from lightkube import ApiError, codecs
+        """Create `obj`, or when it already exists (409 AlreadyExists: another run was quicker, or our own
+        first try got through before its answer was lost) read it back. (the object, whether we created it)."""
+        from lightkube import codecs
 
         try:
-            out = self.client.create(codecs.from_dict(obj))
-        except ApiError as exc:
-            if exc.status.code != 409 or exc.status.reason != "AlreadyExists":
-                raise describe(exc, self.server, self.who, self.secrets) from None
-        except Exception as exc:
-            raise describe(exc, self.server, self.who, self.secrets) from None
+            out = self._call(self.client.create, codecs.from_dict(obj))
+        except ApiFailure as exc:
+            if exc.code != 409 or exc.reason != "AlreadyExists":
+                raise
         else:
             return dict(out.to_dict()), True
         meta = obj["metadata"]
