@@ -361,3 +361,53 @@ def test_concurrent_runs_all_succeed_and_agree(cluster: TestCluster, admin: Path
     assert len(cluster.store.list("", "secrets", "kube-system")) >= 1
     assert [s["metadata"]["name"] for s in cluster.store.list("", "serviceaccounts", "kube-system")
             if s["metadata"]["name"] == "multus"] == ["multus"]
+
+
+# ---- G: the admin connection's secrets never reach the output ----------------------------------------------
+
+
+def test_admin_token_with_a_newline_is_refused_without_printing_it(cluster: TestCluster, tmp_path: Path,
+                                                                   home: Path) -> None:
+    import yaml
+
+    token = cluster.create_token("kube-system", "default")
+    bad = cluster.kubeconfig_for_token(tmp_path / "bad.kubeconfig", token)
+    doc = yaml.safe_load(bad.read_text())
+    doc["users"][0]["user"]["token"] = token + "\n"
+    bad.write_text(yaml.safe_dump(doc))
+    cluster.requests.clear()
+    code, out, err = create(home, "--path", str(tmp_path / "m.kubeconfig"), "--kubeconfig", str(bad),
+                            "--server", cluster.url)
+    assert code == 2, out + err
+    assert len(err.strip().splitlines()) == 1
+    assert "the admin kubeconfig's token contains a newline or control character" in err
+    for part in token.split("."):
+        assert part not in out + err
+    assert list(cluster.requests) == []
+
+
+def test_password_in_the_admin_server_url_is_not_printed(cluster: TestCluster, tmp_path: Path, home: Path) -> None:
+    pw = "hunter2-very-secret"
+    url = cluster.url.replace("https://", f"https://admin:{pw}@")
+    admin = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig", server=url)
+    _code, out, err = create(home, "--path", str(tmp_path / "m.kubeconfig"), "--kubeconfig", str(admin),
+                             "--server", cluster.url, "--dry-run")
+    assert pw not in out + err and "admin:" not in out + err
+    assert f"server {cluster.url}" in out.splitlines()[0], out + err
+
+
+def test_describe_never_repeats_a_token_the_http_library_quoted() -> None:
+    from multusctl.provision.api import describe
+
+    token = "eyJhbGciOi.payload-part.signature-part"
+    exc = ValueError(f"Illegal header value b'Bearer {token}\\n'")
+    text = str(describe(exc, "https://127.0.0.1:6443", "the admin", {token + "\n"}))
+    assert "payload-part" not in text and "signature-part" not in text
+    assert "payload-part" not in str(describe(ValueError(f"Bearer {token}"), "https://x", "me", set()))
+
+
+def test_redact_url_drops_userinfo() -> None:
+    from multusctl.provision.api import redact_url
+
+    assert redact_url("https://user:pw@127.0.0.1:6443/p") == "https://127.0.0.1:6443/p"
+    assert redact_url("https://127.0.0.1:6443") == "https://127.0.0.1:6443"

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import errno
+import re
 import ssl
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from multusctl.config.secrets import redact
 
@@ -42,6 +44,49 @@ class ApiFailure(Exception):
         return self.kind in ("connect", "timeout")
 
 
+def redact_url(url: str) -> str:
+    """`url` without a user:password@ part: printed URLs never carry credentials.
+    (Local stand-in for config.secrets.redact_url, which another branch adds; to be unified.)"""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"//[^/@]*@", "//", url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def url_secrets(url: str) -> set[str]:
+    """The password (and user) of a URL's userinfo, to be redacted wherever they might still show."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return set()
+    return {v for v in (parts.password, parts.username) if v and len(v) >= 8}
+
+
+_ILLEGAL_IN_HEADER = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def header_problem(token: str | None, whose: str) -> str | None:
+    """Why `token` cannot be sent as `Authorization: Bearer ...` (the HTTP library would print it whole)."""
+    if token and _ILLEGAL_IN_HEADER.search(token):
+        return (f"{whose} token contains a newline or control character, which cannot be sent in an HTTP "
+                "header; fix the token (it is not shown)")
+    if token and not token.isascii():
+        return f"{whose} token contains non-ASCII characters, which cannot be sent in an HTTP header (not shown)"
+    return None
+
+
+def _hide(text: str, secrets: set[str]) -> str:
+    """redact(), also for secrets the way an HTTP library quotes them (b'Bearer ...\\n'), and any bearer value."""
+    variants = set(secrets)
+    for s in secrets:
+        variants |= {s.strip(), repr(s)[1:-1], repr(s.encode(errors="replace"))[2:-1]}
+    text = redact(text, {v for v in variants if v})
+    return re.sub(r"(?i)(bearer\s+)(?!<redacted)[^\s'\"]+", r"\1<redacted>", text)
+
+
 def _resources() -> dict[str, Any]:
     from lightkube.resources.core_v1 import ConfigMap, Secret, Service, ServiceAccount
     from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
@@ -70,7 +115,7 @@ def describe(exc: BaseException, server: str, who: str, secrets: set[str]) -> Ap
         return exc
     if isinstance(exc, ApiError):
         code = exc.status.code or exc.response.status_code
-        msg = redact((exc.status.message or exc.status.reason or "").strip(), secrets)
+        msg = _hide((exc.status.message or exc.status.reason or "").strip(), secrets)
         if code == 401:
             return ApiFailure("unauthorized", f"the API at {server} rejected {who}: 401 Unauthorized "
                               "(expired, revoked or foreign credentials)", code)
@@ -79,7 +124,7 @@ def describe(exc: BaseException, server: str, who: str, secrets: set[str]) -> Ap
         return ApiFailure("http", f"the API at {server} answered {code} {exc.status.reason or ''}: {msg}".rstrip(),
                           code, exc.status.reason)
     if isinstance(exc, ConfigError):
-        return ApiFailure("config", redact(str(exc), secrets))
+        return ApiFailure("config", _hide(str(exc), secrets))
     chain = _chain(exc)
     for e in chain:
         if isinstance(e, ssl.SSLCertVerificationError):
@@ -103,9 +148,9 @@ def describe(exc: BaseException, server: str, who: str, secrets: set[str]) -> Ap
         if e.__class__.__name__ == "gaierror":
             return ApiFailure("connect", f"cannot connect to {server}: cannot resolve its host name")
     if isinstance(exc, httpx2.TransportError):
-        return ApiFailure("connect", f"cannot talk to {server}: {redact(str(exc), secrets) or type(exc).__name__}")
+        return ApiFailure("connect", f"cannot talk to {server}: {_hide(str(exc), secrets) or type(exc).__name__}")
     return ApiFailure("http", f"unexpected error talking to {server}: {type(exc).__name__}: "
-                      f"{redact(str(exc), secrets)}".splitlines()[0])
+                      f"{_hide(str(exc), secrets)}".splitlines()[0])
 
 
 def _retry_delay(exc: BaseException, attempt: int) -> float | None:
@@ -276,13 +321,17 @@ def connect_admin(path: str, raw: dict[str, Any], context: str | None, secrets: 
         single = config.get(context)
         if single is None:
             raise ConfigError("no context")
+        secrets |= url_secrets(single.cluster.server)
+        problem = header_problem(getattr(single.user, "token", None), "the admin kubeconfig's")
+        if problem:
+            raise ApiFailure("config", f"{path}: {problem}")
         client = Client(single, timeout=_timeout(CONNECT_TIMEOUT), field_manager="multusctl")
     except ConfigError as exc:
         raise ApiFailure("config", f"{path}: {redact(str(exc), secrets)}") from None
     except (KeyError, TypeError, ValueError, OSError) as exc:
         raise ApiFailure("config", f"{path}: cannot use this kubeconfig ({type(exc).__name__}: "
                          f"{redact(str(exc), secrets)})") from None
-    return Api(client, single.cluster.server, f"the credentials of {path}", secrets, single)
+    return Api(client, redact_url(single.cluster.server), f"the credentials of {path}", secrets, single)
 
 
 def connect_token(server: str, ca_pem: bytes | None, token: str, secrets: set[str], *, via: Any = None,
@@ -291,6 +340,9 @@ def connect_token(server: str, ca_pem: bytes | None, token: str, secrets: set[st
     from lightkube import Client, KubeConfig
     from lightkube.config.models import Cluster, User
 
+    problem = header_problem(token, "the new ServiceAccount")
+    if problem:
+        raise ApiFailure("config", problem)
     if via is not None:
         cluster = via.cluster
         fname = via.fname
@@ -301,4 +353,4 @@ def connect_token(server: str, ca_pem: bytes | None, token: str, secrets: set[st
     config = KubeConfig.from_one(cluster=cluster, user=User(token=token), fname=fname)
     # No proxy from the environment: the thin plugin runs under the container runtime, which has none.
     client = Client(config, timeout=_timeout(connect_timeout), trust_env=False, field_manager="multusctl")
-    return Api(client, server, "the new ServiceAccount token", secrets)
+    return Api(client, redact_url(server), "the new ServiceAccount token", secrets)

@@ -18,7 +18,7 @@ from multusctl.config.errors import ParseError
 from multusctl.config.kubeconfig import decoded_field, is_loopback_host, parse, server_address
 from multusctl.config.secrets import fingerprint
 from multusctl.provision import files, kubeconfig_text, plan
-from multusctl.provision.api import Api, ApiFailure, connect_token
+from multusctl.provision.api import Api, ApiFailure, connect_token, redact_url, url_secrets
 from multusctl.provision.duration import human, timestamp
 from multusctl.provision.objects import Names, Obj, token_secret
 from multusctl.provision.plan import Failed, Output
@@ -170,6 +170,7 @@ def check_token(api: Api, n: Names) -> str:
 
 def verify(admin: Api, server: str, ca: bytes | None, token: str, n: Names, contact: bool, out: Output) -> None:
     secrets = admin.secrets | {token}
+    shown = redact_url(server)
 
     def through_admin() -> None:
         api = connect_token(admin.server, None, token, secrets, via=admin.config)
@@ -182,7 +183,7 @@ def verify(admin: Api, server: str, ca: bytes | None, token: str, n: Names, cont
         out.ok(f"Verified through the admin connection's server {admin.server}: {result}")
 
     if not contact:
-        out.warn(f"Not contacting {server} (--no-verify): the token, CA and server are written unproven there; "
+        out.warn(f"Not contacting {shown} (--no-verify): the token, CA and server are written unproven there; "
                  "checking the token's rights through the admin connection instead")
         through_admin()
         return
@@ -190,18 +191,18 @@ def verify(admin: Api, server: str, ca: bytes | None, token: str, n: Names, cont
     try:
         result = check_token(api, n)
     except ApiFailure as exc:
-        if not exc.unreachable or server == admin.server:
+        if not exc.unreachable or shown == admin.server:
             hint = "" if exc.kind != "tls" else (
                 "; if this machine reaches that address only through a proxy or not at all, run this on a "
                 "cluster node or pass --no-verify")
-            raise Failed(f"verify failed against {server} with the new credentials: {exc}{hint}") from None
-        out.warn(f"{server} is not reachable from here ({exc}); expected when this machine is not a cluster "
+            raise Failed(f"verify failed against {shown} with the new credentials: {exc}{hint}") from None
+        out.warn(f"{shown} is not reachable from here ({exc}); expected when this machine is not a cluster "
                  "node. Verifying the token through the admin connection's server instead")
         through_admin()
         return
     finally:
         api.close()
-    out.ok(f"Verified against {server} with the new server, CA and token: {result}")
+    out.ok(f"Verified against {shown} with the new server, CA and token: {result}")
 
 
 # ---- the whole command -------------------------------------------------------------------------------------
@@ -216,10 +217,10 @@ def _server(opts: Options, service: Obj | None, out: Output) -> str:
         return server
     address = server_address(opts.server)  # validated by the CLI, so never None here
     if address is not None and is_loopback_host(address[0]):
-        out.warn(f"Server: {opts.server} (--server) is a loopback address: it works only on a node where an "
-                 "API server listens on that port (not on a k3s agent)")
+        out.warn(f"Server: {redact_url(opts.server)} (--server) is a loopback address: it works only on a node "
+                 "where an API server listens on that port (not on a k3s agent)")
     else:
-        out.ok(f"Server: {opts.server} (--server)")
+        out.ok(f"Server: {redact_url(opts.server)} (--server)")
     return opts.server
 
 
@@ -267,6 +268,8 @@ def _write(opts: Options, existing: files.Existing, new: bytes, out: Output, wha
 
 def run(opts: Options, admin: Api, out: Output, admin_ca: bytes | None) -> int:
     n, dry = opts.names, opts.dry_run
+    if opts.server:
+        out.secrets |= url_secrets(opts.server)
     out.info(f"Admin connection: {opts.admin_path} ({opts.admin_source}), server {admin.server}")
     if dry:
         out.info("Dry run: nothing is changed in the cluster or on disk")
@@ -304,6 +307,6 @@ def run(opts: Options, admin: Api, out: Output, admin_ca: bytes | None) -> int:
 
     assert token.value is not None
     verify(admin, server, ca, token.value, n, opts.verify, out)
-    _write(opts, existing, text.encode(), out, f"ServiceAccount {n.namespace}/{n.service_account}, server {server}",
-           dirs)
+    what = f"ServiceAccount {n.namespace}/{n.service_account}, server {redact_url(server)}"
+    _write(opts, existing, text.encode(), out, what, dirs)
     return 0
