@@ -195,13 +195,19 @@ def test_backup_names_and_modes(tmp_path: Path) -> None:
     assert Path(first).read_bytes() == b"old" and stat.S_IMODE(os.stat(first).st_mode) == 0o600
 
 
-def test_ensure_dir_and_read_existing(tmp_path: Path) -> None:
+def test_preflight_make_dirs_and_read_existing(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
     target = tmp_path / "a" / "multus.d" / "f"
-    assert files.ensure_dir(str(target)) is True
+    mdir = str(target.parent)
+    with pytest.raises(files.LocalError, match="does not exist"):
+        files.preflight(str(target))  # multus.d is not the directory that may be made
+    assert files.preflight(str(target), may_create=mdir) == [mdir]
+    assert files.make_dirs([mdir]) == [mdir]
     assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
-    assert files.ensure_dir(str(target)) is False
+    assert files.preflight(str(target), may_create=mdir) == []
+    assert files.make_dirs([mdir]) == []
     assert not files.read_existing(str(target)).exists
-    with pytest.raises(files.FileError, match="not a regular file"):
+    with pytest.raises(files.LocalError, match="is a directory"):
         files.read_existing(str(tmp_path / "a"))
 
 

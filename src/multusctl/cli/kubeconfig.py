@@ -26,13 +26,44 @@ def _fail(code: int, message: str) -> NoReturn:
     sys.exit(code)
 
 
-def _node_target(fs: NodeFS, layout: Layout, path: str | None) -> tuple[str, Callable[[str], str]]:
-    """(local path, how to show a local path) for --path or the layout's multus kubeconfig under --root."""
+def _node_target(fs: NodeFS, layout: Layout, path: str | None) -> tuple[str, Callable[[str], str], str | None]:
+    """(local path, how to show a local path, the one directory create may make: the layout's multus.d)
+    for --path or the layout's multus kubeconfig under --root.
+
+    Never resolves the file itself (a link there is refused when it is read), and refuses a multus.d that
+    leads out of the CNI config directory: the parents are resolved inside the root, as the node sees them.
+    Raises files.LocalError.
+    """
+    import posixpath
+
+    from multusctl.gather.nodefs import NodeFSError
+    from multusctl.provision.files import LocalError
+
     if path:
-        local = os.path.realpath(path) if os.path.islink(path) else path
-        return local, lambda p: p
-    local = fs.host(layout.multus_kubeconfig)
+        local = os.path.abspath(path)
+        try:
+            layout_dir = fs.host(posixpath.dirname(layout.multus_kubeconfig))
+        except NodeFSError:
+            layout_dir = None
+        return local, lambda p: p, layout_dir if os.path.dirname(local) == layout_dir else None
+    node_dir = posixpath.dirname(layout.multus_kubeconfig)
+    try:
+        conf = fs.resolve(layout.conf_dir)
+        resolved = fs.resolve(node_dir)
+    except NodeFSError as exc:
+        raise LocalError(str(exc)) from None
+    if resolved != posixpath.join(conf, "multus.d"):
+        link = os.path.join(fs.host(layout.conf_dir), "multus.d")
+        how = (f"is a symbolic link to {os.readlink(link)}" if os.path.islink(link)
+               else f"resolves to {resolved}")
+        raise LocalError(f"{node_dir} {how}, outside the CNI config directory {layout.conf_dir}; "
+                         "multusctl does not write through it: remove the link")
+    local_dir = fs.host(node_dir)
     root_abs = fs.root.rstrip("/")
+    real_root = os.path.realpath(fs.root)
+    real_dir = os.path.realpath(local_dir)
+    if real_dir != real_root and not real_dir.startswith(real_root.rstrip("/") + "/"):
+        raise LocalError(f"{node_dir} leads to {real_dir} on this machine, outside --root {fs.root}")
 
     def shown(p: str) -> str:
         # Paths as the node sees them, like `multusctl check` reports them.
@@ -40,7 +71,7 @@ def _node_target(fs: NodeFS, layout: Layout, path: str | None) -> tuple[str, Cal
             return p[len(root_abs):]
         return p
 
-    return local, shown
+    return os.path.join(local_dir, posixpath.basename(layout.multus_kubeconfig)), shown, local_dir
 
 
 def find_admin_kubeconfig(explicit: str | None, env: str | None, node_admin: str | None,
@@ -130,13 +161,19 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
     secrets = set(admin_kc.secrets)
     admin_ca = admin_kc.decoded(admin_kc.cluster, "certificate-authority-data")
 
-    target, shown = _node_target(fs, layout, path)
+    from multusctl.provision.files import LocalError
+
+    try:
+        target, shown, may_create = _node_target(fs, layout, path)
+    except LocalError as exc:
+        _fail(2, f"kubeconfig create: {exc}")
     from multusctl.provision.api import ApiFailure, connect_admin
     from multusctl.provision.create import Failed, Options, Output, run
 
     opts = Options(admin_path=admin_path, admin_source=admin_source, context=context,
-                   names=Names(namespace=namespace, service_account=service_account), target=target, shown=shown,
-                   server=server, token_seconds=seconds, verify=not no_verify, dry_run=dry_run)
+                   names=Names.for_account(namespace, service_account), target=target, shown=shown,
+                   server=server, token_seconds=seconds, verify=not no_verify, dry_run=dry_run,
+                   may_create=may_create)
     out = Output(echo=click.echo, secrets=secrets)
     tolerant_stdout()
     try:
@@ -149,8 +186,9 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
         # The ApiFailure/Failed texts are built secret-free; redact once more in case a server echoed one.
         from multusctl.config.secrets import redact
 
-        # An admin kubeconfig lightkube cannot use (say, an exec plugin it lacks) is unusable input: 2.
-        _fail(2 if isinstance(exc, ApiFailure) and exc.kind == "config" else 1,
+        # An admin kubeconfig lightkube cannot use (say, an exec plugin it lacks) is unusable input: 2;
+        # a bad local target (a link, a directory, a missing parent) says so with Failed.code 2.
+        _fail(exc.code if isinstance(exc, Failed) else 2 if exc.kind == "config" else 1,
               redact(f"kubeconfig create: {exc}", out.secrets))
     finally:
         admin.close()

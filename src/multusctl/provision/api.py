@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import errno
+import re
 import ssl
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from multusctl.config.secrets import redact
 
@@ -18,20 +20,71 @@ Obj = dict[str, Any]
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
+# Transient answers (429, 5xx, a reset connection) are retried with exponential backoff, each call within
+# RETRY_DEADLINE seconds overall; a Retry-After is honoured up to RETRY_AFTER_CAP seconds.
+RETRY_DEADLINE = 20.0
+RETRY_AFTER_CAP = 5.0
+BACKOFF_FIRST = 0.2
+BACKOFF_MAX = 2.0
+RETRY_CODES = frozenset({429, 500, 502, 503, 504})
 
 
 class ApiFailure(Exception):
     """A one-line, secret-free reason; `kind` is connect | timeout | tls | unauthorized | forbidden | http | config."""
 
-    def __init__(self, kind: str, message: str, code: int | None = None) -> None:
+    def __init__(self, kind: str, message: str, code: int | None = None, reason: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.code = code
+        self.reason = reason  # the Status reason of an HTTP failure, e.g. AlreadyExists
 
     @property
     def unreachable(self) -> bool:
         """Nothing answered (as opposed to a server that answered and said no)."""
         return self.kind in ("connect", "timeout")
+
+
+def redact_url(url: str) -> str:
+    """`url` without a user:password@ part: printed URLs never carry credentials.
+    (Local stand-in for config.secrets.redact_url, which another branch adds; to be unified.)"""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"//[^/@]*@", "//", url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def url_secrets(url: str) -> set[str]:
+    """The password (and user) of a URL's userinfo, to be redacted wherever they might still show."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return set()
+    return {v for v in (parts.password, parts.username) if v and len(v) >= 8}
+
+
+_ILLEGAL_IN_HEADER = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def header_problem(token: str | None, whose: str) -> str | None:
+    """Why `token` cannot be sent as `Authorization: Bearer ...` (the HTTP library would print it whole)."""
+    if token and _ILLEGAL_IN_HEADER.search(token):
+        return (f"{whose} token contains a newline or control character, which cannot be sent in an HTTP "
+                "header; fix the token (it is not shown)")
+    if token and not token.isascii():
+        return f"{whose} token contains non-ASCII characters, which cannot be sent in an HTTP header (not shown)"
+    return None
+
+
+def _hide(text: str, secrets: set[str]) -> str:
+    """redact(), also for secrets the way an HTTP library quotes them (b'Bearer ...\\n'), and any bearer value."""
+    variants = set(secrets)
+    for s in secrets:
+        variants |= {s.strip(), repr(s)[1:-1], repr(s.encode(errors="replace"))[2:-1]}
+    text = redact(text, {v for v in variants if v})
+    return re.sub(r"(?i)(bearer\s+)(?!<redacted)[^\s'\"]+", r"\1<redacted>", text)
 
 
 def _resources() -> dict[str, Any]:
@@ -62,16 +115,16 @@ def describe(exc: BaseException, server: str, who: str, secrets: set[str]) -> Ap
         return exc
     if isinstance(exc, ApiError):
         code = exc.status.code or exc.response.status_code
-        msg = redact((exc.status.message or exc.status.reason or "").strip(), secrets)
+        msg = _hide((exc.status.message or exc.status.reason or "").strip(), secrets)
         if code == 401:
             return ApiFailure("unauthorized", f"the API at {server} rejected {who}: 401 Unauthorized "
                               "(expired, revoked or foreign credentials)", code)
         if code == 403:
             return ApiFailure("forbidden", f"403 Forbidden: {msg} ({who} lack this permission)", code)
         return ApiFailure("http", f"the API at {server} answered {code} {exc.status.reason or ''}: {msg}".rstrip(),
-                          code)
+                          code, exc.status.reason)
     if isinstance(exc, ConfigError):
-        return ApiFailure("config", redact(str(exc), secrets))
+        return ApiFailure("config", _hide(str(exc), secrets))
     chain = _chain(exc)
     for e in chain:
         if isinstance(e, ssl.SSLCertVerificationError):
@@ -95,9 +148,35 @@ def describe(exc: BaseException, server: str, who: str, secrets: set[str]) -> Ap
         if e.__class__.__name__ == "gaierror":
             return ApiFailure("connect", f"cannot connect to {server}: cannot resolve its host name")
     if isinstance(exc, httpx2.TransportError):
-        return ApiFailure("connect", f"cannot talk to {server}: {redact(str(exc), secrets) or type(exc).__name__}")
+        return ApiFailure("connect", f"cannot talk to {server}: {_hide(str(exc), secrets) or type(exc).__name__}")
     return ApiFailure("http", f"unexpected error talking to {server}: {type(exc).__name__}: "
-                      f"{redact(str(exc), secrets)}".splitlines()[0])
+                      f"{_hide(str(exc), secrets)}".splitlines()[0])
+
+
+def _retry_delay(exc: BaseException, attempt: int) -> float | None:
+    """Seconds to wait before trying `exc`'s request again, None when it is not worth another try.
+
+    Every request multusctl makes is safe to repeat: GETs, merge patches and deletes (a repeated delete
+    is asked with missing_ok), reviews and TokenRequests; a create whose first try did get through
+    comes back 409 AlreadyExists, which `Api.ensure` reads back."""
+    import httpx2
+    from lightkube import ApiError
+
+    backoff = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** attempt)
+    if isinstance(exc, ApiError):
+        code = exc.status.code or exc.response.status_code
+        if code not in RETRY_CODES:
+            return None
+        try:
+            after = float(exc.response.headers.get("Retry-After", ""))
+        except (TypeError, ValueError):
+            return backoff
+        return min(max(after, 0.0), RETRY_AFTER_CAP)
+    if isinstance(exc, httpx2.RemoteProtocolError | httpx2.ReadError | httpx2.WriteError):
+        return backoff  # the connection broke under an answered-or-not request
+    if any(isinstance(e, ConnectionResetError) for e in _chain(exc)):
+        return backoff
+    return None
 
 
 @dataclass
@@ -110,24 +189,37 @@ class Api:
     secrets: set[str]
     config: Any = None  # lightkube SingleConfig of the admin connection: to verify through its server
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            raise describe(exc, self.server, self.who, self.secrets) from None
+    def _call(self, fn: Any, *args: Any, none_on_404: bool = False, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)`, retried while the failure is transient and the deadline allows; a failure
+        named in one line (with how many tries it took). With none_on_404, None for 404 Not Found."""
+        import time
+
+        from lightkube import ApiError
+
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except ApiError as exc:
+                if none_on_404 and exc.status.code == 404:
+                    return None
+                failure: BaseException = exc
+            except Exception as exc:
+                failure = exc
+            delay = _retry_delay(failure, attempt)
+            attempt += 1
+            if delay is None or time.monotonic() + delay - started > RETRY_DEADLINE:
+                named = describe(failure, self.server, self.who, self.secrets)
+                if attempt > 1:
+                    named = ApiFailure(named.kind, f"{named} (after {attempt} tries in "
+                                       f"{time.monotonic() - started:.1f} s)", named.code, named.reason)
+                raise named from None
+            time.sleep(delay)
 
     def _call_or_none(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """`_call`, but None when the API answers 404 Not Found."""
-        from lightkube import ApiError
-
-        try:
-            return fn(*args, **kwargs)
-        except ApiError as exc:
-            if exc.status.code == 404:
-                return None
-            raise describe(exc, self.server, self.who, self.secrets) from None
-        except Exception as exc:
-            raise describe(exc, self.server, self.who, self.secrets) from None
+        return self._call(fn, *args, none_on_404=True, **kwargs)
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
         kw = {"namespace": namespace} if namespace else {}
@@ -140,6 +232,24 @@ class Api:
         out = self._call(self.client.create, codecs.from_dict(obj))
         return dict(out.to_dict())
 
+    def ensure(self, obj: Obj) -> tuple[Obj, bool]:
+        """Create `obj`, or when it already exists (409 AlreadyExists: another run was quicker, or our own
+        first try got through before its answer was lost) read it back. (the object, whether we created it)."""
+        from lightkube import codecs
+
+        try:
+            out = self._call(self.client.create, codecs.from_dict(obj))
+        except ApiFailure as exc:
+            if exc.code != 409 or exc.reason != "AlreadyExists":
+                raise
+        else:
+            return dict(out.to_dict()), True
+        meta = obj["metadata"]
+        got = self.get(obj["kind"], meta["name"], meta.get("namespace"))
+        if got is None:  # created and deleted again in between: once more
+            return self.create(obj), True
+        return got, False
+
     def merge_patch(self, kind: str, name: str, patch: Obj, namespace: str | None = None) -> Obj:
         from lightkube.types import PatchType
 
@@ -147,9 +257,12 @@ class Api:
         out = self._call(self.client.patch, _resources()[kind], name, patch, patch_type=PatchType.MERGE, **kw)
         return dict(out.to_dict())
 
-    def delete(self, kind: str, name: str, namespace: str | None = None) -> None:
+    def delete(self, kind: str, name: str, namespace: str | None = None, missing_ok: bool = False) -> None:
         kw = {"namespace": namespace} if namespace else {}
-        self._call(self.client.delete, _resources()[kind], name, **kw)
+        if missing_ok:
+            self._call_or_none(self.client.delete, _resources()[kind], name, **kw)
+        else:
+            self._call(self.client.delete, _resources()[kind], name, **kw)
 
     def request_token(self, namespace: str, service_account: str, seconds: int) -> tuple[str, Any]:
         """(token, server-granted expiration datetime) via TokenRequest."""
@@ -208,13 +321,17 @@ def connect_admin(path: str, raw: dict[str, Any], context: str | None, secrets: 
         single = config.get(context)
         if single is None:
             raise ConfigError("no context")
+        secrets |= url_secrets(single.cluster.server)
+        problem = header_problem(getattr(single.user, "token", None), "the admin kubeconfig's")
+        if problem:
+            raise ApiFailure("config", f"{path}: {problem}")
         client = Client(single, timeout=_timeout(CONNECT_TIMEOUT), field_manager="multusctl")
     except ConfigError as exc:
         raise ApiFailure("config", f"{path}: {redact(str(exc), secrets)}") from None
     except (KeyError, TypeError, ValueError, OSError) as exc:
         raise ApiFailure("config", f"{path}: cannot use this kubeconfig ({type(exc).__name__}: "
                          f"{redact(str(exc), secrets)})") from None
-    return Api(client, single.cluster.server, f"the credentials of {path}", secrets, single)
+    return Api(client, redact_url(single.cluster.server), f"the credentials of {path}", secrets, single)
 
 
 def connect_token(server: str, ca_pem: bytes | None, token: str, secrets: set[str], *, via: Any = None,
@@ -223,6 +340,9 @@ def connect_token(server: str, ca_pem: bytes | None, token: str, secrets: set[st
     from lightkube import Client, KubeConfig
     from lightkube.config.models import Cluster, User
 
+    problem = header_problem(token, "the new ServiceAccount")
+    if problem:
+        raise ApiFailure("config", problem)
     if via is not None:
         cluster = via.cluster
         fname = via.fname
@@ -233,4 +353,4 @@ def connect_token(server: str, ca_pem: bytes | None, token: str, secrets: set[st
     config = KubeConfig.from_one(cluster=cluster, user=User(token=token), fname=fname)
     # No proxy from the environment: the thin plugin runs under the container runtime, which has none.
     client = Client(config, timeout=_timeout(connect_timeout), trust_env=False, field_manager="multusctl")
-    return Api(client, server, "the new ServiceAccount token", secrets)
+    return Api(client, redact_url(server), "the new ServiceAccount token", secrets)

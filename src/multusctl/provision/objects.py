@@ -33,6 +33,12 @@ class Names:
     binding: str = "multus"
     secret: str = "multus-token"
 
+    @classmethod
+    def for_account(cls, namespace: str = "kube-system", service_account: str = "multus") -> Names:
+        """The ClusterRole and its binding are named after the ServiceAccount, its token Secret `<name>-token`,
+        so a second account never takes over the first one's binding."""
+        return cls(namespace, service_account, service_account, service_account, f"{service_account}-token")
+
 
 def service_account(n: Names) -> Obj:
     return {"apiVersion": "v1", "kind": "ServiceAccount",
