@@ -224,3 +224,12 @@ def _try(fn: Any, *args: Any) -> BaseException | bytes:
         return fn(*args)  # type: ignore[no-any-return]
     except Exception as exc:
         return exc
+
+
+def test_create_refuses_an_admin_kubeconfig_that_is_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "admin.fifo"
+    os.mkfifo(fifo)
+    root = make_root(tmp_path / "node", dict(k3s_server()))
+    proc = run(["kubeconfig", "create", "--root", str(root), "--kubeconfig", str(fifo), "--dry-run"], timeout=20)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.decode() == f"multusctl: kubeconfig create: cannot read {fifo}: not a regular file\n"

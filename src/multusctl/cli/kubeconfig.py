@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from multusctl.cli.options import detect_layout_from, node_options, tolerant_stdout
-from multusctl.gather.nodefs import MAX_READ_BYTES
+from multusctl.gather.nodefs import NodeFSError, read_regular_file
 
 if TYPE_CHECKING:
     from multusctl.gather.nodefs import NodeFS
@@ -152,10 +152,9 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
                  "~/.kube/config); pass --kubeconfig FILE")
     admin_path, admin_source = found
     try:
-        with open(admin_path, "rb") as f:
-            admin_kc = parse(f.read(MAX_READ_BYTES))
-    except OSError as exc:
-        _fail(2, f"kubeconfig create: cannot read {admin_path}: {exc.strerror}")
+        admin_kc = parse(read_regular_file(admin_path, admin_path))  # a FIFO or device is refused, not read
+    except NodeFSError as exc:
+        _fail(2, f"kubeconfig create: cannot read {exc}")
     except ParseError as exc:
         _fail(2, f"kubeconfig create: {admin_path}: {exc}")
     secrets = set(admin_kc.secrets)
@@ -202,7 +201,6 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
 def inspect_cmd(root: str, path: str | None) -> None:
     """Who a kubeconfig authenticates as, its server, CA and token expiry, file mode. Offline; prints no secret."""
     from multusctl.config.errors import ParseError
-    from multusctl.gather.nodefs import NodeFSError, read_regular_file
     from multusctl.provision.inspect import describe
 
     try:

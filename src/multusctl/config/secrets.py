@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 MIN_SECRET_LEN = 8  # shorter values would redact ordinary words; URL passwords are dropped by redact_url
+
+_BEARER = re.compile(r"(?i)(bearer\s+)(?!<redacted)[^\s'\"]+")
 
 # Every secret seen in this process -> its fingerprint, and the forms to look for (longest first).
 _KNOWN: dict[str, str] = {}
@@ -68,7 +71,8 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for form, fp in _FORMS:
         if form in text:
             text = text.replace(form, f"<redacted {fp}>")
-    return text
+    # Whatever follows "Bearer " is a token, known to us or not (an HTTP library quoting a header).
+    return _BEARER.sub(r"\1<redacted>", text) if "earer" in text else text
 
 
 def url_password(url: str) -> str | None:

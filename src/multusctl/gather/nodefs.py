@@ -20,7 +20,13 @@ PATH_MAX = 4096  # Linux, including the terminating NUL
 
 
 class NodeFSError(Exception):
-    """A one-line, user-facing reason a path could not be read."""
+    """A one-line, user-facing reason a path could not be read; `errno` of the failed call, or `kind` of
+    what was found instead of a regular file ("dir", "other", "large")."""
+
+    def __init__(self, message: str, *, errno: int | None = None, kind: str | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -186,19 +192,26 @@ def read_regular_file(host_path: str, shown: str, limit: int = MAX_READ_BYTES, *
     one between a stat and the open) cannot hang the read, and a device or huge file is refused. Raises
     NodeFSError with a one-line reason naming `shown` (the path as the user knows it). With follow=False a
     symlink at the last component is refused (ELOOP) instead of followed."""
+    return read_regular(host_path, shown, limit, follow=follow)[0]
+
+
+def read_regular(host_path: str, shown: str, limit: int = MAX_READ_BYTES, *,
+                 follow: bool = True) -> tuple[bytes, os.stat_result]:
+    """`read_regular_file`, plus the fstat of the file that was read (its mode and owner)."""
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
     try:
         fd = os.open(host_path, flags)
     except OSError as exc:
-        raise NodeFSError(f"{shown}: {(exc.strerror or str(exc)).lower()}") from None
+        raise NodeFSError(f"{shown}: {(exc.strerror or str(exc)).lower()}", errno=exc.errno) from None
     except ValueError:
         raise NodeFSError(f"{shown}: {path_problem(host_path) or 'not a valid path'}") from None
     try:
         st = os.fstat(fd)
         if not stat_mod.S_ISREG(st.st_mode):
-            raise NodeFSError(f"{shown}: not a regular file")
+            kind = "dir" if stat_mod.S_ISDIR(st.st_mode) else "other"
+            raise NodeFSError(f"{shown}: not a regular file", kind=kind)
         if st.st_size > limit:
-            raise NodeFSError(f"{shown}: too large ({st.st_size} bytes, limit {limit})")
+            raise NodeFSError(f"{shown}: too large ({st.st_size} bytes, limit {limit})", kind="large")
         chunks, total = [], 0
         while total <= limit:
             chunk = os.read(fd, min(1 << 20, limit + 1 - total))
@@ -207,9 +220,9 @@ def read_regular_file(host_path: str, shown: str, limit: int = MAX_READ_BYTES, *
             chunks.append(chunk)
             total += len(chunk)
         if total > limit:  # it grew after the fstat
-            raise NodeFSError(f"{shown}: too large (over {limit} bytes)")
-        return b"".join(chunks)
+            raise NodeFSError(f"{shown}: too large (over {limit} bytes)", kind="large")
+        return b"".join(chunks), st
     except OSError as exc:
-        raise NodeFSError(f"{shown}: {(exc.strerror or str(exc)).lower()}") from None
+        raise NodeFSError(f"{shown}: {(exc.strerror or str(exc)).lower()}", errno=exc.errno) from None
     finally:
         os.close(fd)

@@ -12,9 +12,8 @@ import re
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from multusctl.config.secrets import redact
+from multusctl.config.secrets import redact, redact_url, url_password
 
 Obj = dict[str, Any]
 
@@ -44,25 +43,10 @@ class ApiFailure(Exception):
         return self.kind in ("connect", "timeout")
 
 
-def redact_url(url: str) -> str:
-    """`url` without a user:password@ part: printed URLs never carry credentials.
-    (Local stand-in for config.secrets.redact_url, which another branch adds; to be unified.)"""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"//[^/@]*@", "//", url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
 def url_secrets(url: str) -> set[str]:
-    """The password (and user) of a URL's userinfo, to be redacted wherever they might still show."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return set()
-    return {v for v in (parts.password, parts.username) if v and len(v) >= 8}
+    """The password of a URL's user info, to be redacted wherever it might still show."""
+    password = url_password(url)
+    return {password} if password else set()
 
 
 _ILLEGAL_IN_HEADER = re.compile(r"[\x00-\x1f\x7f]")
@@ -76,15 +60,6 @@ def header_problem(token: str | None, whose: str) -> str | None:
     if token and not token.isascii():
         return f"{whose} token contains non-ASCII characters, which cannot be sent in an HTTP header (not shown)"
     return None
-
-
-def _hide(text: str, secrets: set[str]) -> str:
-    """redact(), also for secrets the way an HTTP library quotes them (b'Bearer ...\\n'), and any bearer value."""
-    variants = set(secrets)
-    for s in secrets:
-        variants |= {s.strip(), repr(s)[1:-1], repr(s.encode(errors="replace"))[2:-1]}
-    text = redact(text, {v for v in variants if v})
-    return re.sub(r"(?i)(bearer\s+)(?!<redacted)[^\s'\"]+", r"\1<redacted>", text)
 
 
 def _resources() -> dict[str, Any]:
@@ -115,7 +90,7 @@ def describe(exc: BaseException, server: str, who: str, secrets: set[str]) -> Ap
         return exc
     if isinstance(exc, ApiError):
         code = exc.status.code or exc.response.status_code
-        msg = _hide((exc.status.message or exc.status.reason or "").strip(), secrets)
+        msg = redact((exc.status.message or exc.status.reason or "").strip(), secrets)
         if code == 401:
             return ApiFailure("unauthorized", f"the API at {server} rejected {who}: 401 Unauthorized "
                               "(expired, revoked or foreign credentials)", code)
@@ -124,7 +99,7 @@ def describe(exc: BaseException, server: str, who: str, secrets: set[str]) -> Ap
         return ApiFailure("http", f"the API at {server} answered {code} {exc.status.reason or ''}: {msg}".rstrip(),
                           code, exc.status.reason)
     if isinstance(exc, ConfigError):
-        return ApiFailure("config", _hide(str(exc), secrets))
+        return ApiFailure("config", redact(str(exc), secrets))
     chain = _chain(exc)
     for e in chain:
         if isinstance(e, ssl.SSLCertVerificationError):
@@ -148,9 +123,9 @@ def describe(exc: BaseException, server: str, who: str, secrets: set[str]) -> Ap
         if e.__class__.__name__ == "gaierror":
             return ApiFailure("connect", f"cannot connect to {server}: cannot resolve its host name")
     if isinstance(exc, httpx2.TransportError):
-        return ApiFailure("connect", f"cannot talk to {server}: {_hide(str(exc), secrets) or type(exc).__name__}")
+        return ApiFailure("connect", f"cannot talk to {server}: {redact(str(exc), secrets) or type(exc).__name__}")
     return ApiFailure("http", f"unexpected error talking to {server}: {type(exc).__name__}: "
-                      f"{_hide(str(exc), secrets)}".splitlines()[0])
+                      f"{redact(str(exc), secrets)}".splitlines()[0])
 
 
 def _retry_delay(exc: BaseException, attempt: int) -> float | None:

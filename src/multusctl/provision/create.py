@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from multusctl.config.certs import parse_pem_certs
 from multusctl.config.errors import ParseError
 from multusctl.config.kubeconfig import decoded_field, is_loopback_host, parse, server_address
-from multusctl.config.secrets import fingerprint
+from multusctl.config.secrets import fingerprint, redact_url
 from multusctl.provision import files, kubeconfig_text, plan
-from multusctl.provision.api import Api, ApiFailure, connect_token, redact_url, url_secrets
+from multusctl.provision.api import Api, ApiFailure, connect_token, url_secrets
 from multusctl.provision.duration import human, timestamp
 from multusctl.provision.objects import Names, Obj, token_secret
 from multusctl.provision.plan import Failed, Output

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from multusctl.gather.nodefs import MAX_READ_BYTES
+from multusctl.gather.nodefs import NodeFSError, read_regular
 
 MODE = 0o600
 DIR_MODE = 0o700
@@ -70,29 +70,20 @@ def read_existing(path: str, shown: str | None = None) -> Existing:
     """The current file, opened without following a link and without blocking (a FIFO must not hang us)."""
     shown = shown or path
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return Existing(None, None)
-    except OSError as exc:
+        data, st = read_regular(path, shown, follow=False)
+    except NodeFSError as exc:
+        if exc.errno == errno.ENOENT:
+            return Existing(None, None)
         if exc.errno == errno.ELOOP:
             raise _link_refusal(path, shown) from None
-        raise FileError(f"cannot read {shown}: {exc.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            if stat.S_ISDIR(st.st_mode):
-                raise LocalError(f"{shown} is a directory; pass the path of the file to write")
-            raise LocalError(f"{shown} exists and is not a regular file")
-        if st.st_size > MAX_READ_BYTES:
-            raise LocalError(f"{shown} is {st.st_size} bytes, too big to be a kubeconfig; move it away first")
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-        return Existing(b"".join(chunks), stat.S_IMODE(st.st_mode))
-    except OSError as exc:
-        raise FileError(f"cannot read {shown}: {exc.strerror}") from None
-    finally:
-        os.close(fd)
+        if exc.kind == "dir":
+            raise LocalError(f"{shown} is a directory; pass the path of the file to write") from None
+        if exc.kind == "other":
+            raise LocalError(f"{shown} exists and is not a regular file") from None
+        if exc.kind == "large":
+            raise LocalError(f"{exc}: too big to be a kubeconfig; move it away first") from None
+        raise FileError(f"cannot read {exc}") from None
+    return Existing(data, stat.S_IMODE(st.st_mode))
 
 
 def set_private(path: str) -> None:
