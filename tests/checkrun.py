@@ -8,11 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from multusctl.checks import node_checks
-from multusctl.checks.registry import run_checks
-from multusctl.gather.nodefs import NodeFS
-from multusctl.gather.snapshot import NodeSnapshot, gather_node
-from multusctl.layout.detect import Overrides, detect_layout
+from multusctl.analyze import analyze_snapshot, node_snapshot
+from multusctl.gather.snapshot import NodeSnapshot
+from multusctl.layout.detect import Overrides
 from multusctl.report.finding import Finding
 from tests.noderoot import make_root
 
@@ -20,16 +18,14 @@ from tests.noderoot import make_root
 def snapshot(tmp_path: Path, files: dict[str, Any], *, now: datetime | None = None,
              daemon_config: str | None = None, **overrides: Any) -> NodeSnapshot:
     root = make_root(tmp_path / "node", files)
-    fs = NodeFS(str(root))
-    layout = detect_layout(fs, Overrides(**overrides) if overrides else None)
-    return gather_node(fs, layout, daemon_config=daemon_config, now=now)
+    return node_snapshot(str(root), Overrides(**overrides) if overrides else None, daemon_config=daemon_config,
+                         now=now)
 
 
 def findings(tmp_path: Path, files: dict[str, Any], **kw: Any) -> list[Finding]:
-    snap = snapshot(tmp_path, files, **kw)
-    run = run_checks(snap, "node", only=[c.id for c in node_checks()])
-    assert not run.crashed, run.crashed
-    return run.findings
+    report = analyze_snapshot(snapshot(tmp_path, files, **kw))
+    assert not report.crashed, report.crashed
+    return report.findings
 
 
 def ids(tmp_path: Path, files: dict[str, Any], **kw: Any) -> set[str]:

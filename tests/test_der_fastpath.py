@@ -33,7 +33,7 @@ def _full(data: bytes) -> list[tuple[Any, ...]]:
         icn = [str(a.value) for a in c.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
         orgs = tuple(str(a.value) for a in c.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME))
         out.append((cn[0] if cn else None, orgs, icn[0] if icn else None, c.not_valid_before_utc,
-                    c.not_valid_after_utc, is_ca, c.fingerprint(hashes.SHA256()).hex()[:16]))
+                    c.not_valid_after_utc, is_ca, "sha256:" + c.fingerprint(hashes.SHA256()).hex()[:8]))
     return out
 
 

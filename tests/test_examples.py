@@ -17,11 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from multusctl.checks import node_checks
-from multusctl.checks.registry import run_checks
-from multusctl.gather.nodefs import NodeFS
-from multusctl.gather.snapshot import NodeSnapshot, gather_node
-from multusctl.layout.detect import detect_layout
+from multusctl.analyze import analyze_snapshot, node_snapshot
+from multusctl.gather.snapshot import NodeSnapshot
 from multusctl.report.finding import Finding
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -50,11 +47,10 @@ def prepared(tmp_path: Path, name: str) -> Path:
 
 
 def check(root: Path) -> tuple[NodeSnapshot, list[Finding]]:
-    fs = NodeFS(str(root))
-    snap = gather_node(fs, detect_layout(fs))
-    run = run_checks(snap, "node", only=[c.id for c in node_checks()])
-    assert not run.crashed, run.crashed
-    return snap, run.findings
+    snap = node_snapshot(str(root))
+    report = analyze_snapshot(snap, root=str(root))
+    assert not report.crashed, report.crashed
+    return snap, report.findings
 
 
 def owner_only(f: Finding) -> bool:

@@ -358,7 +358,7 @@ def test_unreadable_admin_kubeconfig_is_exit_2(root: Path, home: Path, tmp_path:
 def test_inspect_names_the_admin_copy_without_secrets(root: Path) -> None:
     res = CliRunner().invoke(cli, ["kubeconfig", "inspect", "--root", str(root)])
     assert res.exit_code == 0
-    assert "mode 0644 (readable by others" in res.stdout
+    assert "mode 0644 (its group and every user can read it" in res.stdout
     assert "CN=system:admin, O=system:masters" in res.stdout and "cluster-admin" in res.stdout
     assert "https://127.0.0.1:6443" in res.stdout
     key = yaml.safe_load((root / KC.lstrip("/")).read_text())["users"][0]["user"]["client-key-data"]

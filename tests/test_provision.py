@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from multusctl.cli.kubeconfig import find_admin_kubeconfig
 from multusctl.config.kubeconfig import parse
 from multusctl.config.secrets import fingerprint
 from multusctl.provision import duration, files, kubeconfig_text
@@ -30,6 +29,7 @@ from multusctl.provision.objects import (
     service_account,
     token_secret,
 )
+from multusctl.provision.target import find_admin_kubeconfig
 from tests.certs import make_ca
 
 N = Names()

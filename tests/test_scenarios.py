@@ -436,7 +436,7 @@ def test_k3s_restart_command_matches_the_rke2_multus_chart(tmp_path: Path) -> No
 
 def test_detect_names_the_primary_openshift_keeps_outside_the_conf_dir(tmp_path: Path) -> None:
     # OpenShift's runtime conf dir holds only 00-multus.conf; the primary is the thick clusterNetwork.
-    from multusctl.detect_report import detect_document
+    from multusctl.report.detect import detect_document
     from tests.checkrun import snapshot
 
     doc = detect_document(snapshot(tmp_path, openshift_worker()), "/")

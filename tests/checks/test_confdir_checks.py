@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from multusctl.checks.confdir import structural_diff
+from multusctl.checks.drift import structural_diff
 from multusctl.config.jsonload import json_depth
 from multusctl.report.finding import Finding
 from tests import distro_roots as R

@@ -10,7 +10,20 @@ from multusctl.checks.registry import REGISTRY, Check, checks_for
 
 def _load() -> None:
     # Importing a module registers its checks; listed explicitly so the set of checks is plain to see.
-    from multusctl.checks import binaries, confdir, keys, kubeconfig, paths  # noqa: F401
+    from multusctl.checks import (  # noqa: F401
+        binaries,
+        confdir,
+        drift,
+        installed,
+        keys,
+        kubeconfig,
+        kubeconfig_auth,
+        nesting,
+        netrefs,
+        readiness,
+        thick_paths,
+        thin_paths,
+    )
 
 
 def node_checks() -> list[Check]:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from multusctl.checks.confdir import network_field, network_paths, read_network
+from multusctl.checks.networks import network_field, network_paths, read_network
 from multusctl.checks.registry import Hit, check
 from multusctl.config.cni import MULTUS_TYPES
 from multusctl.gather.nodefs import NodeFSError

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from multusctl.checks.confdir import master_of, network_field
+from multusctl.checks.networks import master_of, network_field
 from multusctl.checks.registry import Hit, check
 from multusctl.config import multus as multus_mod
 from multusctl.config.cni import version_tuple

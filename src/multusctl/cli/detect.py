@@ -16,8 +16,8 @@ from multusctl.cli.options import detect_layout_from, node_options
 def detect_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | None,
                bin_dirs: tuple[str, ...], output: str) -> None:
     """Say which distribution this node runs and where its CNI files live."""
-    from multusctl.detect_report import detect_document, render_detect_text
     from multusctl.gather.snapshot import gather_node
+    from multusctl.report.detect import detect_document, render_detect_text
 
     fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
     snap = gather_node(fs, layout)

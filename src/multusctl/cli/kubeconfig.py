@@ -8,87 +8,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 import click
 
 from multusctl.cli.options import detect_layout_from, node_options, tolerant_stdout
 from multusctl.gather.nodefs import NodeFSError, read_regular_file
 
-if TYPE_CHECKING:
-    from multusctl.gather.nodefs import NodeFS
-    from multusctl.layout.model import Layout
-
 
 def _fail(code: int, message: str) -> NoReturn:
     click.echo(f"multusctl: {message}", err=True)
     sys.exit(code)
-
-
-def _node_target(fs: NodeFS, layout: Layout, path: str | None) -> tuple[str, Callable[[str], str], str | None]:
-    """(local path, how to show a local path, the one directory create may make: the layout's multus.d)
-    for --path or the layout's multus kubeconfig under --root.
-
-    Never resolves the file itself (a link there is refused when it is read), and refuses a multus.d that
-    leads out of the CNI config directory: the parents are resolved inside the root, as the node sees them.
-    Raises files.LocalError.
-    """
-    import posixpath
-
-    from multusctl.gather.nodefs import NodeFSError
-    from multusctl.provision.files import LocalError
-
-    if path:
-        local = os.path.abspath(path)
-        try:
-            layout_dir = fs.host(posixpath.dirname(layout.multus_kubeconfig))
-        except NodeFSError:
-            layout_dir = None
-        return local, lambda p: p, layout_dir if os.path.dirname(local) == layout_dir else None
-    node_dir = posixpath.dirname(layout.multus_kubeconfig)
-    try:
-        conf = fs.resolve(layout.conf_dir)
-        resolved = fs.resolve(node_dir)
-    except NodeFSError as exc:
-        raise LocalError(str(exc)) from None
-    if resolved != posixpath.join(conf, "multus.d"):
-        link = os.path.join(fs.host(layout.conf_dir), "multus.d")
-        how = (f"is a symbolic link to {os.readlink(link)}" if os.path.islink(link)
-               else f"resolves to {resolved}")
-        raise LocalError(f"{node_dir} {how}, outside the CNI config directory {layout.conf_dir}; "
-                         "multusctl does not write through it: remove the link")
-    local_dir = fs.host(node_dir)
-    root_abs = fs.root.rstrip("/")
-    real_root = os.path.realpath(fs.root)
-    real_dir = os.path.realpath(local_dir)
-    if real_dir != real_root and not real_dir.startswith(real_root.rstrip("/") + "/"):
-        raise LocalError(f"{node_dir} leads to {real_dir} on this machine, outside --root {fs.root}")
-
-    def shown(p: str) -> str:
-        # Paths as the node sees them, like `multusctl check` reports them.
-        if root_abs and p.startswith(root_abs + "/"):
-            return p[len(root_abs):]
-        return p
-
-    return os.path.join(local_dir, posixpath.basename(layout.multus_kubeconfig)), shown, local_dir
-
-
-def find_admin_kubeconfig(explicit: str | None, env: str | None, node_admin: str | None,
-                          home: str) -> tuple[str, str] | None:
-    """(path, where it came from): --kubeconfig, then $KUBECONFIG, the node's admin kubeconfig, ~/.kube/config."""
-    if explicit:
-        return explicit, "--kubeconfig"
-    # client-go merges a $KUBECONFIG list; we take its first existing file, which holds the usual admin context.
-    for part in (env or "").split(os.pathsep):
-        if part and os.path.isfile(part):
-            return part, "$KUBECONFIG"
-    if node_admin and os.path.isfile(node_admin):
-        return node_admin, "the node's admin kubeconfig"
-    default = os.path.join(home, ".kube", "config")
-    if os.path.isfile(default):
-        return default, "~/.kube/config"
-    return None
 
 
 @click.group("kubeconfig")
@@ -129,16 +59,14 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
     from multusctl.config.kubeconfig import parse, server_problem
     from multusctl.provision import duration
     from multusctl.provision.objects import Names
+    from multusctl.provision.target import find_admin_kubeconfig
 
     seconds = None
     if token_duration is not None:
         try:
-            seconds = duration.parse(token_duration)
+            seconds = duration.token_seconds(token_duration)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--token-duration") from None
-        if seconds < duration.MIN_TOKEN_SECONDS:
-            raise click.BadParameter(f"{token_duration} is shorter than 10m, the shortest token the API issues "
-                                     "(TokenRequest expirationSeconds >= 600)", param_hint="--token-duration")
     problem = server_problem(server) if server is not None else None
     if problem:
         raise click.BadParameter(problem, param_hint="--server")
@@ -161,9 +89,10 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
     admin_ca = admin_kc.decoded(admin_kc.cluster, "certificate-authority-data")
 
     from multusctl.provision.files import LocalError
+    from multusctl.provision.target import node_target
 
     try:
-        target, shown, may_create = _node_target(fs, layout, path)
+        target, shown, may_create = node_target(fs, layout, path)
     except LocalError as exc:
         _fail(2, f"kubeconfig create: {exc}")
     from multusctl.provision.api import ApiFailure, connect_admin

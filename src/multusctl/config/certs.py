@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from multusctl.config.errors import ParseError, first_line
+from multusctl.config.secrets import fingerprint
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class CertInfo:
     not_before: datetime
     not_after: datetime
     is_ca: bool
-    sha256: str  # fingerprint of the DER, safe to print
+    sha256: str  # fingerprint of the DER (`sha256:` + 8 hex, as for secrets), safe to print
 
     @property
     def subject(self) -> str:
@@ -39,7 +40,7 @@ def parse_pem_certs(data: bytes) -> list[CertInfo]:
         return [CertInfo(**f) for f in fast]
 
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
     from cryptography.x509.oid import NameOID
     try:
         certs = x509.load_pem_x509_certificates(data)
@@ -67,7 +68,7 @@ def parse_pem_certs(data: bytes) -> list[CertInfo]:
                     not_before=c.not_valid_before_utc,
                     not_after=c.not_valid_after_utc,
                     is_ca=is_ca,
-                    sha256=c.fingerprint(hashes.SHA256()).hex()[:16],
+                    sha256=fingerprint(c.public_bytes(serialization.Encoding.DER)),
                 )
             )
         except Exception as exc:  # DuplicateExtension, UnsupportedGeneralNameType, ... are no ValueError

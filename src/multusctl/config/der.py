@@ -10,10 +10,11 @@ and its verdict (and error message) stays the reference. It never raises.
 from __future__ import annotations
 
 import binascii
-import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Any
+
+from multusctl.config.secrets import fingerprint
 
 
 class _Unsure(Exception):
@@ -296,7 +297,7 @@ def read_der_cert(der: bytes) -> dict[str, Any]:
         "not_before": not_before,
         "not_after": not_after,
         "is_ca": is_ca,
-        "sha256": hashlib.sha256(der).hexdigest()[:16],
+        "sha256": fingerprint(der),
     }
 
 

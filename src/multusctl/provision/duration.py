@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+
+from multusctl.config.credentials import timestamp  # one time format for check, inspect and create
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 _UNITS = {"h": 3600, "m": 60, "s": 1}
 
 # TokenRequest refuses expirationSeconds below 10 minutes (FACTS.md §6).
 MIN_TOKEN_SECONDS = 600
+
+__all__ = ["MIN_TOKEN_SECONDS", "human", "parse", "timestamp", "token_seconds"]
 
 
 def parse(text: str) -> int:
@@ -26,11 +29,6 @@ def parse(text: str) -> int:
     return int(total)
 
 
-def timestamp(t: datetime) -> str:
-    """RFC 3339 in UTC, second precision, as kubectl shows times."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def human(seconds: float) -> str:
     s = round(seconds)
     if s >= 86400 and s % 3600 == 0:
@@ -39,3 +37,12 @@ def human(seconds: float) -> str:
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
     return "".join(f"{v}{u}" for v, u in ((h, "h"), (m, "m"), (sec, "s")) if v) or "0s"
+
+
+def token_seconds(text: str) -> int:
+    """The lifetime `--token-duration` asks for, in seconds; ValueError unless the API would issue it."""
+    seconds = parse(text)
+    if seconds < MIN_TOKEN_SECONDS:
+        raise ValueError(f"{text} is shorter than 10m, the shortest token the API issues "
+                         "(TokenRequest expirationSeconds >= 600)")
+    return seconds

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from multusctl.checks.kubeconfig import ADMIN_CNS, ADMIN_GROUPS
 from multusctl.config.certs import CertInfo, parse_pem_certs
+from multusctl.config.credentials import admin_reason, permission_problems, timestamp
 from multusctl.config.errors import ParseError
 from multusctl.config.jwt import decode_claims, looks_like_jwt
 from multusctl.config.kubeconfig import Kubeconfig, parse
 from multusctl.config.secrets import fingerprint, redact
-from multusctl.provision.duration import human, timestamp
+from multusctl.provision.duration import human
 
 
 def _until(t: datetime, now: datetime) -> str:
@@ -27,12 +27,11 @@ def _first_cert(data: bytes) -> tuple[CertInfo | None, str]:
         c = parse_pem_certs(data)[0]
     except ParseError as exc:
         return None, f"unusable: {exc}"
-    return c, f"{c.subject}, expires {timestamp(c.not_after)} (sha256 {c.sha256})"
+    return c, f"{c.subject}, expires {timestamp(c.not_after)} ({c.sha256})"
 
 
 def _is_admin(c: CertInfo) -> bool:
-    """The same rule as the kubeconfig-admin-credentials check."""
-    return any(o in ADMIN_GROUPS for o in c.organizations) or c.subject_cn in ADMIN_CNS
+    return admin_reason(c) is not None
 
 
 def _auth(kc: Kubeconfig, now: datetime) -> list[tuple[str, str]]:
@@ -78,8 +77,8 @@ def describe(data: bytes, shown: str, mode: int | None, uid: int | None, now: da
     kc = parse(data)
     rows: list[tuple[str, str]] = []
     perm = f"mode {mode:04o}" if mode is not None else "mode ?"
-    if mode is not None and mode & 0o077:
-        perm += " (readable by others: should be 0600)"
+    if mode is not None and uid is not None and (problems := permission_problems(mode, uid)):
+        perm += f" ({'; '.join(problems)}: should be 0600 root)"
     rows.append(("file", f"{shown} ({perm}" + (f", owner uid {uid})" if uid is not None else ")")))
     rows.append(("context", f"{kc.current_context or '(none)'} (cluster {kc.cluster_name or '?'}, "
                             f"user {kc.user_name or '?'})"))

@@ -40,6 +40,8 @@ class Report:
     findings: list[Finding]
     checks_run: list[str]
     tool_version: str = ""
+    # "id: one-line reason" for each check that raised (a bug of ours; not part of the JSON contract).
+    crashed: list[str] = dataclasses.field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {s: 0 for s in SEVERITIES}

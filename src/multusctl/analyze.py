@@ -1,0 +1,58 @@
+"""`analyze_node`: gather a node root, run the node checks, return the report. What `check` and tests call.
+
+The CLI only parses options and prints; everything between a root on disk and a Report is here, so a
+test, a later `doctor`, and the per-node runs of `check --all-nodes` all analyze a node the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from multusctl import __version__
+from multusctl.gather.nodefs import NodeFS
+from multusctl.gather.snapshot import NodeSnapshot, gather_node
+from multusctl.layout.detect import Overrides, detect_layout
+from multusctl.report.finding import Report, Target
+
+
+class UnknownCheck(ValueError):
+    """A --skip id that no check has."""
+
+
+def node_snapshot(root: str = "/", overrides: Overrides | None = None, *, daemon_config: str | None = None,
+                  now: datetime | None = None) -> NodeSnapshot:
+    fs = NodeFS(root)
+    return gather_node(fs, detect_layout(fs, overrides), daemon_config=daemon_config, now=now)
+
+
+def node_check_ids(skip: Iterable[str] = ()) -> list[str]:
+    """The ids of the node checks to run; UnknownCheck for a skipped id that does not exist."""
+    from multusctl.checks import node_checks
+
+    ids = [c.id for c in node_checks()]
+    unknown = sorted(set(skip) - set(ids))
+    if unknown:
+        raise UnknownCheck(f"unknown check id {', '.join(unknown)} (see CHECKS.md)")
+    return [i for i in ids if i not in set(skip)]
+
+
+def analyze_snapshot(snap: NodeSnapshot, *, root: str = "/", skip: Iterable[str] = ()) -> Report:
+    from multusctl.checks.registry import run_checks
+
+    run = run_checks(snap, "node", only=node_check_ids(skip))
+    layout = snap.layout
+    return Report(
+        target=Target(kind="node", root=root, distro=layout.distro, role=layout.role, mode=snap.mode),
+        findings=run.findings,
+        checks_run=run.ran,
+        tool_version=__version__,
+        crashed=run.crashed,
+    )
+
+
+def analyze_node(root: str = "/", overrides: Overrides | None = None, *, daemon_config: str | None = None,
+                 skip: Iterable[str] = (), now: datetime | None = None) -> Report:
+    """Every node check of CHECKS.md over the node at `root` (paths in the report as the node sees them)."""
+    snap = node_snapshot(root, overrides, daemon_config=daemon_config, now=now)
+    return analyze_snapshot(snap, root=root, skip=skip)

@@ -1,0 +1,268 @@
+"""Thick daemon paths: host paths the daemon pod cannot see, and the daemon's socket.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from multusctl.checks.mounts import (
+    _daemon_raw,
+    _exists,
+    _field,
+    _host_for_pod_path,
+    _is_abs,
+    _is_host_path,
+    _is_path_network,
+    _is_under,
+    _live_caveat,
+    _network_values,
+    _norm,
+    _pod_path_for,
+    _thick,
+    _thin,
+)
+from multusctl.checks.registry import Hit, check
+from multusctl.checks.runtime import multus_pods
+from multusctl.config import multus as multus_mod
+from multusctl.gather.nodefs import NodeFSError
+from multusctl.gather.snapshot import NodeSnapshot
+from multusctl.report.finding import Severity
+
+SOCKET_NAME = "multus.sock"  # api.SocketPath(dir) = dir + "/multus.sock"
+# Keys of daemon-config.json the daemon reads in its pod. `daemonSocketDir` is deliberately absent: it
+# is copied into the shim conf and read by the shim on the host.
+THICK_POD_KEYS = (
+    "cniConfigDir", "multusAutoconfigDir", "socketDir", "chrootDir", "confDir", "cniDir", "binDir",
+    "readinessindicatorfile", "logFile", "kubeconfig",
+)
+# The same keys as read from a thick shim conf the daemon receives (the daemon-config's values win).
+THICK_SHIM_POD_KEYS = ("confDir", "cniDir", "binDir", "readinessindicatorfile")
+
+
+# ---------------------------------------------------------------------------------------------------
+# thick: host paths where the daemon pod is what reads them
+
+
+@dataclass(frozen=True)
+class ThickPath:
+    source: str  # node path of the file naming it
+    field: str
+    key: str
+    value: str
+
+
+def _chroot_host_root(snap: NodeSnapshot) -> str | None:
+    """The host dir the daemon chroots into before looking up plugins (None: no chroot)."""
+    raw = _daemon_raw(snap)
+    if raw is None:
+        # No daemon-config here: assume upstream's, which chroots to /hostroot.
+        return snap.thick_paths.to_host("/hostroot")
+    chroot = raw.get("chrootDir")
+    if not isinstance(chroot, str) or not chroot:
+        return None
+    return snap.thick_paths.to_host(chroot)
+
+
+def thick_pod_read_paths(snap: NodeSnapshot) -> list[ThickPath]:
+    """Paths the thick daemon reads in its pod: daemon-config.json's, and the shim conf's it keeps."""
+    out: list[ThickPath] = []
+    raw = _daemon_raw(snap)
+    dc_path = snap.daemon_config.path if snap.daemon_config else ""
+    if raw is not None:
+        for k in THICK_POD_KEYS:
+            if k in raw:
+                out.append(ThickPath(dc_path, k, k, raw[k]))
+        mcf = raw.get("multusConfigFile")
+        if isinstance(mcf, str) and mcf != "auto":
+            out.append(ThickPath(dc_path, "multusConfigFile", "multusConfigFile", mcf))
+        for f, v in _network_values(raw):
+            if _is_path_network(v):
+                out.append(ThickPath(dc_path, f, f.split("[")[0], v))
+        pnc = raw.get("perNodeCertificate")
+        if isinstance(pnc, dict):
+            for k in ("bootstrapKubeconfig", "certDir"):
+                if k in pnc:
+                    out.append(ThickPath(dc_path, f"perNodeCertificate.{k}", k, pnc[k]))
+    t = _thick(snap)
+    if t is not None:
+        conf, mc = t
+        overridden = set(raw) if raw is not None else set()
+        for k in THICK_SHIM_POD_KEYS:
+            if mc.get(k) is not None and k not in overridden:
+                out.append(ThickPath(conf.path, _field(mc, k), k, mc.get(k)))
+        if "clusterNetwork" not in overridden and "defaultNetworks" not in overridden:
+            for f, v in _network_values(mc.plugin):
+                if _is_path_network(v):
+                    out.append(ThickPath(conf.path, _field(mc, f), f.split("[")[0], v))
+    return [tp for tp in out if _is_abs(tp.value)]
+
+
+@dataclass(frozen=True)
+class Unmounted:
+    tp: ThickPath
+    reason: str
+    fix: str
+    severity: Severity | None
+
+
+def thick_unmounted(snap: NodeSnapshot) -> list[Unmounted]:
+    out: list[Unmounted] = []
+    chroot_root = _chroot_host_root(snap)
+    in_use = _thick(snap) is not None
+    for tp in thick_pod_read_paths(snap):
+        if tp.key == "binDir" and chroot_root is not None:
+            u = _chrooted_bin_dir(snap, tp, chroot_root)
+            if u:
+                out.append(u)
+            continue
+        if snap.thick_paths.to_host(tp.value) is not None:
+            continue  # visible through a mount; whether the file is there is another check's question
+        if not _is_host_path(snap, tp.value):
+            continue  # may well live in the container image
+        pod, extra = _pod_path_for(snap, tp.value)
+        fix = (f'Set "{tp.field}": "{pod}" in {tp.source}{extra}' if pod else
+               f"Mount {tp.value} into the multus DaemonSet and name it by its mount path in {tp.source}")
+        severity: Severity | None = None
+        why = _thick_consequence(tp.key)
+        if tp.key == "kubeconfig":
+            severity = "info"
+            why = ("The thick daemon does not use it anyway (it talks to the API with its in-cluster "
+                   "ServiceAccount), so it is only misleading.")
+            fix = f'Remove "kubeconfig" from {tp.source}.'
+        elif tp.key == "logFile":
+            severity = "warning"
+        if not in_use and severity != "info":
+            severity = "warning"
+            why += (" This node does not run thick multus now (the runtime's multus config is "
+                    f"{'thin' if _thin(snap) else 'absent'}), so nothing reads this file today; it breaks "
+                    "the day the thick daemon starts with it.")
+        out.append(Unmounted(tp, f"{tp.value} is a host path, and the daemon pod does not see it through "
+                             f"any of its mounts ({snap.thick_paths.source}). {why}", fix + ".", severity))
+    return out
+
+
+def _chrooted_bin_dir(snap: NodeSnapshot, tp: ThickPath, chroot_root: str) -> Unmounted | None:
+    """With chrootDir the daemon finds and runs plugins inside the host root: binDir is a host path."""
+    host = posixpath.join(chroot_root, tp.value.lstrip("/"))
+    if _exists(snap, host):
+        return None
+    found = _host_for_pod_path(snap, tp.value)
+    as_pod = found[0] if found else None
+    if as_pod is None or not _exists(snap, as_pod) or _norm(as_pod) == _norm(tp.value):
+        return None  # a plain missing bin dir: plugin-missing says what is not found
+    return Unmounted(
+        tp,
+        f"{tp.value} is a pod path, but with chrootDir set the daemon looks plugins up and runs them after "
+        f"chroot into the host root, where {tp.value} does not exist; every delegate fails with "
+        "`failed to find plugin`.",
+        f'Set "{tp.field}": "{as_pod}" (the host path) in {tp.source}.',
+        None if _thick(snap) else "warning",
+    )
+
+
+def _thick_consequence(key: str) -> str:
+    return {
+        "cniConfigDir": "The daemon writes its 00-multus.conf into the pod's own filesystem, where the "
+        "container runtime never sees it, so pods get only the primary network.",
+        "multusAutoconfigDir": "The daemon cannot find the primary CNI config "
+        "(`cannot find valid master CNI config`, MC#685) and writes no multus config.",
+        "socketDir": "The daemon listens on a socket inside the pod that multus-shim on the host cannot "
+        "reach, so every pod ADD fails (`dial unix .../multus.sock`, MC#1165).",
+        "chrootDir": "The daemon cannot chroot to run plugins, so every delegate fails.",
+        "confDir": "Networks named by name are looked up there and not found.",
+        "cniDir": "The daemon caches delegate configs there for DEL; they vanish with the pod.",
+        "binDir": "Plugins are looked up there and not found.",
+        "readinessindicatorfile": "The daemon waits 45 s for it at start-up and exits "
+        "(CrashLoopBackOff), so every pod ADD fails.",
+        "logFile": "The daemon logs into the container's filesystem, where the log is lost with the pod.",
+        "multusConfigFile": "The daemon cannot copy the user-provided config into the conf dir.",
+        "clusterNetwork": "The daemon cannot load the cluster network, so every pod ADD fails.",
+        "defaultNetworks": "The daemon cannot load that default network, so every ADD outside "
+        "kube-system fails.",
+        "bootstrapKubeconfig": "Per-node certificates cannot be requested, so the daemon cannot start.",
+        "certDir": "Per-node certificates are written into the pod and lost on restart.",
+    }.get(key, "")
+
+
+@check("thick-unmounted-path", "error", "A thick daemon path is a host path the daemon pod cannot see")
+def thick_unmounted_path(snap: NodeSnapshot) -> Iterator[Hit]:
+    for u in thick_unmounted(snap):
+        tp = u.tp
+        yield Hit(
+            message=f'"{tp.field}": "{tp.value}" in {tp.source}: {u.reason}',
+            fix=u.fix,
+            path=tp.source,
+            field=tp.field,
+            evidence={"value": tp.value, "mounts": snap.thick_paths.source,
+                      "notes": list(snap.thick_paths.notes), "thick_in_use": _thick(snap) is not None},
+            severity=u.severity,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# thick socket
+
+
+@check("thick-socket-missing", "error", "The thick daemon's socket is missing")
+def thick_socket_missing(snap: NodeSnapshot) -> Iterator[Hit]:
+    t = _thick(snap)
+    if t is None:
+        return
+    conf, mc = t
+    sock_dir = mc.socket_dir
+    sock = posixpath.join(sock_dir, SOCKET_NAME)
+    # v4 shims read daemonSocketDir, v3 shims read socketDir; with only socketDir set, either may be
+    # installed, so the default dir counts too (pkg/server/api/shim.go, both versions).
+    dirs = [sock_dir]
+    if not mc.get_str("daemonSocketDir") and mc.get_str("socketDir"):
+        dirs.append(multus_mod.DEFAULT_SOCKET_DIR)
+    info = None
+    for d in dirs:
+        try:
+            found = snap.fs.stat(posixpath.join(d, SOCKET_NAME))
+        except NodeFSError:
+            found = None
+        if found is not None and found.kind != "dir":
+            return  # a unix socket on a live node, an empty file in a copied root: both count
+        info = info or found
+    key = "daemonSocketDir" if mc.get_str("daemonSocketDir") else ("socketDir" if mc.get_str("socketDir")
+                                                                    else None)
+    where = (f'"{key}": "{sock_dir}" in {conf.path}' if key
+             else f"{conf.path} sets no daemonSocketDir, so the shim uses its default {sock_dir}")
+    hints = []
+    raw = _daemon_raw(snap)
+    daemon_sock = raw.get("socketDir") if raw else None
+    if isinstance(daemon_sock, str) and daemon_sock:
+        host = snap.thick_paths.to_host(daemon_sock)
+        if host is None:
+            hints.append(f'the daemon\'s "socketDir": "{daemon_sock}" is not on any host mount, so its '
+                         "socket stays inside the pod")
+        elif _norm(host) != _norm(sock_dir):
+            hints.append(f'the daemon listens in "socketDir": "{daemon_sock}", which is the host\'s '
+                         f"{host}, not {sock_dir} where the shim dials")
+    if _is_under(sock_dir, "/host") or _is_under(sock_dir, "/hostroot"):
+        hints.append(f"{sock_dir} looks like a pod path, but the shim runs on the host")
+    if info is not None:
+        hints.append(f"{sock} is a directory")
+    hint = (" Also: " + "; ".join(hints) + ".") if hints else ""
+    ns, sel = multus_pods(snap)
+    # The daemon's socketDir is a pod path: the one that shows the host dir the shim dials.
+    pod_sock_dir = snap.thick_paths.to_pod(sock_dir) if not _is_under(sock_dir, "/host") else None
+    pod_sock_dir = (pod_sock_dir.rstrip("/") + "/") if pod_sock_dir else "/host/run/multus/"
+    yield Hit(
+        message=f"{conf.path} is a thick config (type \"multus-shim\"): for every pod the shim POSTs the "
+        f"request to the multus daemon over {sock} ({where}), and that socket does not exist, so the "
+        f"daemon is not running (crashed, OOMKilled, not scheduled) or listens elsewhere; every pod ADD "
+        f"fails with `dial unix {sock}` (MC#1165, MC#1346).{hint}{_live_caveat(snap, sock)}",
+        fix=f"Check the daemon: `kubectl -n {ns} get pods -l '{sel}' -o wide --field-selector "
+        f"spec.nodeName=<this node>` and that pod's logs (`kubectl -n {ns} logs <pod>`); raise its memory limit "
+        "to at least 100Mi if it was OOMKilled, and keep the DaemonSet's hostPath /run mounted at /host/run "
+        f'with "socketDir": "{pod_sock_dir}" in daemon-config.json, so the daemon listens where the shim '
+        f"dials ({sock_dir}).",
+        path=sock,
+        field=key,
+        evidence={"socket": sock, "socket_dir": sock_dir, "daemon_socket_dir": daemon_sock,
+                  "root_is_live": snap.fs.root == "/"},
+    )
