@@ -18,7 +18,7 @@ from multusctl.config import kubeconfig as kc_mod
 from multusctl.config.secrets import fingerprint, redact, redact_url, remember, user_secrets
 from multusctl.provision.kubeconfig_text import display
 
-_secret_chars = st.characters(blacklist_categories=("Cs",), min_codepoint=33)
+_secret_chars = st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc"), min_codepoint=33)
 
 
 @settings(max_examples=200, deadline=None)

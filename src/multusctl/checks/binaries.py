@@ -161,8 +161,10 @@ def _search_dirs(snap: NodeSnapshot, m: ConfFile | None) -> list[str]:
 
 def _thick_bin_dirs(snap: NodeSnapshot, m: ConfFile | None) -> list[str]:
     dc = snap.daemon_config.config if snap.daemon_config else None
+    eff = snap.effective if m is snap.multus else None
     mc = m.multus if m is not None else None
-    bin_dir = (dc.get_str("binDir") if dc else None) or (mc.get_str("binDir") if mc else None) or "/opt/cni/bin"
+    bin_dir = (eff.text("binDir") if eff else (mc.get_str("binDir") if mc else None)) or "/opt/cni/bin"
+    # The chroot is the daemon's own setting (its ControllerNetConf), not the per-request merge.
     chroot = dc.get_str("chrootDir") if dc else "/hostroot"  # upstream daemon-config chroots to /hostroot
     if chroot:
         root = snap.thick_paths.to_host(chroot) or "/"

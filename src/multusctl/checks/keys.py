@@ -178,34 +178,13 @@ def log_level_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
             )
 
 
-def _effective(snap: NodeSnapshot) -> list[tuple[str, str, dict[str, Any]]]:
-    """(path, field prefix, object) in the order Multus applies them; later ones override."""
-    out: list[tuple[str, str, dict[str, Any]]] = []
-    m = snap.multus
-    if m is None or m.multus is None:
-        return out
-    out.append((m.path, "plugins[0]." if m.multus.cni.is_list else "", m.multus.plugin))
-    dc = snap.daemon_config
-    if m.multus.mode == "thick" and dc is not None and dc.config is not None:
-        out.append((dc.path, "", dc.config.raw))
-    return out
-
-
 @check("global-namespaces-no-default", "info", "globalNamespaces drops the implicit default namespace")
 def global_namespaces_no_default(snap: NodeSnapshot) -> Iterator[Hit]:
-    layers = _effective(snap)
-    if not layers:
+    eff = snap.effective
+    setting = eff.get("globalNamespaces") if eff else None
+    if eff is None or eff.value("namespaceIsolation") is not True or setting is None:
         return
-    isolation: Any = None
-    globals_: tuple[str, str, Any] | None = None
-    for path, prefix, obj in layers:
-        for key in multus_mod.spellings(obj, "namespaceIsolation"):
-            isolation = obj[key]
-        for key in multus_mod.spellings(obj, "globalNamespaces"):
-            globals_ = (path, prefix + key, obj[key])
-    if isolation is not True or globals_ is None:
-        return
-    path, fld, value = globals_
+    path, fld, value = setting.source, setting.field, setting.value
     if not isinstance(value, str) or not value.strip():
         return
     names = [n.strip() for n in value.split(",")]
@@ -242,11 +221,9 @@ def cni_version_mismatch(snap: NodeSnapshot) -> Iterator[Hit]:
 def _multus_version(snap: NodeSnapshot, m: ConfFile) -> tuple[str | None, str]:
     """The cniVersion Multus runs with: for thick, daemon-config.json's wins (copied over each request)."""
     assert m.multus is not None
-    dc = snap.daemon_config
-    if m.multus.mode == "thick" and dc is not None and dc.config is not None:
-        v = dc.config.get_str("cniVersion")
-        if v:
-            return v, dc.path
+    eff = snap.effective
+    if m.multus.mode == "thick" and eff is not None and (s := eff.get("cniVersion")) and s.text:
+        return s.text, s.source
     return m.multus.cni.cni_version, m.path
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from multusctl.config import multus as multus_mod
+from multusctl.gather.effective import EffectiveConfig
 from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot
 from multusctl.layout.pathmap import PathMap, for_layout
@@ -70,11 +71,15 @@ def _thick(snap: NodeSnapshot) -> tuple[ConfFile, multus_mod.MultusConfig] | Non
     return m, m.multus
 
 
-def _daemon_raw(snap: NodeSnapshot) -> dict[str, Any] | None:
-    dc = snap.daemon_config
-    if dc is None or dc.config is None or not isinstance(dc.config.raw, dict):
-        return None
-    return dc.config.raw
+def network_settings(eff: EffectiveConfig) -> Iterator[tuple[str, str, str, Any]]:
+    """(field, key, source, value) of the clusterNetwork and each defaultNetworks entry Multus will use."""
+    cn = eff.get("clusterNetwork")
+    if cn is not None:
+        yield cn.field, "clusterNetwork", cn.source, cn.value
+    dn = eff.get("defaultNetworks")
+    if dn is not None and isinstance(dn.value, list):
+        for i, v in enumerate(dn.value):
+            yield f"{dn.field}[{i}]", "defaultNetworks", dn.source, v
 
 
 def _field(mc: multus_mod.MultusConfig, key: str) -> str:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from multusctl.checks.mounts import _daemon_raw, _exists, _field, _layout_thick, _network_values, _thick, _thin
+from multusctl.checks.mounts import _exists, _layout_thick, _thin, network_settings
 from multusctl.checks.registry import Hit, check
 from multusctl.checks.thick_paths import thick_unmounted
 from multusctl.checks.thin_paths import thin_pod_paths
@@ -33,36 +33,20 @@ class NetRef:
 def _network_refs(snap: NodeSnapshot) -> tuple[list[NetRef], str | None, str]:
     """The effective clusterNetwork/defaultNetworks, the host path of the confDir used for names, and
     the confDir as written."""
-    t = _thin(snap)
-    if t is not None:
-        conf, mc = t
-        refs = [NetRef(conf.path, _field(mc, f), v, False) for f, v in _network_values(mc.plugin)
-                if isinstance(v, str) and v]
-        return refs, mc.conf_dir, mc.conf_dir
-    t = _thick(snap)
-    if t is None:
+    eff = snap.effective
+    if eff is None:
         return [], None, ""
-    conf, mc = t
-    raw = _daemon_raw(snap) or {}
-    dc_path = snap.daemon_config.path if snap.daemon_config else ""
-    if "clusterNetwork" in raw or "defaultNetworks" in raw:
-        refs = [NetRef(dc_path, f, v, True) for f, v in _network_values(raw) if isinstance(v, str) and v]
-    else:
-        refs = [NetRef(conf.path, _field(mc, f), v, True) for f, v in _network_values(mc.plugin)
-                if isinstance(v, str) and v]
-    conf_dir = raw.get("confDir") if isinstance(raw.get("confDir"), str) else mc.get_str("confDir")
-    conf_dir = conf_dir or multus_mod.DEFAULT_CONF_DIR
-    return refs, snap.thick_paths.to_host(conf_dir), conf_dir
+    thick = eff.mode == "thick"
+    refs = [NetRef(source, fld, v, thick) for fld, _key, source, v in network_settings(eff)
+            if isinstance(v, str) and v]
+    conf_dir = eff.text("confDir") or multus_mod.DEFAULT_CONF_DIR
+    return refs, snap.thick_paths.to_host(conf_dir) if thick else conf_dir, conf_dir
 
 
 def _multus_namespace(snap: NodeSnapshot) -> str:
-    """multusNamespace as the reader of the config sees it (daemon-config.json wins in thick mode)."""
-    raw = _daemon_raw(snap) if _thick(snap) else None
-    m = snap.multus.multus if snap.multus else None
-    for v in ((raw or {}).get("multusNamespace"), m.plugin.get("multusNamespace") if m else None):
-        if isinstance(v, str) and v:
-            return v
-    return "kube-system"
+    """multusNamespace as Multus sees it (in thick mode, daemon-config.json's wins)."""
+    eff = snap.effective
+    return (eff.text("multusNamespace") if eff else None) or "kube-system"
 
 
 def _named_in_conf_dir(snap: NodeSnapshot, conf_dir: str, name: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from multusctl.checks.mounts import _daemon_raw, _exists, _field, _is_abs, _live_caveat, _thick, _thin
+from multusctl.checks.mounts import _exists, _is_abs, _live_caveat, _thin
 from multusctl.checks.registry import Hit, check
 from multusctl.checks.thin_paths import thin_pod_paths
 from multusctl.gather.snapshot import NodeSnapshot
@@ -15,28 +15,21 @@ from multusctl.gather.snapshot import NodeSnapshot
 
 
 def _readiness(snap: NodeSnapshot) -> tuple[str, str, str, str | None] | None:
-    """(source file, field, value as written, host path or None when no mount shows it)."""
-    t = _thin(snap)
-    if t is not None:
-        conf, mc = t
-        v = mc.get("readinessindicatorfile")
-        if not isinstance(v, str) or not v:
-            return None
-        return conf.path, _field(mc, "readinessindicatorfile"), v, v
-    t = _thick(snap)
-    if t is None:
+    """(source file, field, value as written, host path or None when no mount shows it).
+
+    Thick: the daemon waits for the file named in its own daemon-config.json (it also watches it when it
+    generates the multus config), and delegates wait for the one of the per-request merge."""
+    eff = snap.effective
+    if eff is None:
         return None
-    conf, mc = t
-    raw = _daemon_raw(snap)
-    if raw is not None and isinstance(raw.get("readinessindicatorfile"), str) and raw["readinessindicatorfile"]:
-        v = raw["readinessindicatorfile"]
-        src, fld = (snap.daemon_config.path if snap.daemon_config else ""), "readinessindicatorfile"
-    else:
-        v = mc.get("readinessindicatorfile")
-        if not isinstance(v, str) or not v:
-            return None
-        src, fld = conf.path, _field(mc, "readinessindicatorfile")
-    return src, fld, v, snap.thick_paths.to_host(v) if v.startswith("/") else None
+    own = snap.daemon_settings if eff.mode == "thick" else None
+    s = (own.get("readinessindicatorfile") if own else None) or eff.get("readinessindicatorfile")
+    if s is None or not s.text:
+        return None
+    v = s.text
+    if eff.mode == "thin":
+        return s.source, s.field, v, v
+    return s.source, s.field, v, snap.thick_paths.to_host(v) if v.startswith("/") else None
 
 
 @check("readiness-file-missing", "warning", "The readiness indicator file does not exist")

@@ -8,20 +8,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from multusctl.checks.mounts import (
-    _daemon_raw,
     _exists,
-    _field,
     _host_for_pod_path,
     _is_abs,
     _is_host_path,
     _is_path_network,
     _is_under,
     _live_caveat,
-    _network_values,
     _norm,
     _pod_path_for,
     _thick,
     _thin,
+    network_settings,
 )
 from multusctl.checks.registry import Hit, check
 from multusctl.checks.runtime import multus_pods
@@ -31,14 +29,14 @@ from multusctl.gather.snapshot import NodeSnapshot
 from multusctl.report.finding import Severity
 
 SOCKET_NAME = "multus.sock"  # api.SocketPath(dir) = dir + "/multus.sock"
-# Keys of daemon-config.json the daemon reads in its pod. `daemonSocketDir` is deliberately absent: it
-# is copied into the shim conf and read by the shim on the host.
-THICK_POD_KEYS = (
-    "cniConfigDir", "multusAutoconfigDir", "socketDir", "chrootDir", "confDir", "cniDir", "binDir",
-    "readinessindicatorfile", "logFile", "kubeconfig",
+# Keys of daemon-config.json the daemon reads for itself, in its pod. `daemonSocketDir` is deliberately
+# absent: it is copied into the shim conf and read by the shim on the host.
+DAEMON_POD_KEYS = (
+    "cniConfigDir", "multusAutoconfigDir", "socketDir", "chrootDir", "logFile", "kubeconfig",
+    "readinessindicatorfile",
 )
-# The same keys as read from a thick shim conf the daemon receives (the daemon-config's values win).
-THICK_SHIM_POD_KEYS = ("confDir", "cniDir", "binDir", "readinessindicatorfile")
+# Keys of the per-request config (shim conf merged with daemon-config.json) the daemon reads in its pod.
+REQUEST_POD_KEYS = ("confDir", "cniDir", "binDir", "readinessindicatorfile")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -55,48 +53,46 @@ class ThickPath:
 
 def _chroot_host_root(snap: NodeSnapshot) -> str | None:
     """The host dir the daemon chroots into before looking up plugins (None: no chroot)."""
-    raw = _daemon_raw(snap)
-    if raw is None:
+    own = snap.daemon_settings
+    if own is None:
         # No daemon-config here: assume upstream's, which chroots to /hostroot.
         return snap.thick_paths.to_host("/hostroot")
-    chroot = raw.get("chrootDir")
-    if not isinstance(chroot, str) or not chroot:
-        return None
-    return snap.thick_paths.to_host(chroot)
+    chroot = own.text("chrootDir")
+    return snap.thick_paths.to_host(chroot) if chroot else None
 
 
 def thick_pod_read_paths(snap: NodeSnapshot) -> list[ThickPath]:
-    """Paths the thick daemon reads in its pod: daemon-config.json's, and the shim conf's it keeps."""
+    """Paths the thick daemon reads in its pod: its own settings from daemon-config.json, and those of the
+    per-request merge of the shim conf with daemon-config.json (gather/effective.py)."""
     out: list[ThickPath] = []
-    raw = _daemon_raw(snap)
-    dc_path = snap.daemon_config.path if snap.daemon_config else ""
-    if raw is not None:
-        for k in THICK_POD_KEYS:
-            if k in raw:
-                out.append(ThickPath(dc_path, k, k, raw[k]))
-        mcf = raw.get("multusConfigFile")
-        if isinstance(mcf, str) and mcf != "auto":
-            out.append(ThickPath(dc_path, "multusConfigFile", "multusConfigFile", mcf))
-        for f, v in _network_values(raw):
-            if _is_path_network(v):
-                out.append(ThickPath(dc_path, f, f.split("[")[0], v))
-        pnc = raw.get("perNodeCertificate")
-        if isinstance(pnc, dict):
+    own = snap.daemon_settings
+    if own is not None:
+        for k in DAEMON_POD_KEYS:
+            if (s := own.get(k)) is not None:
+                out.append(ThickPath(s.source, s.field, k, s.value))
+        mcf = own.get("multusConfigFile")
+        if mcf is not None and isinstance(mcf.value, str) and mcf.value != "auto":
+            out.append(ThickPath(mcf.source, mcf.field, "multusConfigFile", mcf.value))
+        pnc = own.get("perNodeCertificate")
+        if pnc is not None and isinstance(pnc.value, dict):
             for k in ("bootstrapKubeconfig", "certDir"):
-                if k in pnc:
-                    out.append(ThickPath(dc_path, f"perNodeCertificate.{k}", k, pnc[k]))
-    t = _thick(snap)
-    if t is not None:
-        conf, mc = t
-        overridden = set(raw) if raw is not None else set()
-        for k in THICK_SHIM_POD_KEYS:
-            if mc.get(k) is not None and k not in overridden:
-                out.append(ThickPath(conf.path, _field(mc, k), k, mc.get(k)))
-        if "clusterNetwork" not in overridden and "defaultNetworks" not in overridden:
-            for f, v in _network_values(mc.plugin):
-                if _is_path_network(v):
-                    out.append(ThickPath(conf.path, _field(mc, f), f.split("[")[0], v))
-    return [tp for tp in out if _is_abs(tp.value)]
+                if k in pnc.value:
+                    out.append(ThickPath(pnc.source, f"{pnc.field}.{k}", k, pnc.value[k]))
+    eff = snap.effective if _thick(snap) else None
+    if eff is not None:
+        for k in REQUEST_POD_KEYS:
+            if (s := eff.get(k)) is not None:
+                out.append(ThickPath(s.source, s.field, k, s.value))
+        for fld, key, source, value in network_settings(eff):
+            if _is_path_network(value):
+                out.append(ThickPath(source, fld, key, value))
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for tp in out:  # the daemon's own and the request's readinessindicatorfile are often the same line
+        if (tp.source, tp.field) not in seen and _is_abs(tp.value):
+            seen.add((tp.source, tp.field))
+            unique.append(tp)
+    return unique
 
 
 @dataclass(frozen=True)
@@ -232,8 +228,8 @@ def thick_socket_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     where = (f'"{key}": "{sock_dir}" in {conf.path}' if key
              else f"{conf.path} sets no daemonSocketDir, so the shim uses its default {sock_dir}")
     hints = []
-    raw = _daemon_raw(snap)
-    daemon_sock = raw.get("socketDir") if raw else None
+    own = snap.daemon_settings
+    daemon_sock = own.text("socketDir") if own else None
     if isinstance(daemon_sock, str) and daemon_sock:
         host = snap.thick_paths.to_host(daemon_sock)
         if host is None:

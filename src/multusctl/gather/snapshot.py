@@ -18,6 +18,9 @@ from multusctl.config import kubeconfig as kc_mod
 from multusctl.config import multus as multus_mod
 from multusctl.config.errors import ParseError
 from multusctl.config.jsonload import loads
+from multusctl.config.secrets import remember
+from multusctl.gather import effective
+from multusctl.gather.effective import EffectiveConfig
 from multusctl.gather.nodefs import NodeFS, NodeFSError, PathInfo
 from multusctl.layout.model import Layout
 from multusctl.layout.pathmap import PathMap, upstream_thick, upstream_thin
@@ -100,6 +103,31 @@ class NodeSnapshot:
         return found[0] if found else None
 
     @property
+    def effective(self) -> EffectiveConfig | None:
+        """The multus config the runtime uses, merged as Multus merges it (gather/effective.py)."""
+        m = self.multus
+        if m is None or m.multus is None:
+            return None
+        mc = m.multus
+        prefix = "plugins[0]." if mc.cni.is_list else ""
+        if mc.mode == "thin":
+            return effective.thin(mc.plugin, m.path, prefix)
+        dcf = self.daemon_config
+        raw = dcf.config.raw if dcf is not None and dcf.config is not None else None
+        got: EffectiveConfig = self._once(f"effective:{id(dcf)}", lambda: effective.thick(
+            mc.plugin, m.path, prefix, raw if isinstance(raw, dict) else None, dcf.path if dcf else None))
+        return got
+
+    @property
+    def daemon_settings(self) -> EffectiveConfig | None:
+        """daemon-config.json as the thick daemon decodes it for its own settings (None: none parsed)."""
+        dcf = self.daemon_config
+        raw = dcf.config.raw if dcf is not None and dcf.config is not None else None
+        if dcf is None or not isinstance(raw, dict):
+            return None
+        return effective.decode(raw, dcf.path, "", "daemon")
+
+    @property
     def first_conf(self) -> ConfFile | None:
         return self.conf_files[0] if self.conf_files else None
 
@@ -139,9 +167,10 @@ class NodeSnapshot:
         if m is not None and m.multus is not None and m.multus.mode == "thin":
             dirs.append(m.multus.bin_dir)
         if m is not None and m.multus is not None and m.multus.mode == "thick" and self.daemon_config:
-            dc = self.daemon_config.config
-            if dc is not None and dc.get_str("binDir"):
-                dirs.append(str(dc.get_str("binDir")))
+            eff = self.effective
+            bin_dir = eff.text("binDir") if eff else None
+            if bin_dir:
+                dirs.append(bin_dir)
         for d in self.layout.bin_dirs:
             if d not in dirs:
                 dirs.append(d)
@@ -215,6 +244,7 @@ def gather_node(fs: NodeFS, layout: Layout, *, daemon_config: str | None = None,
     if snap.kubeconfig and snap.kubeconfig.config:
         snap.secrets |= snap.kubeconfig.config.secrets
         snap.secrets |= _token_file_secret(fs, snap.kubeconfig)
+        remember(snap.secrets)
     return snap
 
 
