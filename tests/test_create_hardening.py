@@ -202,18 +202,39 @@ def test_temp_files_of_a_killed_run_are_removed_and_said_so(cluster: TestCluster
         d.write_text("not ours\n")
     link = mdir / ".multus.kubeconfig.linkzzzz.tmp"
     link.symlink_to(mdir / "multus.kubeconfig")
-    fresh = mdir / ".multus.kubeconfig.inflight.tmp"  # a concurrent run's, still being written
-    fresh.write_text("x")
+    just_killed = mdir / ".multus.kubeconfig.justnow1.tmp"  # a run killed a moment ago: no age to go by
+    just_killed.write_text("token: also-live\n")
     for p in (stale, *decoys, link):
         _age(p)
 
     code, out, err = create(home, "--root", str(root), "--kubeconfig", str(admin), "--no-verify")
     assert code == 0, out + err
-    assert not stale.exists()
-    assert all(d.exists() for d in decoys) and link.is_symlink() and fresh.exists()
+    assert not stale.exists() and not just_killed.exists()
+    assert all(d.exists() for d in decoys) and link.is_symlink()
     lines = [line for line in out.splitlines() if "interrupted run" in line]
-    assert lines == [f"✓ Removed 1 temporary file(s) an interrupted run left in {os.path.dirname(KC)}: "
-                     ".multus.kubeconfig.k3x_9q2z.tmp"]
+    assert lines == [f"✓ Removed 2 temporary file(s) an interrupted run left in {os.path.dirname(KC)}: "
+                     ".multus.kubeconfig.justnow1.tmp, .multus.kubeconfig.k3x_9q2z.tmp"]
+
+
+def test_a_concurrent_run_s_temp_file_is_safe_while_it_holds_the_lock(cluster: TestCluster, admin: Path,
+                                                                      root: Path, home: Path) -> None:
+    import threading
+
+    from multusctl.provision import files
+
+    target = target_of(root)
+    inflight = target.parent / ".multus.kubeconfig.inflight.tmp"
+    result: list[tuple[int, str, str]] = []
+    with files.write_lock(str(target)):  # what another run holds between its mkstemp and its rename
+        inflight.write_text("token: being-written\n")
+        t = threading.Thread(target=lambda: result.append(
+            create(home, "--root", str(root), "--kubeconfig", str(admin), "--no-verify")))
+        t.start()
+        t.join(1.0)
+        assert inflight.exists(), "the other run's temp file was removed while it held the lock"
+        inflight.unlink()  # the other run renames it into place and lets go
+    t.join(30)
+    assert result and result[0][0] == 0, result
 
 
 def test_backup_is_atomic_when_the_write_fails_midway(cluster: TestCluster, admin: Path, root: Path, home: Path,

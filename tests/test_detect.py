@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -564,24 +565,68 @@ TOMLISH = st.text(alphabet=st.sampled_from(list("[]'\"=.,#\n abcdefgio_/{}-01234
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
+def _one_line(res: Any) -> None:
+    for msg in [*res.problems, *res.notes]:
+        assert isinstance(msg, str) and "\n" not in msg and msg
+
+
 @FUZZ
 @given(st.one_of(st.text(max_size=500), TOMLISH), st.booleans())
 def test_fuzz_containerd_parser(text: str, template: bool) -> None:
     res = parse_containerd_toml(text, "/fuzz.toml", template=template)
-    assert all(isinstance(d, str) for d in res.bin_dirs)
+    # What it reports is what the text says: every dir it names is written in the text, normalised.
+    for d in [*res.bin_dirs, *([res.conf_dir] if res.conf_dir else [])]:
+        assert d and d == posixpath.normpath(d) and d.split("/")[-1] in text
+    assert len(res.bin_dirs) == len(set(res.bin_dirs))
+    assert (res.conf_dir is None) == (res.conf_dir_from is None)
+    assert bool(res.bin_dirs) == (res.bin_dirs_from is not None)
+    _one_line(res)
+
+
+_FLAG_NAME = st.text(alphabet=st.sampled_from(list("abcdefghij-")), min_size=1, max_size=8).filter(
+    lambda n: not n.startswith("-") and not n.endswith("-"))
+_FLAG_VALUE = st.text(alphabet=st.sampled_from(list("abc/._0123")), min_size=1, max_size=8)
+
+
+@FUZZ
+@given(st.lists(st.tuples(_FLAG_NAME, _FLAG_VALUE, st.sampled_from(["=", " "])), max_size=6),
+       st.sampled_from(["", "KUBELET_KUBEADM_ARGS=\"", "ExecStart=/usr/bin/k3s server "]), st.text(max_size=60))
+def test_fuzz_flags_are_read_as_go_flag_parsers_read_them(pairs: list[tuple[str, str, str]], prefix: str,
+                                                          noise: str) -> None:
+    line = prefix + " ".join(f"--{n}{sep}{v}" for n, v, sep in pairs) + ('"' if prefix.endswith('"') else "")
+    flags = parse_flags(f"{line}\n# {noise}\n")  # a comment line never sets anything
+    expected: dict[str, str] = {}
+    for n, v, _sep in pairs:
+        expected[n] = v  # later occurrences win
+    for n, v in expected.items():
+        assert flags.get(n) == v, (line, flags)
+    # The kubelet/CRI-O readers built on it: conf and bin dirs only from their own flags and keys.
+    res = parse_kubelet_flags(line, "/fuzz.env")
+    assert res.conf_dir == (posixpath.normpath(expected["cni-conf-dir"]) if "cni-conf-dir" in expected else None)
+    _one_line(res)
 
 
 @FUZZ
 @given(st.one_of(st.text(max_size=500), TOMLISH))
-def test_fuzz_crio_and_flags(text: str) -> None:
-    parse_crio_conf(text, "/fuzz.conf")
-    parse_kubelet_flags(text, "/fuzz.env")
-    parse_flags(text)
+def test_fuzz_crio_and_flags_never_raise_and_speak_in_one_line(text: str) -> None:
+    res = parse_crio_conf(text, "/fuzz.conf")
+    _one_line(res)
+    for d in [*res.bin_dirs, *([res.conf_dir] if res.conf_dir else [])]:
+        assert d == posixpath.normpath(d)
+    _one_line(parse_kubelet_flags(text, "/fuzz.env"))
+    flags = parse_flags(text)
+    assert all(isinstance(k, str) and k and isinstance(v, str) for k, v in flags.items())
+    assert all(k in text for k in flags)
+
+
+# TOML basic strings cannot hold raw control characters (and `lit` escapes only quotes and backslashes).
+_TOML_CHARS = st.characters(blacklist_categories=("Cc", "Cs"))
 
 
 @FUZZ
 @given(cni=st.dictionaries(st.sampled_from(["bin_dir", "bin_dirs", "conf_dir", "x"]),
-                           st.one_of(st.text(max_size=20), st.lists(st.text(max_size=10), max_size=3),
+                           st.one_of(st.text(_TOML_CHARS, max_size=20),
+                                     st.lists(st.text(_TOML_CHARS, max_size=10), max_size=3),
                                      st.integers(), st.booleans()), max_size=4),
        plugin=st.sampled_from(["io.containerd.cri.v1.runtime", "io.containerd.grpc.v1.cri", "cri"]),
        version=st.sampled_from([None, 1, 2, 3, "3"]))
@@ -597,7 +642,25 @@ def test_fuzz_containerd_structure(cni: dict[str, Any], plugin: str, version: An
     head = "" if version is None else f"version = {lit(version)}\n"
     body = "".join(f"{k} = {lit(v)}\n" for k, v in cni.items())
     res = parse_containerd_toml(f"{head}[plugins.'{plugin}'.cni]\n{body}", "/f.toml")
-    assert all(d.startswith("/") or d for d in res.bin_dirs)
+    # The oracle: which table containerd reads for this version (v1 "cri", v2 grpc.v1.cri, v3 cri.v1.runtime;
+    # an unknown version reads them all), then empty strings count as unset.
+    int_version = version if isinstance(version, int) else None
+    read = {3: ["io.containerd.cri.v1.runtime"], 2: ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime"]}
+    readable = read.get(int_version or 0, ["cri", "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime"])
+
+    def clean(v: Any) -> str | None:
+        return posixpath.normpath(v.strip()) if isinstance(v, str) and v.strip() else None
+
+    if plugin not in readable:
+        assert res.conf_dir is None and res.bin_dirs == []
+        return
+    assert res.conf_dir == clean(cni.get("conf_dir"))
+    listed = list(dict.fromkeys(d for d in map(clean, cni.get("bin_dirs") or []) if d)) \
+        if isinstance(cni.get("bin_dirs"), list) else []
+    one = clean(cni.get("bin_dir"))
+    expected = listed + ([one] if one and listed and one not in listed else []) if listed else ([one] if one else [])
+    assert res.bin_dirs == expected
+    assert bool(res.problems) == bool(listed and one)  # containerd refuses bin_dir together with bin_dirs
 
 
 @FUZZ

@@ -233,3 +233,17 @@ def test_create_refuses_an_admin_kubeconfig_that_is_a_fifo(tmp_path: Path) -> No
     proc = run(["kubeconfig", "create", "--root", str(root), "--kubeconfig", str(fifo), "--dry-run"], timeout=20)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.decode() == f"multusctl: kubeconfig create: cannot read {fifo}: not a regular file\n"
+
+
+def test_create_names_a_looping_node_admin_kubeconfig_in_one_line(tmp_path: Path) -> None:
+    root = make_root(tmp_path / "node", {**k3s_server()})
+    admin = root / "etc/rancher/k3s/k3s.yaml"
+    admin.unlink()
+    admin.symlink_to("k3s.yaml")  # a loop onto itself
+    env_home = tmp_path / "home"
+    env_home.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "multusctl", "kubeconfig", "create", "--root", str(root),
+                           "--dry-run", "--no-verify"], capture_output=True, text=True, timeout=30, check=False,
+                          env={**os.environ, "HOME": str(env_home), "KUBECONFIG": ""})
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "too many levels of symbolic links" in proc.stderr, proc.stderr

@@ -163,3 +163,28 @@ def test_inspect_never_prints_a_url_password(tmp_path: Path) -> None:
     assert "10.0.0.1:6443" in both
     for s in OIDC_SECRETS:
         assert s not in both, both
+
+
+@pytest.mark.parametrize("server, password", [
+    ("admin:pwNS5555@127.0.0.1:6443", "pwNS5555"),  # no scheme: client-go adds https://
+    ("https://admin:pa#ss9876@127.0.0.1:6443", "pa#ss9876"),  # unencoded '#': urlsplit sees no user info
+    ("https://admin:p/w?x9876@127.0.0.1:6443", "p/w?x9876"),
+])
+def test_a_url_password_is_hidden_whatever_the_url_looks_like(server: str, password: str, tmp_path: Path) -> None:
+    from tests.distro_roots import k3s_server
+    from tests.noderoot import File, make_root
+
+    conf = "/var/lib/rancher/k3s/agent/etc/cni/net.d"
+    kc = (f"apiVersion: v1\nclusters:\n- name: c\n  cluster:\n    server: '{server}'\ncontexts:\n- name: x\n"
+          "  context: {cluster: c, user: u}\ncurrent-context: x\nusers:\n- name: u\n  user: {token: abc}\n")
+    root = make_root(tmp_path / "node", {**k3s_server(), f"{conf}/00-multus.conf": json.dumps(
+        {"cniVersion": "0.3.1", "name": "m", "type": "multus", "kubeconfig": f"{conf}/multus.d/multus.kubeconfig",
+         "delegates": [{"cniVersion": "0.3.1", "name": "cbr0", "type": "flannel"}]}),
+        f"{conf}/multus.d/multus.kubeconfig": File(kc, mode=0o600)})
+    env = {**os.environ, "LC_ALL": "C.UTF-8"}
+    for args in (["check"], ["check", "-o", "json"], ["check", "-o", "sarif"], ["check", "-o", "junit"],
+                 ["kubeconfig", "inspect"]):
+        proc = subprocess.run([sys.executable, "-m", "multusctl", *args, "--root", str(root)], capture_output=True,
+                              text=True, env=env, check=False)
+        both = proc.stdout + proc.stderr
+        assert password not in both and "127.0.0.1:6443" in both, (args, both[-1500:])

@@ -72,12 +72,17 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
         raise click.BadParameter(problem, param_hint="--server")
 
     fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
-    node_admin = fs.host(layout.admin_kubeconfig) if layout.admin_kubeconfig else None
+    node_admin, unusable = None, ""
+    if layout.admin_kubeconfig:
+        try:
+            node_admin = fs.host(layout.admin_kubeconfig)
+        except NodeFSError as exc:  # a symlink loop: skip it, and say so if nothing else is found
+            unusable = f"; the node's admin kubeconfig is unusable: {exc}"
     found = find_admin_kubeconfig(admin_kubeconfig, os.environ.get("KUBECONFIG"), node_admin,
                                   os.path.expanduser("~"))
     if found is None:
         _fail(2, "kubeconfig create: no admin kubeconfig found ($KUBECONFIG, the node's admin kubeconfig, "
-                 "~/.kube/config); pass --kubeconfig FILE")
+                 f"~/.kube/config){unusable}; pass --kubeconfig FILE")
     admin_path, admin_source = found
     try:
         admin_kc = parse(read_regular_file(admin_path, admin_path))  # a FIFO or device is refused, not read

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 MIN_SECRET_LEN = 8  # shorter values would redact ordinary words; URL passwords are dropped by redact_url
 
@@ -75,24 +75,26 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return _BEARER.sub(r"\1<redacted>", text) if "earer" in text else text
 
 
+# Everything between the scheme (optional: client-go adds https:// to a bare host:port) and the LAST "@"
+# is user info. Not urlsplit: an unencoded "#", "?" or "/" in a password makes it put the "@" in the
+# fragment or path and report no user info at all.
+_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<info>.*)@(?P<host>[^@]*)$", re.S)
+
+
 def url_password(url: str) -> str | None:
-    """The password of `https://user:password@host`, if any."""
-    try:
-        return urlsplit(url.strip()).password
-    except ValueError:
+    """The password of `https://user:password@host` (or of a scheme-less `user:password@host`), if any."""
+    m = _USERINFO.match(url.strip())
+    if m is None or ":" not in m.group("info"):
         return None
+    return m.group("info").split(":", 1)[1] or None
 
 
 def redact_url(url: str) -> str:
     """A URL fit to print: user info (`user:password@`) replaced by `<redacted>@`."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url if "@" not in url else "<URL with user info, not shown>"
-    if "@" not in parts.netloc:
+    m = _USERINFO.match(url.strip())
+    if m is None:
         return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"<redacted>@{host}"))
+    return f"{m.group('scheme') or ''}<redacted>@{m.group('host')}"
 
 
 def user_secrets(user: Any) -> set[str]:

@@ -242,24 +242,28 @@ def _write(opts: Options, existing: files.Existing, new: bytes, out: Output, wha
     """Put `new` at the target: only a chmod when the content is the same, else backup + atomic write."""
     shown = opts.shown(opts.target)
     try:
-        stale = files.remove_stale_temps(opts.target)
-        if stale:
-            out.ok(f"Removed {len(stale)} temporary file(s) an interrupted run left in "
-                   f"{opts.shown(os.path.dirname(opts.target))}: {', '.join(os.path.basename(p) for p in stale)}")
-        if existing.data == new:
-            if existing.mode != files.MODE:
-                files.set_private(opts.target)
-                out.ok(f"{shown}: unchanged content; mode {existing.mode:04o} set to 0600")
-            else:
-                out.ok(f"{shown}: unchanged (0600)")
-            return
         for made in files.make_dirs(dirs):
             out.ok(f"Created directory {opts.shown(made)} (0700)")
-        if existing.data is not None:
-            saved = files.backup(opts.target, existing.data)
-            out.ok(f"Backup of the old file: {opts.shown(saved)} (0600)")
-        files.write_atomic(opts.target, new)
-        out.ok(f"Wrote {shown} (0600): {what}")
+        with files.write_lock(opts.target):
+            stale = files.remove_stale_temps(opts.target)
+            if stale:
+                out.ok(f"Removed {len(stale)} temporary file(s) an interrupted run left in "
+                       f"{opts.shown(os.path.dirname(opts.target))}: "
+                       f"{', '.join(os.path.basename(p) for p in stale)}")
+            # Read again under the lock: a concurrent run may have replaced the file since the plan.
+            existing = files.read_existing(opts.target, shown)
+            if existing.data == new:
+                if existing.mode != files.MODE:
+                    files.set_private(opts.target)
+                    out.ok(f"{shown}: unchanged content; mode {existing.mode:04o} set to 0600")
+                else:
+                    out.ok(f"{shown}: unchanged (0600)")
+                return
+            if existing.data is not None:
+                saved = files.backup(opts.target, existing.data)
+                out.ok(f"Backup of the old file: {opts.shown(saved)} (0600)")
+            files.write_atomic(opts.target, new)
+            out.ok(f"Wrote {shown} (0600): {what}")
     except files.FileError as exc:
         raise _file_failure(exc) from None
     except OSError as exc:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import re
 import stat
 import tempfile
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -115,7 +115,6 @@ def _write_private(fd: int, data: bytes) -> None:
 
 
 TEMP_SUFFIX = ".tmp"
-STALE_SECONDS = 60.0  # a run holds its temp file for milliseconds; older ones are left by a killed run
 
 
 def _temp_prefix(path: str) -> str:
@@ -152,12 +151,27 @@ def _write_temp(path: str, data: bytes) -> str:
     return tmp
 
 
-def remove_stale_temps(path: str, now: float | None = None) -> list[str]:
+@contextlib.contextmanager
+def write_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive flock on the directory of `path` while it is written: runs take turns, so a temp
+    file of ours found while holding it was left by a run that died (no age guess needed)."""
+    parent = os.path.dirname(path) or "."
+    try:
+        fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise FileError(f"cannot open {parent}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def remove_stale_temps(path: str) -> list[str]:
     """Delete the temp files a killed run left next to `path` (they may hold a live token): only regular
-    files of exactly our naming pattern, owned by us and older than STALE_SECONDS. The names removed."""
+    files of exactly our naming pattern, owned by us. Call it under `write_lock`. The names removed."""
     parent = os.path.dirname(path) or "."
     pattern = _temp_pattern(path)
-    now = time.time() if now is None else now
     removed = []
     try:
         names = os.listdir(parent)
@@ -171,7 +185,7 @@ def remove_stale_temps(path: str, now: float | None = None) -> list[str]:
             st = os.lstat(full)
         except OSError:
             continue
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or now - st.st_mtime < STALE_SECONDS:
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
             continue
         with contextlib.suppress(FileNotFoundError):
             os.unlink(full)

@@ -36,8 +36,11 @@ def node_target(fs: NodeFS, layout: Layout, path: str | None) -> tuple[str, Call
         link = os.path.join(fs.host(layout.conf_dir), "multus.d")
         how = (f"is a symbolic link to {os.readlink(link)}" if os.path.islink(link)
                else f"resolves to {resolved}")
-        raise LocalError(f"{node_dir} {how}, outside the CNI config directory {layout.conf_dir}; "
-                         "multusctl does not write through it: remove the link")
+        inside = (resolved + "/").startswith(conf.rstrip("/") + "/")
+        where = (f"inside the CNI config directory {layout.conf_dir} but not its multus.d" if inside
+                 else f"outside the CNI config directory {layout.conf_dir}")
+        raise LocalError(f"{node_dir} {how} ({resolved}), {where}; "
+                         "multusctl does not write through a link there: remove the link")
     local_dir = fs.host(node_dir)
     root_abs = fs.root.rstrip("/")
     real_root = os.path.realpath(fs.root)
