@@ -4,41 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from multusctl.testing import TestCluster
-from tests.test_kubeconfig_create import KC, REPO, SEED, create
-
-
-@pytest.fixture
-def cluster() -> Iterator[TestCluster]:
-    with TestCluster() as c:
-        yield c
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    h = tmp_path / "home"
-    h.mkdir()
-    return h
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    dest = tmp_path / "examples"
-    shutil.copytree(SEED, dest / SEED.name, symlinks=True)
-    shutil.copy(REPO / "examples" / "modes.txt", dest / "modes.txt")
-    subprocess.run(["sh", str(REPO / "examples" / "prepare.sh"), str(dest)], check=True, timeout=30)
-    return dest / SEED.name
-
-
-@pytest.fixture
-def admin(cluster: TestCluster, tmp_path: Path) -> Path:
-    return cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+from tests.test_kubeconfig_create import KC, create
 
 
 def target_of(root: Path) -> Path:

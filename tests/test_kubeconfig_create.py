@@ -250,7 +250,7 @@ def test_token_request_duration(cluster: TestCluster, admin: Path, root: Path, h
 
     res = CliRunner().invoke(cli, ["kubeconfig", "inspect", "--root", str(root)])
     assert res.exit_code == 0
-    assert f"{SA_USER} (ServiceAccount kube-system/multus)" in res.stdout and "lifetime 1d" in res.stdout
+    assert f"{SA_USER} (ServiceAccount kube-system/multus)" in res.stdout and "lifetime 24 h" in res.stdout
     assert token not in res.stdout
 
 

@@ -239,5 +239,5 @@ def test_inspect_describes_a_token_kubeconfig_without_the_token() -> None:
     out = "\n".join(lines)
     assert token not in out
     assert "system:serviceaccount:kube-system:multus (ServiceAccount kube-system/multus)" in out
-    assert "in 23h, lifetime 1d" in out and "mode 0600, owner uid 0" in out
+    assert "in 23 h, lifetime 24 h" in out and "mode 0600, owner uid 0" in out
     assert "server    https://10.43.0.1:443" in out and "CN=test-ca" in out

@@ -56,10 +56,10 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
     unreadable input.
     """
     from multusctl.config.errors import ParseError
-    from multusctl.config.kubeconfig import parse, server_problem
+    from multusctl.config.kubeconfig import parse
     from multusctl.provision import duration
     from multusctl.provision.objects import Names
-    from multusctl.provision.target import find_admin_kubeconfig
+    from multusctl.provision.target import find_admin_kubeconfig, server_url_problem
 
     seconds = None
     if token_duration is not None:
@@ -67,7 +67,7 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
             seconds = duration.token_seconds(token_duration)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--token-duration") from None
-    problem = server_problem(server) if server is not None else None
+    problem = server_url_problem(server) if server is not None else None
     if problem:
         raise click.BadParameter(problem, param_hint="--server")
 
@@ -129,14 +129,24 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
 
 
 @kubeconfig_group.command("inspect")
+@click.argument("file", required=False, metavar="[FILE]")
 @click.option("--root", default="/", show_default=True, metavar="DIR", type=click.Path(file_okay=False, exists=True),
               help="Inspect the multus kubeconfig of the node copied in DIR.")
-@click.option("--path", default=None, metavar="FILE", help="Inspect this file instead.")
-def inspect_cmd(root: str, path: str | None) -> None:
-    """Who a kubeconfig authenticates as, its server, CA and token expiry, file mode. Offline; prints no secret."""
-    from multusctl.config.errors import ParseError
-    from multusctl.provision.inspect import describe
+@click.option("--path", default=None, metavar="FILE", help="Inspect this file instead (same as the argument).")
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def inspect_cmd(file: str | None, root: str, path: str | None, output: str) -> None:
+    """Who a kubeconfig authenticates as, its server, CA and token expiry, file mode. Offline; prints no secret.
 
+    FILE (or --path) is a local file; without it, the multus kubeconfig of the node under --root.
+    """
+    import json
+
+    from multusctl.config.errors import ParseError
+    from multusctl.provision.inspect import describe, describe_json
+
+    if file and path and file != path:
+        raise click.UsageError("give the file once: as FILE or as --path")
+    path = path or file
     try:
         if path:
             shown = path
@@ -152,8 +162,9 @@ def inspect_cmd(root: str, path: str | None) -> None:
     except (NodeFSError, OSError) as exc:
         _fail(2, f"kubeconfig inspect: cannot read {exc if isinstance(exc, NodeFSError) else shown}")
     try:
-        lines = describe(data, shown, mode, uid)
+        text = (json.dumps(describe_json(data, shown, mode, uid), indent=2) if output == "json"
+                else "\n".join(describe(data, shown, mode, uid)))
     except ParseError as exc:
         _fail(2, f"kubeconfig inspect: {shown}: {exc}")
     tolerant_stdout()
-    click.echo("\n".join(lines))
+    click.echo(text)

@@ -27,6 +27,22 @@ def admin_reason(cert: CertInfo) -> str | None:
     return None
 
 
+def kubeconfig_admin_reason(data: bytes) -> str | None:
+    """Why a kubeconfig file's selected user is cluster-admin by its client certificate, or None (also for a
+    file that does not parse: a backup is judged on what is plainly in it)."""
+    from multusctl.config.certs import parse_pem_certs
+    from multusctl.config.errors import ParseError
+    from multusctl.config.kubeconfig import parse
+
+    try:
+        kc = parse(data)
+        cert = kc.decoded(kc.user, "client-certificate-data")
+        leaf = parse_pem_certs(cert)[0] if cert else None
+    except ParseError:
+        return None
+    return admin_reason(leaf) if leaf else None
+
+
 def permission_problems(mode: int, uid: int) -> list[str]:
     """Why a credential file with this mode and owner is exposed (empty: private, 0600 root or stricter)."""
     problems = []
@@ -48,8 +64,10 @@ def timestamp(t: datetime) -> str:
 
 
 def span(delta: timedelta | float) -> str:
-    """A span of time in the largest unit that keeps it readable: `3 days`, `5 h`, `12 min`, `40 s`."""
+    """A span of time in the largest unit that keeps it readable: `20 years`, `3 days`, `5 h`, `12 min`, `40 s`."""
     secs = abs(int(delta.total_seconds() if isinstance(delta, timedelta) else delta))
+    if secs >= 2 * 365 * 86400:
+        return f"{secs // (365 * 86400)} years"
     if secs >= 2 * 86400:
         return f"{secs // 86400} days"
     if secs >= 2 * 3600:

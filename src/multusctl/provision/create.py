@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from multusctl.config.certs import parse_pem_certs
+from multusctl.config.credentials import kubeconfig_admin_reason
 from multusctl.config.errors import ParseError
 from multusctl.config.kubeconfig import decoded_field, is_loopback_host, parse, server_address
 from multusctl.config.secrets import fingerprint, redact_url
@@ -262,6 +263,9 @@ def _write(opts: Options, existing: files.Existing, new: bytes, out: Output, wha
             if existing.data is not None:
                 saved = files.backup(opts.target, existing.data)
                 out.ok(f"Backup of the old file: {opts.shown(saved)} (0600)")
+                if why := kubeconfig_admin_reason(existing.data):
+                    out.warn(f"{opts.shown(saved)} holds cluster-admin credentials ({why}; the old file was a "
+                             f"copy of the admin kubeconfig): once pods start, remove it: rm {opts.shown(saved)}")
             files.write_atomic(opts.target, new)
             out.ok(f"Wrote {shown} (0600): {what}")
     except files.FileError as exc:

@@ -8,17 +8,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from multusctl.config.certs import CertInfo, parse_pem_certs
-from multusctl.config.credentials import admin_reason, permission_problems, timestamp
+from multusctl.config.credentials import admin_reason, permission_problems, span, timestamp
 from multusctl.config.errors import ParseError
 from multusctl.config.jwt import decode_claims, looks_like_jwt
 from multusctl.config.kubeconfig import Kubeconfig, parse
 from multusctl.config.secrets import fingerprint, redact
-from multusctl.provision.duration import human
 
 
 def _until(t: datetime, now: datetime) -> str:
     delta = (t - now).total_seconds()
-    return f"in {human(delta)}" if delta >= 0 else f"EXPIRED {human(-delta)} ago"
+    return f"in {span(delta)}" if delta >= 0 else f"EXPIRED {span(-delta)} ago"
 
 
 def _first_cert(data: bytes) -> tuple[CertInfo | None, str]:
@@ -53,7 +52,7 @@ def _auth(kc: Kubeconfig, now: datetime) -> list[tuple[str, str]]:
         elif claims.bound_pod:
             rows.append(("kind", f"bound to pod {claims.bound_pod}: stops working when that pod is replaced"))
         if claims.expires:
-            life = f", lifetime {human(claims.lifetime.total_seconds())}" if claims.lifetime else ""
+            life = f", lifetime {span(claims.lifetime)}" if claims.lifetime else ""
             rows.append(("expires", f"{timestamp(claims.expires)} ({_until(claims.expires, now)}{life})"))
         else:
             rows.append(("expires", "never (no exp claim)"))
@@ -73,6 +72,29 @@ def _auth(kc: Kubeconfig, now: datetime) -> list[tuple[str, str]]:
 
 def describe(data: bytes, shown: str, mode: int | None, uid: int | None, now: datetime | None = None) -> list[str]:
     """The report lines; ParseError when the file is no kubeconfig at all."""
+    rows = inspect_rows(data, shown, mode, uid, now)
+    width = max(len(k) for k, _ in rows)
+    return [f"{k.ljust(width)}  {v}" for k, v in rows]
+
+
+def describe_json(data: bytes, shown: str, mode: int | None, uid: int | None,
+                  now: datetime | None = None) -> dict[str, object]:
+    """The same facts as one JSON object (`multusctl.inspect/v1`); repeated rows (problems) become lists."""
+    doc: dict[str, object] = {"schema": "multusctl.inspect/v1"}
+    for key, value in inspect_rows(data, shown, mode, uid, now):
+        k = key.replace(" ", "_")
+        if k == "problem":
+            problems = doc.setdefault("problems", [])
+            assert isinstance(problems, list)
+            problems.append(value)
+        else:
+            doc[k] = value
+    return doc
+
+
+def inspect_rows(data: bytes, shown: str, mode: int | None, uid: int | None,
+                 now: datetime | None = None) -> list[tuple[str, str]]:
+    """(label, text) of everything inspect reports, secret-free."""
     now = now or datetime.now(UTC)
     kc = parse(data)
     rows: list[tuple[str, str]] = []
@@ -92,5 +114,4 @@ def describe(data: bytes, shown: str, mode: int | None, uid: int | None, now: da
         rows.append(("CA", _first_cert(ca)[1] if ca is not None else "(none)"))
     rows.extend(_auth(kc, now))
     rows.extend(("problem", f"{where}: {why}") for where, why in kc.problems)
-    width = max(len(k) for k, _ in rows)
-    return [redact(f"{k.ljust(width)}  {v}", kc.secrets) for k, v in rows]
+    return [(k, redact(v, kc.secrets)) for k, v in rows]

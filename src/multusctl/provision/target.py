@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import posixpath
+import re
 from collections.abc import Callable
 
+from multusctl.config.secrets import redact_url
 from multusctl.gather.nodefs import NodeFS, NodeFSError
 from multusctl.layout.model import Layout
 from multusctl.provision.files import LocalError
+
+_SERVER = re.compile(r"^https://(?P<userinfo>[^@/]*@)?(?P<host>\[[^\]]*\]|[^:/\[\]@]+(?::[^/\[\]@]*?)??)"
+                     r":(?P<port>\d{1,5})/?$")
 
 
 def node_target(fs: NodeFS, layout: Layout, path: str | None) -> tuple[str, Callable[[str], str], str | None]:
@@ -71,4 +77,29 @@ def find_admin_kubeconfig(explicit: str | None, env: str | None, node_admin: str
     default = os.path.join(home, ".kube", "config")
     if os.path.isfile(default):
         return default, "~/.kube/config"
+    return None
+
+
+def server_url_problem(url: str) -> str | None:
+    """Why `--server` is not a URL to write into Multus's kubeconfig, or None.
+
+    Stricter than what client-go tolerates: https:// (the thin plugin always uses TLS), a host and an
+    explicit port, brackets exactly around an IPv6 literal (a bracketed IPv4 is refused by Go >= 1.24.8)."""
+    m = _SERVER.match(url)
+    if m is None:
+        return (f"{redact_url(url)!r} is not https://HOST:PORT (e.g. https://10.43.0.1:443, "
+                "https://[fd00::1]:6443, https://api.example.com:6443)")
+    if m.group("userinfo"):
+        return "the URL holds user info (user:password@); a ServiceAccount kubeconfig authenticates with its token"
+    host, port = m.group("host"), int(m.group("port"))
+    if not 0 < port < 65536:
+        return f"port {port} is out of range"
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return f"{host} is in brackets but is not an IPv6 address (only IPv6 literals go in brackets)"
+        return None
+    if ":" in host:
+        return f"the IPv6 address {host} must be in brackets: https://[{host}]:{port}"
     return None
