@@ -192,7 +192,7 @@ def _referenced(snap: NodeSnapshot) -> set[str]:
 # ---------------------------------------------------------------------------------------------------
 
 
-@check("conf-dir-missing", "error", "The runtime's CNI conf dir is missing or unreadable")
+@check("conf-dir-missing")
 def conf_dir_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     if snap.conf_dir_error is None:
         return
@@ -207,7 +207,7 @@ def conf_dir_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     )
 
 
-@check("conf-invalid", "error", "A CNI config file in the runtime's conf dir is invalid")
+@check("conf-invalid")
 def conf_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
     crio = runtime_kind(snap) == "crio"
     referenced = _referenced(snap)
@@ -336,7 +336,7 @@ def _example(want: str) -> str:
             "list of strings": '["a", "b"]', "list of objects": "[{...}]"}.get(want, want)
 
 
-@check("multus-not-first", "error", "The runtime does not use the multus config")
+@check("multus-not-first")
 def multus_not_first(snap: NodeSnapshot) -> Iterator[Hit]:
     multus = [c for c in snap.multus_files if load_error(c) is None]
     if not multus:
@@ -384,7 +384,7 @@ def _name_before(first: str, current: str) -> str:
     return "00-multus" + ext
 
 
-@check("multus-conf-wrong-dir", "error", "A multus config lies in a conf dir the runtime does not read")
+@check("multus-conf-wrong-dir")
 def multus_conf_wrong_dir(snap: NodeSnapshot) -> Iterator[Hit]:
     conf_dir = snap.layout.conf_dir
     src = "; ".join(snap.layout.evidence.get("conf_dir", [])) or "the distribution's default"
@@ -423,7 +423,7 @@ def multus_conf_wrong_dir(snap: NodeSnapshot) -> Iterator[Hit]:
         )
 
 
-@check("multus-duplicate", "error", "More than one multus config, or multus nested in itself")
+@check("multus-duplicate")
 def multus_duplicate(snap: NodeSnapshot) -> Iterator[Hit]:
     files = snap.multus_files
     if len(files) > 1:
@@ -505,7 +505,7 @@ def _text_depth(snap: NodeSnapshot, path: str) -> int | None:
         return None
 
 
-@check("delegate-drift", "warning", "The primary config embedded in multus differs from the file")
+@check("delegate-drift")
 def delegate_drift(snap: NodeSnapshot) -> Iterator[Hit]:
     m = snap.multus
     if m is None or m.multus is None or m.multus.mode != "thin" or m.multus.get("clusterNetwork"):
@@ -647,7 +647,7 @@ def multus_traces(snap: NodeSnapshot) -> list[str]:
     return traces
 
 
-@check("multus-config-missing", "error", "Multus is installed on this node but the runtime has no multus config")
+@check("multus-config-missing")
 def multus_config_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     # A stray multus config is the sharper diagnosis (multus-conf-wrong-dir); an unreadable conf dir is
     # conf-dir-missing. What is left is the silent case: Multus deployed, pods get only the primary network.

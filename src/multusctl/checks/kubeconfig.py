@@ -273,7 +273,7 @@ def _local_endpoint(snap: NodeSnapshot, port: int) -> bool:
 # ---------------------------------------------------------------------------------------------- checks
 
 
-@check("kubeconfig-unset", "error", "The thin multus config names no kubeconfig")
+@check("kubeconfig-unset")
 def kubeconfig_unset(snap: NodeSnapshot) -> Iterator[Hit]:
     m = snap.multus
     if m is None or m.multus is None or m.multus.mode != "thin":
@@ -297,7 +297,7 @@ def kubeconfig_unset(snap: NodeSnapshot) -> Iterator[Hit]:
     )
 
 
-@check("kubeconfig-missing", "error", "The kubeconfig Multus is told to use does not exist")
+@check("kubeconfig-missing")
 def kubeconfig_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     kf = snap.kubeconfig
     if kf is None or kf.info is not None:
@@ -329,7 +329,7 @@ def kubeconfig_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     ))
 
 
-@check("kubeconfig-invalid", "error", "The kubeconfig cannot be loaded by client-go")
+@check("kubeconfig-invalid")
 def kubeconfig_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
     kf = snap.kubeconfig
     if kf is None or kf.info is None:
@@ -402,7 +402,7 @@ def _invalid_fix(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig, fld: st
     return f"Recreate {kf.path} with `{CREATE}`, or fix the entry named in {fld}."
 
 
-@check("kubeconfig-permissions", "warning", "The kubeconfig is readable by more than root")
+@check("kubeconfig-permissions")
 def kubeconfig_permissions(snap: NodeSnapshot) -> Iterator[Hit]:
     kf = snap.kubeconfig
     if kf is None or kf.info is None or kf.info.kind != "file":
@@ -432,7 +432,7 @@ def kubeconfig_permissions(snap: NodeSnapshot) -> Iterator[Hit]:
     )
 
 
-@check("kubeconfig-admin-credentials", "warning", "Multus uses cluster-admin credentials")
+@check("kubeconfig-admin-credentials")
 @with_kubeconfig
 def kubeconfig_admin_credentials(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     reasons: list[str] = []
@@ -491,7 +491,7 @@ def _same_as_admin(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig, cert:
     return None
 
 
-@check("kubeconfig-server-loopback", "error", "The kubeconfig's server is a loopback address")
+@check("kubeconfig-server-loopback")
 @with_kubeconfig
 def kubeconfig_server_loopback(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     addr = kc_mod.server_address(kc.server)
@@ -542,7 +542,7 @@ def kubeconfig_server_loopback(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubec
     ))
 
 
-@check("kubeconfig-token-expired", "error", "The kubeconfig's token has expired")
+@check("kubeconfig-token-expired")
 @with_kubeconfig
 def kubeconfig_token_expired(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     for token in _tokens(snap, kf, kc):
@@ -563,7 +563,7 @@ def kubeconfig_token_expired(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubecon
         ))
 
 
-@check("kubeconfig-token-expiring", "warning", "The kubeconfig's token is short-lived or about to expire")
+@check("kubeconfig-token-expiring")
 @with_kubeconfig
 def kubeconfig_token_expiring(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     for token in _tokens(snap, kf, kc):
@@ -602,7 +602,7 @@ def _expiring_reasons(now: datetime, claims: TokenClaims) -> list[str]:
     return reasons
 
 
-@check("kubeconfig-file-ref-missing", "error", "A file the kubeconfig refers to is missing")
+@check("kubeconfig-file-ref-missing")
 @with_kubeconfig
 def kubeconfig_file_ref_missing(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     for ref in kc.file_refs():
@@ -641,7 +641,7 @@ def _file_ref_hit(snap: NodeSnapshot, kf: KubeconfigFile, ref: FileRef, path: Re
     )
 
 
-@check("kubeconfig-ca-invalid", "error", "The kubeconfig's CA is not a valid, current certificate")
+@check("kubeconfig-ca-invalid")
 @with_kubeconfig
 def kubeconfig_ca_invalid(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     if kc.cluster.get("insecure-skip-tls-verify") is True:
@@ -702,7 +702,7 @@ def _ca_fix(snap: NodeSnapshot, kf: KubeconfigFile) -> str:
             f"{kf.path} to `base64 -w0` of {where}.")
 
 
-@check("kubeconfig-insecure", "warning", "The kubeconfig skips TLS verification")
+@check("kubeconfig-insecure")
 @with_kubeconfig
 def kubeconfig_insecure(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     if kc.cluster.get("insecure-skip-tls-verify") is True:

@@ -209,7 +209,7 @@ def thin_pod_paths(snap: NodeSnapshot) -> list[PodPath]:
     return out
 
 
-@check("thin-pod-path", "error", "The thin multus config names a path only the DaemonSet pod can see")
+@check("thin-pod-path")
 def thin_pod_path(snap: NodeSnapshot) -> Iterator[Hit]:
     t = _thin(snap)
     if t is None:
@@ -427,7 +427,7 @@ def _thick_consequence(key: str) -> str:
     }.get(key, "")
 
 
-@check("thick-unmounted-path", "error", "A thick daemon path is a host path the daemon pod cannot see")
+@check("thick-unmounted-path")
 def thick_unmounted_path(snap: NodeSnapshot) -> Iterator[Hit]:
     for u in thick_unmounted(snap):
         tp = u.tp
@@ -446,7 +446,7 @@ def thick_unmounted_path(snap: NodeSnapshot) -> Iterator[Hit]:
 # thick socket
 
 
-@check("thick-socket-missing", "error", "The thick daemon's socket is missing")
+@check("thick-socket-missing")
 def thick_socket_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     t = _thick(snap)
     if t is None:
@@ -538,7 +538,7 @@ def _readiness(snap: NodeSnapshot) -> tuple[str, str, str, str | None] | None:
     return src, fld, v, snap.thick_paths.to_host(v) if v.startswith("/") else None
 
 
-@check("readiness-file-missing", "warning", "The readiness indicator file does not exist")
+@check("readiness-file-missing")
 def readiness_file_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     r = _readiness(snap)
     if r is None:
@@ -647,7 +647,7 @@ def _first_conf_in(snap: NodeSnapshot, d: str) -> bool:
         return False
 
 
-@check("cluster-network-unresolved", "error", "A clusterNetwork or defaultNetworks entry names nothing Multus can load")
+@check("cluster-network-unresolved")
 def cluster_network_unresolved(snap: NodeSnapshot) -> Iterator[Hit]:
     refs, conf_dir_host, conf_dir_written = _network_refs(snap)
     if not refs:
