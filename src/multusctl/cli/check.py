@@ -50,6 +50,7 @@ def check_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | N
         findings=run.findings,
         checks_run=run.ran,
         tool_version=__version__,
+        checks={c.id: c.entry for c in node_checks() if c.id in run.ran},
     )
     use_color = sys.stdout.isatty() if color is None else color
     tolerant_stdout()

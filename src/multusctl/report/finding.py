@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from multusctl.catalog import Entry
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -40,6 +43,9 @@ class Report:
     findings: list[Finding]
     checks_run: list[str]
     tool_version: str = ""
+    # The catalog entries (title, default severity, when, references) of the checks that ran, for the
+    # formats that describe rules (SARIF); the report itself never looks a check up. Not in to_dict().
+    checks: dict[str, Entry] = dataclasses.field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {s: 0 for s in SEVERITIES}
