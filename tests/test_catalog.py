@@ -1,8 +1,9 @@
-"""The check catalog (src/multusctl/data/checks.toml): well-formed, cheap to parse,
-and the source of the id tables of docs/CHECKS.md."""
+"""The check catalog (src/multusctl/data/checks.toml): well-formed, cheap to parse, listed by
+`multusctl check --list`, and the source of the id tables of docs/CHECKS.md."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -12,8 +13,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from click.testing import CliRunner
 
 from multusctl import catalog
+from multusctl.cli.main import cli
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKS_MD = REPO / "docs" / "CHECKS.md"
@@ -142,3 +145,51 @@ def test_the_generator_command_checks_and_writes(tmp_path: Path) -> None:
     assert md.read_text() == CHECKS_MD.read_text()
     table = subprocess.run([*cmd, "--markdown", "node"], capture_output=True, text=True, env=env, check=True)
     assert table.stdout.startswith("| id | sev | fires when |\n|---|---|---|\n")
+
+
+# ---------------------------------------------------------------- multusctl check --list
+
+def test_check_list_json_is_the_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_node(*_a: object, **_k: object) -> None:
+        raise AssertionError("check --list read the node")
+
+    monkeypatch.setattr("multusctl.cli.check.detect_layout_from", no_node)
+    res = CliRunner().invoke(cli, ["check", "--list", "-o", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert [d["id"] for d in doc] == list(catalog.load())
+    insecure = next(d for d in doc if d["id"] == "kubeconfig-insecure")
+    assert insecure["severity"] == "warning" and insecure["area"] == "node" and insecure["implemented"] is True
+    assert insecure["title"] and insecure["when"] and isinstance(insecure["references"], list)
+    assert insecure["doc_url"].endswith("CHECKS.md#kubeconfig-insecure")
+    missing = next(d for d in doc if d["id"] == "kubeconfig-missing")
+    assert "https://github.com/k8snetworkplumbingwg/multus-cni/issues/564" in missing["references"]
+    assert any(d["implemented"] is False for d in doc)
+
+
+def test_check_list_text_is_an_aligned_table() -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "COLUMNS": "100"}
+    out = subprocess.run([sys.executable, "-m", "multusctl", "check", "--list"], capture_output=True, text=True,
+                         env=env, check=False, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = lines[0]
+    assert header.split() == ["ID", "SEVERITY", "AREA", "TITLE"]
+    cols = [header.index(h) for h in ("SEVERITY", "AREA", "TITLE")]
+    rows = {line.split()[0]: line for line in lines[1:] if line and not line.startswith(" ")
+            and catalog.get(line.split()[0])}
+    assert set(rows) == set(catalog.load())
+    for cid, line in rows.items():
+        e = catalog.get(cid)
+        assert e is not None
+        assert line[cols[0]:].startswith("/".join(e.severities)), cid
+        assert line[cols[1]:].startswith(e.area), cid
+        assert line[cols[2]:] == e.title, cid
+    assert "    see   https://github.com/k8snetworkplumbingwg/multus-cni/issues/564" in lines
+    assert any(line.startswith("    when  ") for line in lines)
+    assert "(not built)" in out.stdout
+
+
+def test_check_list_refuses_a_report_format() -> None:
+    res = CliRunner().invoke(cli, ["check", "--list", "-o", "sarif"])
+    assert res.exit_code == 2 and "--list" in res.output
