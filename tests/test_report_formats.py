@@ -132,18 +132,56 @@ def test_sarif_results_carry_level_message_fix_location_and_properties() -> None
     assert loop["properties"]["evidence"]["port"] == 6443
 
 
-def test_sarif_rule_level_is_the_registry_default_not_the_findings() -> None:
-    from multusctl.checks import REGISTRY, node_checks
+def test_sarif_rule_level_is_the_catalog_default_not_the_findings() -> None:
+    from multusctl import catalog
 
-    node_checks()
     cid = "kubeconfig-insecure"
-    assert REGISTRY[cid].severity == "warning"
+    entry = catalog.get(cid)
+    assert entry is not None and entry.severity == "warning"
     report = Report(Target(), [_finding(cid, "error")], [cid])
     doc = json.loads(render(report, "sarif"))
     rule = doc["runs"][0]["tool"]["driver"]["rules"][0]
     assert rule["defaultConfiguration"]["level"] == "warning"
-    assert rule["shortDescription"]["text"] == REGISTRY[cid].title
+    assert rule["shortDescription"]["text"] == entry.title
     assert doc["runs"][0]["results"][0]["level"] == "error"
+
+
+def test_sarif_rules_carry_when_help_uri_and_references() -> None:
+    from multusctl import catalog
+
+    doc = json.loads(render(seed_report(), "sarif"))
+    rules = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}
+    for cid in seed_report().checks_run:
+        entry = catalog.get(cid)
+        assert entry is not None
+        rule = rules[cid]
+        assert rule["fullDescription"]["markdown"] == entry.when
+        assert rule["fullDescription"]["text"] and "**" not in rule["fullDescription"]["text"]
+        assert rule["helpUri"] == f"{catalog.DOCS_URL}#{cid}"
+        assert rule["properties"]["references"] == list(entry.references)
+    assert rules["kubeconfig-server-loopback"]["properties"]["area"] == "node"
+
+
+def test_sarif_prefers_the_entries_the_report_carries() -> None:
+    import dataclasses
+
+    from multusctl import catalog
+
+    entry = catalog.get("kubeconfig-insecure")
+    assert entry is not None
+    carried = dataclasses.replace(entry, title="carried title", when="carried when")
+    report = Report(Target(), [], ["kubeconfig-insecure"], checks={"kubeconfig-insecure": carried})
+    rule = json.loads(render(report, "sarif"))["runs"][0]["tool"]["driver"]["rules"][0]
+    assert rule["shortDescription"]["text"] == "carried title"
+    assert rule["fullDescription"]["text"] == "carried when"
+
+
+def test_sarif_rule_of_an_id_the_catalog_lacks_has_no_catalog_fields() -> None:
+    report = Report(Target(), [_finding("x-made-up", "error")], ["x-made-up"])
+    rule = json.loads(render(report, "sarif"))["runs"][0]["tool"]["driver"]["rules"][0]
+    assert rule["shortDescription"]["text"] == "title of x-made-up"
+    assert rule["defaultConfiguration"]["level"] == "error"
+    assert "helpUri" not in rule and "fullDescription" not in rule
 
 
 def test_sarif_result_without_a_path_has_no_location() -> None:
@@ -324,6 +362,8 @@ def test_every_format_of_a_real_check_run(tmp_path: Any) -> None:
         assert not list(validator.iter_errors(sarif))
     run = sarif["runs"][0]
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == doc["checks_run"]
+    assert all(r["helpUri"].endswith("#" + r["id"]) and r["fullDescription"]["text"]
+               for r in run["tool"]["driver"]["rules"])
     assert len(run["results"]) == len(doc["findings"])
 
     suite = ET.fromstring(outs["junit"]).find("testsuite")

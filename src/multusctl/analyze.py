@@ -38,6 +38,7 @@ def node_check_ids(skip: Iterable[str] = ()) -> list[str]:
 
 
 def analyze_snapshot(snap: NodeSnapshot, *, root: str = "/", skip: Iterable[str] = ()) -> Report:
+    from multusctl.checks import node_checks
     from multusctl.checks.registry import run_checks
 
     run = run_checks(snap, "node", only=node_check_ids(skip))
@@ -48,6 +49,7 @@ def analyze_snapshot(snap: NodeSnapshot, *, root: str = "/", skip: Iterable[str]
         checks_run=run.ran,
         tool_version=__version__,
         crashed=run.crashed,
+        checks={c.id: c.entry for c in node_checks() if c.id in run.ran},
     )
 
 

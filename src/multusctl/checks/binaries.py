@@ -74,7 +74,7 @@ def _elsewhere(snap: NodeSnapshot, name: str, searched: list[str]) -> str | None
     return found
 
 
-@check("multus-binary-missing", "error", "The multus (or multus-shim) binary is not in the runtime's bin dir")
+@check("multus-binary-missing")
 def multus_binary_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     m = snap.multus
     if m is None or m.multus is None:
@@ -204,7 +204,7 @@ def _used_plugins(snap: NodeSnapshot) -> list[tuple[str, str, str]]:
     return unique
 
 
-@check("plugin-missing", "error", "A CNI plugin a config uses is in no bin dir")
+@check("plugin-missing")
 def plugin_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     m = snap.multus
     dirs = _search_dirs(snap, m)
@@ -242,7 +242,7 @@ def plugin_missing(snap: NodeSnapshot) -> Iterator[Hit]:
         )
 
 
-@check("bin-dir-k3s-hash", "warning", "A config names k3s's versioned data/<hash>/bin plugin dir")
+@check("bin-dir-k3s-hash")
 def bin_dir_k3s_hash(snap: NodeSnapshot) -> Iterator[Hit]:
     if snap.layout.distro != "k3s":
         return

@@ -28,7 +28,7 @@ from multusctl.report.finding import Severity
 # ---------------------------------------------------------------------------------------------------
 
 
-@check("conf-dir-missing", "error", "The runtime's CNI conf dir is missing or unreadable")
+@check("conf-dir-missing")
 def conf_dir_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     if snap.conf_dir_error is None:
         return
@@ -43,7 +43,7 @@ def conf_dir_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     )
 
 
-@check("conf-invalid", "error", "A CNI config file in the runtime's conf dir is invalid")
+@check("conf-invalid")
 def conf_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
     crio = runtime_kind(snap) == "crio"
     referenced = _referenced(snap)
@@ -172,7 +172,7 @@ def _example(want: str) -> str:
             "list of strings": '["a", "b"]', "list of objects": "[{...}]"}.get(want, want)
 
 
-@check("multus-not-first", "error", "The runtime does not use the multus config")
+@check("multus-not-first")
 def multus_not_first(snap: NodeSnapshot) -> Iterator[Hit]:
     multus = [c for c in snap.multus_files if load_error(c) is None]
     if not multus:
@@ -220,7 +220,7 @@ def _name_before(first: str, current: str) -> str:
     return "00-multus" + ext
 
 
-@check("multus-conf-wrong-dir", "error", "A multus config lies in a conf dir the runtime does not read")
+@check("multus-conf-wrong-dir")
 def multus_conf_wrong_dir(snap: NodeSnapshot) -> Iterator[Hit]:
     conf_dir = snap.layout.conf_dir
     src = "; ".join(snap.layout.evidence.get("conf_dir", [])) or "the distribution's default"

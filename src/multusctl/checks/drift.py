@@ -15,7 +15,7 @@ MAX_COMPARE_DEPTH = 200
 MAX_DIFFS = 8
 
 
-@check("delegate-drift", "warning", "The primary config embedded in multus differs from the file")
+@check("delegate-drift")
 def delegate_drift(snap: NodeSnapshot) -> Iterator[Hit]:
     m = snap.multus
     if m is None or m.multus is None or m.multus.mode != "thin" or m.multus.get("clusterNetwork"):

@@ -39,7 +39,7 @@ def multus_traces(snap: NodeSnapshot) -> list[str]:
     return traces
 
 
-@check("multus-config-missing", "error", "Multus is installed on this node but the runtime has no multus config")
+@check("multus-config-missing")
 def multus_config_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     # A stray multus config is the sharper diagnosis (multus-conf-wrong-dir); an unreadable conf dir is
     # conf-dir-missing. What is left is the silent case: Multus deployed, pods get only the primary network.

@@ -52,7 +52,7 @@ def _sources(snap: NodeSnapshot) -> Iterator[tuple[str, str, dict[str, Any], fro
         yield dc.path, "", dc.config.raw, multus_mod.DAEMON_KEYS, "daemon-config.json"
 
 
-@check("config-key-unknown", "warning", "A multus config key that Multus ignores")
+@check("config-key-unknown")
 def config_key_unknown(snap: NodeSnapshot) -> Iterator[Hit]:
     for path, prefix, obj, table, what in _sources(snap):
         folded = {k.lower(): k for k in table}
@@ -147,7 +147,7 @@ def _safe(v: Any) -> Any:
     return type(v).__name__
 
 
-@check("log-level-invalid", "warning", "logLevel is not one Multus accepts")
+@check("log-level-invalid")
 def log_level_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
     for path, prefix, obj, _table, what in _sources(snap):
         is_daemon = what == "daemon-config.json"
@@ -178,7 +178,7 @@ def log_level_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
             )
 
 
-@check("global-namespaces-no-default", "info", "globalNamespaces drops the implicit default namespace")
+@check("global-namespaces-no-default")
 def global_namespaces_no_default(snap: NodeSnapshot) -> Iterator[Hit]:
     eff = snap.effective
     setting = eff.get("globalNamespaces") if eff else None
@@ -199,7 +199,7 @@ def global_namespaces_no_default(snap: NodeSnapshot) -> Iterator[Hit]:
     )
 
 
-@check("cni-version-mismatch", "error", "The multus cniVersion and its master delegate's are incompatible")
+@check("cni-version-mismatch")
 def cni_version_mismatch(snap: NodeSnapshot) -> Iterator[Hit]:
     m = snap.multus
     if m is None or m.multus is None:

@@ -28,7 +28,7 @@ from multusctl.gather.snapshot import KubeconfigFile, NodeSnapshot
 # ---------------------------------------------------------------------------------------------- checks
 
 
-@check("kubeconfig-unset", "error", "The thin multus config names no kubeconfig")
+@check("kubeconfig-unset")
 def kubeconfig_unset(snap: NodeSnapshot) -> Iterator[Hit]:
     m = snap.multus
     if m is None or m.multus is None or m.multus.mode != "thin":
@@ -52,7 +52,7 @@ def kubeconfig_unset(snap: NodeSnapshot) -> Iterator[Hit]:
     )
 
 
-@check("kubeconfig-missing", "error", "The kubeconfig Multus is told to use does not exist")
+@check("kubeconfig-missing")
 def kubeconfig_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     kf = snap.kubeconfig
     if kf is None or kf.info is not None:
@@ -84,7 +84,7 @@ def kubeconfig_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     ))
 
 
-@check("kubeconfig-invalid", "error", "The kubeconfig cannot be loaded by client-go")
+@check("kubeconfig-invalid")
 def kubeconfig_invalid(snap: NodeSnapshot) -> Iterator[Hit]:
     kf = snap.kubeconfig
     if kf is None or kf.info is None:
@@ -157,7 +157,7 @@ def _invalid_fix(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig, fld: st
     return f"Recreate {kf.path} with `{CREATE}`, or fix the entry named in {fld}."
 
 
-@check("kubeconfig-permissions", "warning", "The kubeconfig is readable by more than root")
+@check("kubeconfig-permissions")
 def kubeconfig_permissions(snap: NodeSnapshot) -> Iterator[Hit]:
     kf = snap.kubeconfig
     if kf is None or kf.info is None or kf.info.kind != "file":
@@ -177,7 +177,7 @@ def kubeconfig_permissions(snap: NodeSnapshot) -> Iterator[Hit]:
     )
 
 
-@check("kubeconfig-file-ref-missing", "error", "A file the kubeconfig refers to is missing")
+@check("kubeconfig-file-ref-missing")
 @with_kubeconfig
 def kubeconfig_file_ref_missing(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     for ref in kc.file_refs():

@@ -40,7 +40,7 @@ from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import KubeconfigFile, NodeSnapshot
 
 
-@check("kubeconfig-admin-credentials", "warning", "Multus uses cluster-admin credentials")
+@check("kubeconfig-admin-credentials")
 @with_kubeconfig
 def kubeconfig_admin_credentials(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     reasons: list[str] = []
@@ -99,7 +99,7 @@ def _same_as_admin(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig, cert:
     return None
 
 
-@check("kubeconfig-server-loopback", "error", "The kubeconfig's server is a loopback address")
+@check("kubeconfig-server-loopback")
 @with_kubeconfig
 def kubeconfig_server_loopback(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     addr = kc_mod.server_address(kc.server)
@@ -150,7 +150,7 @@ def kubeconfig_server_loopback(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubec
     ))
 
 
-@check("kubeconfig-token-expired", "error", "The kubeconfig's token has expired")
+@check("kubeconfig-token-expired")
 @with_kubeconfig
 def kubeconfig_token_expired(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     for token in _tokens(snap, kf, kc):
@@ -171,7 +171,7 @@ def kubeconfig_token_expired(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubecon
         ))
 
 
-@check("kubeconfig-token-expiring", "warning", "The kubeconfig's token is short-lived or about to expire")
+@check("kubeconfig-token-expiring")
 @with_kubeconfig
 def kubeconfig_token_expiring(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     for token in _tokens(snap, kf, kc):
@@ -210,7 +210,7 @@ def _expiring_reasons(now: datetime, claims: TokenClaims) -> list[str]:
     return reasons
 
 
-@check("kubeconfig-ca-invalid", "error", "The kubeconfig's CA is not a valid, current certificate")
+@check("kubeconfig-ca-invalid")
 @with_kubeconfig
 def kubeconfig_ca_invalid(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     if kc.cluster.get("insecure-skip-tls-verify") is True:
@@ -271,7 +271,7 @@ def _ca_fix(snap: NodeSnapshot, kf: KubeconfigFile) -> str:
             f"{kf.path} to `base64 -w0` of {where}.")
 
 
-@check("kubeconfig-insecure", "warning", "The kubeconfig skips TLS verification")
+@check("kubeconfig-insecure")
 @with_kubeconfig
 def kubeconfig_insecure(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig) -> Iterator[Hit]:
     if kc.cluster.get("insecure-skip-tls-verify") is True:

@@ -15,7 +15,7 @@ from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot
 
 
-@check("multus-duplicate", "error", "More than one multus config, or multus nested in itself")
+@check("multus-duplicate")
 def multus_duplicate(snap: NodeSnapshot) -> Iterator[Hit]:
     files = snap.multus_files
     if len(files) > 1:

@@ -69,7 +69,7 @@ def _first_conf_in(snap: NodeSnapshot, d: str) -> bool:
         return False
 
 
-@check("cluster-network-unresolved", "error", "A clusterNetwork or defaultNetworks entry names nothing Multus can load")
+@check("cluster-network-unresolved")
 def cluster_network_unresolved(snap: NodeSnapshot) -> Iterator[Hit]:
     refs, conf_dir_host, conf_dir_written = _network_refs(snap)
     if not refs:
@@ -89,9 +89,9 @@ def cluster_network_unresolved(snap: NodeSnapshot) -> Iterator[Hit]:
 def _unresolved_path(snap: NodeSnapshot, ref: NetRef, pod_flagged: set[str],
                      unmounted: set[str]) -> Iterator[Hit]:
     if not ref.thick and ref.value in pod_flagged:
-        return  # thin-pod-path
+        return  # a pod path: reported by the check this one defers_to (data/checks.toml)
     if ref.thick and ref.value in unmounted:
-        return  # thick-unmounted-path
+        return  # a host path the pod cannot see: reported by the check this one defers_to
     host = snap.thick_paths.to_host(ref.value) if ref.thick else ref.value
     if host is None:
         host = ref.value

@@ -32,7 +32,7 @@ def _readiness(snap: NodeSnapshot) -> tuple[str, str, str, str | None] | None:
     return s.source, s.field, v, snap.thick_paths.to_host(v) if v.startswith("/") else None
 
 
-@check("readiness-file-missing", "warning", "The readiness indicator file does not exist")
+@check("readiness-file-missing")
 def readiness_file_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     r = _readiness(snap)
     if r is None:
@@ -40,7 +40,7 @@ def readiness_file_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     src, fld, value, host = r
     thin = _thin(snap) is not None
     if thin and any(pp.key == "readinessindicatorfile" for pp in thin_pod_paths(snap)):
-        return  # thin-pod-path names the cause and the host path
+        return  # a pod path: the check this one defers_to names the cause and the host path
     if not _is_abs(value):
         yield Hit(
             message=f'"{fld}": "{value}" in {src} is not an absolute path: multus resolves it against its '
@@ -52,7 +52,7 @@ def readiness_file_missing(snap: NodeSnapshot) -> Iterator[Hit]:
         return
     if host is None:
         if _exists(snap, value):
-            return  # a host path the pod cannot see: thick-unmounted-path says so
+            return  # a host path the pod cannot see: the check this one defers_to says so
         check_path = value
     else:
         check_path = host

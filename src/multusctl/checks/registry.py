@@ -1,12 +1,14 @@
-"""The one registry of checks: id -> default severity, title, area and the function that runs it.
+"""The one registry of checks: id -> the function that runs it, with its catalog entry.
 
 A check is a plain function of a snapshot that yields `Hit`s; it never does I/O of its own (the node is
 read through the snapshot's read-only NodeFS). Registering is one decorator:
 
-    @check("kubeconfig-insecure", "warning", "The kubeconfig skips TLS verification")
+    @check("kubeconfig-insecure")
     def kubeconfig_insecure(snap: NodeSnapshot) -> Iterator[Hit]: ...
 
-The ids are the public interface documented in CHECKS.md; tests/test_registry.py keeps the two in step.
+Area, default severity and title come from the catalog (src/multusctl/data/checks.toml, see
+multusctl.catalog); an id without an implemented catalog entry is refused at import. The ids are the public
+interface documented in docs/CHECKS.md, whose tables are generated from the same catalog.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from multusctl import catalog
 from multusctl.report.finding import Finding, Severity
 
 
@@ -39,18 +42,30 @@ class Check:
     id: str
     severity: Severity
     title: str
-    area: str  # "node" | "manifest" | "cluster"
+    area: str  # catalog.AREAS
     fn: CheckFn
+    entry: catalog.Entry
 
 
 REGISTRY: dict[str, Check] = {}
 
 
-def check(check_id: str, severity: Severity, title: str, area: str = "node") -> Callable[[CheckFn], CheckFn]:
+def check(check_id: str) -> Callable[[CheckFn], CheckFn]:
+    """Register the decorated function as the check `check_id`, described by its catalog entry."""
+    entry = catalog.get(check_id)
+    if entry is None:
+        raise catalog.CatalogError(
+            f"check id {check_id!r} has no entry in {catalog.CATALOG_PATH}: add one (area, severity, title, "
+            "when), then regenerate docs/CHECKS.md"
+        )
+    if not entry.implemented:
+        raise catalog.CatalogError(f"check id {check_id!r} is marked `implemented = false` in the catalog")
+
     def register(fn: CheckFn) -> CheckFn:
         if check_id in REGISTRY:
             raise ValueError(f"check id {check_id!r} registered twice")
-        REGISTRY[check_id] = Check(check_id, severity, title, area, fn)
+        severity = cast(Severity, entry.severity)  # tests/test_catalog.py checks the values
+        REGISTRY[check_id] = Check(check_id, severity, entry.title, entry.area, fn, entry)
         return fn
 
     return register

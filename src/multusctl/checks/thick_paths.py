@@ -182,7 +182,7 @@ def _thick_consequence(key: str) -> str:
     }.get(key, "")
 
 
-@check("thick-unmounted-path", "error", "A thick daemon path is a host path the daemon pod cannot see")
+@check("thick-unmounted-path")
 def thick_unmounted_path(snap: NodeSnapshot) -> Iterator[Hit]:
     for u in thick_unmounted(snap):
         tp = u.tp
@@ -201,7 +201,7 @@ def thick_unmounted_path(snap: NodeSnapshot) -> Iterator[Hit]:
 # thick socket
 
 
-@check("thick-socket-missing", "error", "The thick daemon's socket is missing")
+@check("thick-socket-missing")
 def thick_socket_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     t = _thick(snap)
     if t is None:

@@ -67,7 +67,7 @@ def thin_pod_paths(snap: NodeSnapshot) -> list[PodPath]:
     return out
 
 
-@check("thin-pod-path", "error", "The thin multus config names a path only the DaemonSet pod can see")
+@check("thin-pod-path")
 def thin_pod_path(snap: NodeSnapshot) -> Iterator[Hit]:
     t = _thin(snap)
     if t is None:

@@ -9,6 +9,7 @@ import click
 from multusctl.cli.options import node_options, tolerant_stdout
 
 FORMATS = ("text", "json", "sarif", "junit")
+LIST_FORMATS = ("text", "json")
 
 
 @click.command("check")
@@ -19,12 +20,23 @@ FORMATS = ("text", "json", "sarif", "junit")
               help="Node path of the thick plugin's daemon-config.json (default: looked up in multus.d/).")
 @click.option("--skip", "skip", multiple=True, metavar="ID", help="Do not run this check (repeatable).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: only on a terminal).")
+@click.option("--list", "list_ids", is_flag=True,
+              help="List the check catalog (every id, also those not built yet) as text or json; read no node.")
 def check_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | None, bin_dirs: tuple[str, ...],
-              output: str, daemon_config: str | None, skip: tuple[str, ...], color: bool | None) -> None:
+              output: str, daemon_config: str | None, skip: tuple[str, ...], color: bool | None,
+              list_ids: bool) -> None:
     """Find what is wrong with this node's Multus setup, without touching the cluster.
 
     Exit status: 0 no error findings, 1 at least one error, 2 bad usage or unreadable input.
     """
+    if list_ids:
+        if output not in LIST_FORMATS:
+            raise click.UsageError(f"--list: --output must be one of {', '.join(LIST_FORMATS)}, not {output}")
+        from multusctl.cli.catalog_list import render_list
+
+        tolerant_stdout()
+        sys.stdout.write(render_list(output))
+        return
     from multusctl.analyze import UnknownCheck, analyze_snapshot, node_check_ids, node_snapshot
     from multusctl.layout.detect import Overrides
     from multusctl.report.formats import render

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from multusctl.catalog import Entry
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -42,6 +45,9 @@ class Report:
     tool_version: str = ""
     # "id: one-line reason" for each check that raised (a bug of ours; not part of the JSON contract).
     crashed: list[str] = dataclasses.field(default_factory=list)
+    # The catalog entries (title, default severity, when, references) of the checks that ran, for the
+    # formats that describe rules (SARIF); the report itself never looks a check up. Not in to_dict().
+    checks: dict[str, Entry] = dataclasses.field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {s: 0 for s in SEVERITIES}

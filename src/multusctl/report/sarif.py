@@ -6,29 +6,24 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from multusctl.report.finding import Finding, Report, Severity
+from multusctl import catalog
+from multusctl.catalog import Entry
+from multusctl.report.finding import Finding, Report
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 _LEVEL: dict[str, str] = {"error": "error", "warning": "warning", "info": "note"}
 
 
-def _rule_meta(report: Report) -> dict[str, tuple[str, Severity | None]]:
-    """id -> (title, default severity) for every id the report mentions, from the registry if loaded."""
-    meta: dict[str, tuple[str, Severity | None]] = {}
-    try:
-        from multusctl.checks import REGISTRY, node_checks
+def _rule_entries(report: Report) -> dict[str, Entry | None]:
+    """id -> catalog entry for every id the report mentions: the entries the report carries, else the
+    catalog's (a report built without them, e.g. from a saved JSON), else None (an id the catalog lacks)."""
+    ids = dict.fromkeys([*report.checks_run, *(f.id for f in report.findings)])
+    return {cid: report.checks.get(cid) or catalog.get(cid) for cid in ids}
 
-        node_checks()  # loads the node checks; other areas register themselves when imported
-        registry = {c.id: (c.title, c.severity) for c in REGISTRY.values()}
-    except Exception:  # a report rendered without the checks (e.g. from a saved JSON) still renders
-        registry = {}
-    for cid in dict.fromkeys([*report.checks_run, *(f.id for f in report.findings)]):
-        if cid in registry:
-            meta[cid] = registry[cid]
-        else:
-            meta[cid] = (next((f.title for f in report.findings if f.id == cid and f.title), cid), None)
-    return meta
+
+def _plain(markdown: str) -> str:
+    return markdown.replace("**", "").replace("`", "")
 
 
 def node_uri(path: str) -> str:
@@ -59,21 +54,29 @@ def _result(f: Finding, index: int) -> dict[str, Any]:
     return res
 
 
+def _rule(cid: str, entry: Entry | None, report: Report) -> dict[str, Any]:
+    if entry is None:  # not in the catalog: the title and severity of its findings, else SARIF's default
+        title = next((f.title for f in report.findings if f.id == cid and f.title), cid)
+        sev = next((f.severity for f in report.findings if f.id == cid), "warning")
+        return {"id": cid, "name": cid, "shortDescription": {"text": title},
+                "help": {"text": f"See docs/CHECKS.md, id {cid}."}, "defaultConfiguration": {"level": _LEVEL[sev]}}
+    return {
+        "id": cid,
+        "name": cid,
+        "shortDescription": {"text": entry.title},
+        "fullDescription": {"text": _plain(entry.when), "markdown": entry.when},
+        "helpUri": entry.doc_url,
+        "help": {"text": f"See docs/CHECKS.md, id {cid}: {entry.doc_url}"},
+        "defaultConfiguration": {"level": _LEVEL[entry.severity]},
+        "properties": {"area": entry.area, "references": list(entry.references),
+                       "defersTo": list(entry.defers_to)},
+    }
+
+
 def sarif_document(report: Report) -> dict[str, Any]:
-    meta = _rule_meta(report)
-    ids = list(meta)
-    rules = []
-    for cid in ids:
-        title, registered = meta[cid]
-        # Not in the registry: the severity of its findings, else SARIF's default.
-        sev: str = registered or next((f.severity for f in report.findings if f.id == cid), "warning")
-        rules.append({
-            "id": cid,
-            "name": cid,
-            "shortDescription": {"text": title},
-            "help": {"text": f"See docs/CHECKS.md, id {cid}."},
-            "defaultConfiguration": {"level": _LEVEL[sev]},
-        })
+    entries = _rule_entries(report)
+    ids = list(entries)
+    rules = [_rule(cid, entries[cid], report) for cid in ids]
     index = {cid: i for i, cid in enumerate(ids)}
     t = report.target
     run: dict[str, Any] = {

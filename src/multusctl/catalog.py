@@ -1,0 +1,193 @@
+"""The check catalog (src/multusctl/data/checks.toml): per finding id, its area, default severity, title,
+when it fires, references and the ids it defers to. The one source of truth for the registry
+(`@check("id")` takes severity and title from here), `multusctl check --list`, the SARIF rules and the id
+tables of docs/CHECKS.md.
+
+It imports nothing of multusctl, so the checks, the reports and the CLI can all import it. `multusctl check`
+parses it at start-up: once, lazily, with the stdlib's tomllib, and nothing heavier.
+
+Regenerate the tables of docs/CHECKS.md after editing the catalog:
+
+    python -m multusctl.catalog --write-markdown          # rewrites docs/CHECKS.md in place
+    python -m multusctl.catalog --check-markdown          # exit 1 when docs/CHECKS.md is out of step
+    python -m multusctl.catalog --markdown node           # print one area's table
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+AREAS: tuple[str, ...] = ("node", "manifest", "cluster", "nad", "explain")
+SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
+CATALOG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "checks.toml")
+# Where each id is documented: the table row of docs/CHECKS.md carries an anchor named after the id.
+DOCS_URL = "https://github.com/multusctl/multusctl/blob/main/docs/CHECKS.md"
+
+_KEYS = frozenset({"severity", "also_severities", "title", "when", "references", "defers_to", "implemented"})
+
+
+class CatalogError(ValueError):
+    """The catalog file is malformed, or code names an id it does not have."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    area: str
+    severity: str  # the default one
+    title: str
+    when: str  # Markdown
+    references: tuple[str, ...] = ()
+    defers_to: tuple[str, ...] = ()
+    also_severities: tuple[str, ...] = ()
+    implemented: bool = True
+
+    @property
+    def severities(self) -> tuple[str, ...]:
+        """Every severity a finding of this id may take, the default first."""
+        return (self.severity, *self.also_severities)
+
+    @property
+    def doc_url(self) -> str:
+        return doc_url(self.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "area": self.area, "severity": self.severity, "severities": list(self.severities),
+            "title": self.title, "when": self.when, "references": list(self.references),
+            "defers_to": list(self.defers_to), "implemented": self.implemented, "doc_url": self.doc_url,
+        }
+
+
+def doc_url(check_id: str) -> str:
+    return f"{DOCS_URL}#{check_id}"
+
+
+_CATALOG: dict[str, Entry] | None = None
+
+
+def _entry(area: str, cid: str, raw: Any) -> Entry:
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{CATALOG_PATH}: [{area}.{cid}] is not a table")
+    unknown = set(raw) - _KEYS
+    if unknown:
+        raise CatalogError(f"{CATALOG_PATH}: [{area}.{cid}] has unknown key(s) {', '.join(sorted(unknown))}")
+    try:
+        return Entry(
+            id=cid, area=area, severity=raw["severity"], title=raw["title"], when=raw["when"],
+            references=tuple(raw.get("references", ())), defers_to=tuple(raw.get("defers_to", ())),
+            also_severities=tuple(raw.get("also_severities", ())), implemented=raw.get("implemented", True),
+        )
+    except KeyError as exc:
+        raise CatalogError(f"{CATALOG_PATH}: [{area}.{cid}] lacks {exc.args[0]!r}") from None
+
+
+def parse(text: str) -> dict[str, Entry]:
+    """id -> Entry of a catalog's text, in file order. Shape only; tests/test_catalog.py checks the values."""
+    import tomllib
+
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{CATALOG_PATH}: {exc}") from None
+    out: dict[str, Entry] = {}
+    for area, entries in doc.items():
+        if area not in AREAS or not isinstance(entries, dict):
+            raise CatalogError(f"{CATALOG_PATH}: [{area}] is not an area ({', '.join(AREAS)})")
+        for cid, raw in entries.items():
+            if cid in out:
+                raise CatalogError(f"{CATALOG_PATH}: id {cid!r} is in [{out[cid].area}] and [{area}]")
+            out[cid] = _entry(area, cid, raw)
+    return out
+
+
+def load() -> dict[str, Entry]:
+    """The catalog, parsed on first use."""
+    global _CATALOG
+    if _CATALOG is None:
+        with open(CATALOG_PATH, encoding="utf-8") as f:
+            _CATALOG = parse(f.read())
+    return _CATALOG
+
+
+def get(check_id: str) -> Entry | None:
+    return load().get(check_id)
+
+
+def entries(area: str | None = None) -> list[Entry]:
+    return [e for e in load().values() if area is None or e.area == area]
+
+
+# ---------------------------------------------------------------- docs/CHECKS.md
+
+BEGIN = "<!-- BEGIN GENERATED: {area} -->"
+END = "<!-- END GENERATED: {area} -->"
+REGENERATE = "python -m multusctl.catalog --write-markdown"
+
+
+def markdown_table(area: str) -> str:
+    """The id table of one area, as docs/CHECKS.md shows it (each row an anchor named after its id)."""
+    rows = ["| id | sev | fires when |", "|---|---|---|"]
+    for e in entries(area):
+        when = " ".join(e.when.split()).replace("|", "\\|")
+        rows.append(f'| <a id="{e.id}"></a>{e.id} | {" / ".join(e.severities)} | {when} |')
+    return "\n".join(rows)
+
+
+def update_markdown(text: str) -> str:
+    """`text` (docs/CHECKS.md) with the region between each area's markers replaced by its table."""
+    for area in AREAS:
+        begin, end = BEGIN.format(area=area), END.format(area=area)
+        start = text.find(begin)
+        if start == -1:
+            if entries(area):
+                raise CatalogError(f"docs/CHECKS.md has no {begin} ... {end} region for the {area} ids")
+            continue
+        stop = text.find(end, start)
+        if stop == -1:
+            raise CatalogError(f"docs/CHECKS.md: {begin} without {end}")
+        generated = f"{begin}\n<!-- from src/multusctl/data/checks.toml by `{REGENERATE}`; do not edit -->\n"
+        text = text[:start] + generated + markdown_table(area) + "\n" + text[stop:]
+    return text
+
+
+def checks_md_path() -> str:
+    """docs/CHECKS.md of the source tree this module lies in (src/multusctl/catalog.py)."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "docs", "CHECKS.md")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m multusctl.catalog",
+                                 description="The check catalog and the id tables of docs/CHECKS.md.")
+    what = ap.add_mutually_exclusive_group(required=True)
+    what.add_argument("--markdown", metavar="AREA", choices=AREAS, help="print the id table of AREA")
+    what.add_argument("--write-markdown", action="store_true", help="rewrite the generated tables of CHECKS.md")
+    what.add_argument("--check-markdown", action="store_true", help="exit 1 when CHECKS.md is out of step")
+    ap.add_argument("--file", default=None, help="the CHECKS.md to read/write (default: docs/CHECKS.md)")
+    args = ap.parse_args(argv)
+    if args.markdown:
+        print(markdown_table(args.markdown))
+        return 0
+    path = args.file or checks_md_path()
+    with open(path, encoding="utf-8") as f:
+        old = f.read()
+    new = update_markdown(old)
+    if args.check_markdown:
+        if new != old:
+            print(f"{path} is out of step with the catalog; regenerate it: {REGENERATE}")
+            return 1
+        return 0
+    if new != old:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(new)
+        print(f"{path}: tables regenerated")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
