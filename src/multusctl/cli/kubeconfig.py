@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from multusctl.cli.options import detect_layout_from, node_options, tolerant_stdout
 from multusctl.gather.nodefs import NodeFSError, read_regular_file
+
+if TYPE_CHECKING:
+    from multusctl.config.kubeconfig import Kubeconfig
+    from multusctl.gather.nodefs import NodeFS
+    from multusctl.layout.model import Layout
 
 
 def _fail(code: int, message: str) -> NoReturn:
@@ -21,9 +26,34 @@ def _fail(code: int, message: str) -> NoReturn:
     sys.exit(code)
 
 
+def _admin_kubeconfig(verb: str, fs: NodeFS, layout: Layout, explicit: str | None) -> tuple[str, str, Kubeconfig]:
+    """(path, where it came from, parsed) of the admin kubeconfig to talk to the API with; exit 2 without one."""
+    from multusctl.config.errors import ParseError
+    from multusctl.config.kubeconfig import parse
+    from multusctl.provision.target import find_admin_kubeconfig
+
+    node_admin, unusable = None, ""
+    if layout.admin_kubeconfig:
+        try:
+            node_admin = fs.host(layout.admin_kubeconfig)
+        except NodeFSError as exc:  # a symlink loop: skip it, and say so if nothing else is found
+            unusable = f"; the node's admin kubeconfig is unusable: {exc}"
+    found = find_admin_kubeconfig(explicit, os.environ.get("KUBECONFIG"), node_admin, os.path.expanduser("~"))
+    if found is None:
+        _fail(2, f"kubeconfig {verb}: no admin kubeconfig found ($KUBECONFIG, the node's admin kubeconfig, "
+                 f"~/.kube/config){unusable}; pass --kubeconfig FILE")
+    path, source = found
+    try:
+        return path, source, parse(read_regular_file(path, path))  # a FIFO or device is refused, not read
+    except NodeFSError as exc:
+        _fail(2, f"kubeconfig {verb}: cannot read {exc}")
+    except ParseError as exc:
+        _fail(2, f"kubeconfig {verb}: {path}: {exc}")
+
+
 @click.group("kubeconfig")
 def kubeconfig_group() -> None:
-    """The kubeconfig Multus's thin plugin uses: create a least-privilege one, or inspect one."""
+    """The kubeconfig Multus's thin plugin uses: create a least-privilege one, refresh its token, inspect it."""
 
 
 @kubeconfig_group.command("create")
@@ -55,11 +85,9 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
     Exit status: 0 done (or nothing to do), 1 the API refused or verification failed, 2 bad usage or
     unreadable input.
     """
-    from multusctl.config.errors import ParseError
-    from multusctl.config.kubeconfig import parse
     from multusctl.provision import duration
     from multusctl.provision.objects import Names
-    from multusctl.provision.target import find_admin_kubeconfig, server_url_problem
+    from multusctl.provision.target import server_url_problem
 
     seconds = None
     if token_duration is not None:
@@ -72,24 +100,7 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
         raise click.BadParameter(problem, param_hint="--server")
 
     fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
-    node_admin, unusable = None, ""
-    if layout.admin_kubeconfig:
-        try:
-            node_admin = fs.host(layout.admin_kubeconfig)
-        except NodeFSError as exc:  # a symlink loop: skip it, and say so if nothing else is found
-            unusable = f"; the node's admin kubeconfig is unusable: {exc}"
-    found = find_admin_kubeconfig(admin_kubeconfig, os.environ.get("KUBECONFIG"), node_admin,
-                                  os.path.expanduser("~"))
-    if found is None:
-        _fail(2, "kubeconfig create: no admin kubeconfig found ($KUBECONFIG, the node's admin kubeconfig, "
-                 f"~/.kube/config){unusable}; pass --kubeconfig FILE")
-    admin_path, admin_source = found
-    try:
-        admin_kc = parse(read_regular_file(admin_path, admin_path))  # a FIFO or device is refused, not read
-    except NodeFSError as exc:
-        _fail(2, f"kubeconfig create: cannot read {exc}")
-    except ParseError as exc:
-        _fail(2, f"kubeconfig create: {admin_path}: {exc}")
+    admin_path, admin_source, admin_kc = _admin_kubeconfig("create", fs, layout, admin_kubeconfig)
     secrets = set(admin_kc.secrets)
     admin_ca = admin_kc.decoded(admin_kc.cluster, "certificate-authority-data")
 
@@ -123,6 +134,100 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
         # a bad local target (a link, a directory, a missing parent) says so with Failed.code 2.
         _fail(exc.code if isinstance(exc, Failed) else 2 if exc.kind == "config" else 1,
               redact(f"kubeconfig create: {exc}", out.secrets))
+    finally:
+        admin.close()
+    sys.exit(code)
+
+
+@kubeconfig_group.command("refresh")
+@node_options
+@click.option("--path", default=None, metavar="FILE",
+              help="Refresh this file (a local path) instead of the node's multus.d/multus.kubeconfig under --root.")
+@click.option("--kubeconfig", "admin_kubeconfig", default=None, metavar="FILE",
+              help="Admin kubeconfig to request the token with (default: $KUBECONFIG, the node's admin "
+                   "kubeconfig, ~/.kube/config); read only when a new token is due.")
+@click.option("--context", default=None, help="Context of the admin kubeconfig (default: its current-context).")
+@click.option("--before", default="24h", show_default=True, metavar="DURATION",
+              help="Renew when the token expires within this time (e.g. 24h, 72h, 30m).")
+@click.option("--force", is_flag=True, help="Renew even when the token is not due yet.")
+@click.option("--no-verify", is_flag=True,
+              help="Do not contact the file's server (its ClusterIP may not be reachable from here); the new "
+                   "token is still checked through the admin connection.")
+@click.option("--dry-run", is_flag=True, help="Change nothing; say whether a token is due and show the diff.")
+@click.option("--print-systemd-timer", "print_timer", is_flag=True,
+              help="Print a systemd service and timer that run this refresh hourly, and exit.")
+def refresh_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | None, bin_dirs: tuple[str, ...],
+                path: str | None, admin_kubeconfig: str | None, context: str | None, before: str, force: bool,
+                no_verify: bool, dry_run: bool, print_timer: bool) -> None:
+    """Renew the TokenRequest token of Multus's kubeconfig when it expires within --before.
+
+    Keeps the file's server and CA, requests a token of the same ServiceAccount and lifetime, verifies it
+    as `create` does and writes it atomically (0600, old file backed up). A long-lived Secret token needs
+    nothing. The cluster is contacted only when a token is due, so a timer may run it often.
+
+    Exit status: 0 refreshed or nothing due, 1 the API refused or verification failed, 2 bad usage or a
+    file refresh cannot renew.
+    """
+    import shlex
+    from datetime import UTC, datetime, timedelta
+
+    from multusctl.provision import duration, files
+    from multusctl.provision.files import LocalError
+    from multusctl.provision.plan import Failed, Output
+    from multusctl.provision.refresh import due, run, systemd_units
+    from multusctl.provision.target import node_target
+
+    try:
+        window = timedelta(seconds=duration.parse(before))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--before") from None
+    if print_timer:
+        import shutil
+
+        # systemd wants an absolute ExecStart; the one installed where this runs.
+        exe = shutil.which("multusctl") or os.path.abspath(sys.argv[0])
+        args = [exe, "kubeconfig", "refresh", "--before", before]
+        args += ["--path", os.path.abspath(path)] if path else ["--root", os.path.abspath(root)]
+        if admin_kubeconfig:
+            args += ["--kubeconfig", os.path.abspath(admin_kubeconfig)]
+        click.echo(systemd_units(shlex.join(args)), nl=False)
+        return
+    fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
+    try:
+        target, shown, _may_create = node_target(fs, layout, path)
+        existing = files.read_existing(target, shown(target))
+    except files.FileError as exc:
+        _fail(2, f"kubeconfig refresh: {exc}")
+    out = Output(echo=click.echo)
+    tolerant_stdout()
+    try:
+        d = due(existing.data, shown(target), datetime.now(UTC), window, force)
+    except Failed as exc:
+        _fail(exc.code, f"kubeconfig refresh: {exc}")
+    if not d.needed:
+        out.ok(d.why)
+        sys.exit(0)
+    out.info(d.why)
+    admin_path, admin_source, admin_kc = _admin_kubeconfig("refresh", fs, layout, admin_kubeconfig)
+    out.secrets |= admin_kc.secrets
+
+    from multusctl.config.secrets import redact
+    from multusctl.provision.api import ApiFailure, connect_admin
+    from multusctl.provision.create import Options
+
+    assert d.names is not None
+    opts = Options(admin_path=admin_path, admin_source=admin_source, context=context, names=d.names,
+                   target=target, shown=shown, verify=not no_verify, dry_run=dry_run)
+    try:
+        admin = connect_admin(admin_path, admin_kc.raw, context, out.secrets)
+    except ApiFailure as exc:
+        _fail(2, f"kubeconfig refresh: {exc}")
+    try:
+        code = run(opts, d, admin, out, existing)
+    except (ApiFailure, Failed, LocalError) as exc:
+        code_ = exc.code if isinstance(exc, Failed) else 2 if isinstance(exc, LocalError) or exc.kind == "config" \
+            else 1
+        _fail(code_, redact(f"kubeconfig refresh: {exc}", out.secrets))
     finally:
         admin.close()
     sys.exit(code)

@@ -24,7 +24,7 @@ from multusctl.provision.duration import human, timestamp
 from multusctl.provision.objects import Names, Obj, token_secret
 from multusctl.provision.plan import Failed, Output
 
-__all__ = ["Failed", "Options", "Output", "run"]
+__all__ = ["Failed", "Options", "Output", "plan_file", "run", "verify", "write_file"]
 
 TOKEN_WAIT_SECONDS = 10.0
 RBAC_SETTLE_SECONDS = 3.0  # a real apiserver's RBAC cache may lag a just-created binding by a moment
@@ -118,8 +118,9 @@ def request_token(api: Api, n: Names, seconds: int, dry: bool, out: Output) -> T
         out.warn(f"{line} (the server shortened the {human(seconds)} asked for to {human(granted)})")
     else:
         out.ok(f"{line} (in {human(granted) if granted is not None else '?'})")
-    out.warn("nothing refreshes this token: re-run `multusctl kubeconfig create` before it expires, "
-             "or drop --token-duration for a long-lived Secret token")
+    out.warn("nothing refreshes this token by itself: run `multusctl kubeconfig refresh` before it expires "
+             "(`--print-systemd-timer` prints a timer that does), or drop --token-duration for a long-lived "
+             "Secret token")
     return Token(token, "TokenRequest", expires)
 
 
@@ -225,8 +226,8 @@ def _server(opts: Options, service: Obj | None, out: Output) -> str:
     return opts.server
 
 
-def _plan(opts: Options, existing: files.Existing, text: str, out: Output) -> None:
-    """--dry-run: what `_write` would do, with a diff whose secrets are shown as fingerprints."""
+def plan_file(opts: Options, existing: files.Existing, text: str, out: Output) -> None:
+    """--dry-run: what `write_file` would do, with a diff whose secrets are shown as fingerprints."""
     shown = opts.shown(opts.target)
     if existing.data == text.encode():
         out.ok(f"{shown}: unchanged" + ("" if existing.mode == files.MODE else
@@ -238,7 +239,7 @@ def _plan(opts: Options, existing: files.Existing, text: str, out: Output) -> No
     out.echo(kubeconfig_text.diff(old, text, shown, out.secrets).rstrip("\n"))
 
 
-def _write(opts: Options, existing: files.Existing, new: bytes, out: Output, what: str,
+def write_file(opts: Options, existing: files.Existing, new: bytes, out: Output, what: str,
            dirs: list[str]) -> None:
     """Put `new` at the target: only a chmod when the content is the same, else backup + atomic write."""
     shown = opts.shown(opts.target)
@@ -309,12 +310,12 @@ def run(opts: Options, admin: Api, out: Output, admin_ca: bytes | None) -> int:
             out.secrets |= parse(existing.data).secrets
 
     if dry:
-        _plan(opts, existing, text, out)
+        plan_file(opts, existing, text, out)
         out.info("Dry run: nothing was changed")
         return 0
 
     assert token.value is not None
     verify(admin, server, ca, token.value, n, opts.verify, out)
     what = f"ServiceAccount {n.namespace}/{n.service_account}, server {redact_url(server)}"
-    _write(opts, existing, text.encode(), out, what, dirs)
+    write_file(opts, existing, text.encode(), out, what, dirs)
     return 0

@@ -1,0 +1,135 @@
+"""`multusctl kubeconfig refresh`: renew the TokenRequest token of Multus's kubeconfig before it expires.
+
+The thin plugin never refreshes its token by default (rke2#9313: an hour after a CIS-mode install every
+pod fails with Unauthorized). Refresh keeps the file's server and CA, asks the API for a new token of the
+same ServiceAccount and lifetime, proves it exactly as `create` does, and writes it the same way (atomic,
+0600, backed up). It contacts the cluster only when the token expires within `--before`: a timer can run it
+every hour at no cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from multusctl.config.credentials import span, timestamp
+from multusctl.config.errors import ParseError
+from multusctl.config.jwt import TokenClaims, decode_claims, looks_like_jwt
+from multusctl.config.kubeconfig import Kubeconfig, parse
+from multusctl.config.secrets import fingerprint, redact_url
+from multusctl.provision import files, kubeconfig_text
+from multusctl.provision.api import Api
+from multusctl.provision.create import Options, plan_file, verify, write_file
+from multusctl.provision.duration import MIN_TOKEN_SECONDS
+from multusctl.provision.objects import Names
+from multusctl.provision.plan import Failed, Output
+
+
+@dataclass(frozen=True)
+class Due:
+    """What the current file needs: nothing (with why), or a new token for `names` of `seconds`."""
+
+    needed: bool
+    why: str
+    names: Names | None = None
+    seconds: int = 0
+    kubeconfig: Kubeconfig | None = None
+
+
+def due(data: bytes | None, shown: str, now: datetime, before: timedelta, force: bool) -> Due:
+    """Decide offline whether the kubeconfig at `shown` needs a new token. Raises Failed (exit 2) when it is
+    not a ServiceAccount-token kubeconfig refresh can renew."""
+    if data is None:
+        raise Failed(f"{shown} does not exist: nothing to refresh; write it with `multusctl kubeconfig create`", 2)
+    try:
+        kc = parse(data)
+    except ParseError as exc:
+        raise Failed(f"{shown}: {exc}; recreate it with `multusctl kubeconfig create`", 2) from None
+    token = kc.token
+    if not token or not looks_like_jwt(token):
+        what = "a client certificate" if kc.user.get("client-certificate-data") or kc.user.get(
+            "client-certificate") else "no ServiceAccount token"
+        raise Failed(f"{shown} authenticates with {what}; refresh renews ServiceAccount tokens only: write one "
+                     "with `multusctl kubeconfig create`", 2)
+    try:
+        claims = decode_claims(token)
+    except ParseError as exc:
+        raise Failed(f"{shown}: its token is unreadable ({exc}); recreate it with `multusctl kubeconfig create`",
+                     2) from None
+    names = _names(claims, shown)
+    if claims.expires is None:
+        return Due(False, f"{shown}: long-lived Secret token {fingerprint(token)} of ServiceAccount "
+                          f"{claims.service_account}: it never expires, nothing to refresh", names, 0, kc)
+    left = claims.expires - now
+    when = f"in {span(left)}" if left.total_seconds() > 0 else f"EXPIRED {span(-left)} ago"
+    state = (f"token {fingerprint(token)} of ServiceAccount {claims.service_account} expires "
+             f"{timestamp(claims.expires)} ({when})")
+    seconds = max(int((claims.lifetime or timedelta(hours=24)).total_seconds()), MIN_TOKEN_SECONDS)
+    if left > before and not force:
+        return Due(False, f"{shown}: {state}, later than --before {span(before)}: nothing to do", names,
+                   seconds, kc)
+    reason = "--force" if left > before else f"within --before {span(before)}"
+    return Due(True, f"{shown}: {state}, {reason}: requesting a new {span(seconds)} token", names, seconds, kc)
+
+
+def _names(claims: TokenClaims, shown: str) -> Names:
+    sa = claims.service_account
+    if not sa or "/" not in sa:
+        raise Failed(f"{shown}: its token names no ServiceAccount; recreate it with `multusctl kubeconfig create`",
+                     2)
+    namespace, name = sa.split("/", 1)
+    return Names.for_account(namespace, name)
+
+
+def run(opts: Options, d: Due, admin: Api, out: Output, existing: files.Existing) -> int:
+    """Request, verify and write the new token (the decision `d` says one is needed)."""
+    assert d.names is not None and d.kubeconfig is not None
+    kc, n = d.kubeconfig, d.names
+    server = kc.server or ""
+    ca = kc.decoded(kc.cluster, "certificate-authority-data")
+    if not server or ca is None:
+        raise Failed(f"{opts.shown(opts.target)} has no server or no certificate-authority-data to keep; "
+                     "recreate it with `multusctl kubeconfig create`", 2)
+    out.info(f"Admin connection: {opts.admin_path} ({opts.admin_source}), server {admin.server}")
+    if opts.dry_run:
+        out.plan(f"TokenRequest for ServiceAccount {n.namespace}/{n.service_account}: would request a "
+                 f"{span(d.seconds)} token; server {redact_url(server)} and CA kept")
+        text = kubeconfig_text.build(server, ca, "<new token, made on the real run>",
+                                     service_account=f"{n.namespace}/{n.service_account}")
+        plan_file(opts, existing, text, out)
+        out.info("Dry run: nothing was changed")
+        return 0
+    token, expires = admin.request_token(n.namespace, n.service_account, d.seconds)
+    out.secrets.add(token)
+    out.ok(f"TokenRequest for ServiceAccount {n.namespace}/{n.service_account}: token {fingerprint(token)} "
+           f"expires {timestamp(expires) if expires else '(unknown)'}")
+    verify(admin, server, ca, token, n, opts.verify, out)
+    text = kubeconfig_text.build(server, ca, token, service_account=f"{n.namespace}/{n.service_account}")
+    write_file(opts, existing, text.encode(), out, f"new token {fingerprint(token)}, server {redact_url(server)}",
+               [])
+    return 0
+
+
+def systemd_units(command: str, every: str = "1h") -> str:
+    """A service and a timer that run `command` (a refresh) every `every`, as text to save under
+    /etc/systemd/system (a node-local schedule: the node must reach the API with the admin kubeconfig)."""
+    return (
+        "# /etc/systemd/system/multusctl-refresh.service\n"
+        "[Unit]\n"
+        "Description=Renew the token of Multus's kubeconfig before it expires (multusctl kubeconfig refresh)\n"
+        "After=network-online.target\n\n"
+        "[Service]\n"
+        "Type=oneshot\n"
+        f"ExecStart={command}\n\n"
+        "# /etc/systemd/system/multusctl-refresh.timer\n"
+        "[Unit]\n"
+        "Description=Run multusctl kubeconfig refresh regularly\n\n"
+        "[Timer]\n"
+        f"OnBootSec=5min\nOnUnitActiveSec={every}\nRandomizedDelaySec=5min\nPersistent=true\n\n"
+        "[Install]\n"
+        "WantedBy=timers.target\n"
+        "# Enable with: systemctl daemon-reload && systemctl enable --now multusctl-refresh.timer\n"
+    )
+
+
+__all__ = ["Due", "due", "run", "systemd_units"]

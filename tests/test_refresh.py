@@ -1,0 +1,97 @@
+"""`multusctl kubeconfig refresh` against the test cluster, proven with the real kubectl (issue 8)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from multusctl.cli.main import cli
+from multusctl.testing import TestCluster
+from tests.test_create_hardening import target_of
+from tests.test_kubeconfig_create import KUBECTL, create, jwt_claims, kubectl
+
+
+def refresh(home: Path, *args: str) -> tuple[int, str, str]:
+    res = CliRunner().invoke(cli, ["kubeconfig", "refresh", *args], env={"HOME": str(home), "KUBECONFIG": ""},
+                             catch_exceptions=False)
+    return res.exit_code, res.stdout, res.stderr
+
+
+def _token(root: Path) -> str:
+    return str(yaml.safe_load(target_of(root).read_text())["users"][0]["user"]["token"])
+
+
+@pytest.fixture
+def short_lived(cluster: TestCluster, admin: Path, root: Path, home: Path) -> str:
+    """The seed root after `create --token-duration 1h`: a TokenRequest token that expires in an hour."""
+    code, out, err = create(home, "--root", str(root), "--kubeconfig", str(admin), "--server", cluster.url,
+                            "--token-duration", "1h")
+    assert code == 0, out + err
+    return _token(root)
+
+
+def test_a_token_due_is_renewed_verified_and_written_like_create(cluster: TestCluster, admin: Path, root: Path,
+                                                                 home: Path, short_lived: str) -> None:
+    before = yaml.safe_load(target_of(root).read_text())
+    code, out, err = refresh(home, "--root", str(root), "--kubeconfig", str(admin), "--before", "2h")
+    assert code == 0, out + err
+    new = _token(root)
+    assert new != short_lived and new not in out and short_lived not in out
+    claims = jwt_claims(new)
+    assert claims["exp"] - claims["iat"] == 3600  # the same lifetime as the token it replaces
+    after = yaml.safe_load(target_of(root).read_text())
+    assert after["clusters"] == before["clusters"]  # server and CA kept
+    assert os.stat(target_of(root)).st_mode & 0o777 == 0o600
+    assert any(".bak-" in p for p in os.listdir(target_of(root).parent))
+    assert "Verified against" in out and "within --before 2 h" in out
+    if KUBECTL:  # the real client-go accepts what was written
+        res = kubectl(home, target_of(root), "get", "pods", "-A")
+        assert res.returncode == 0, res.stderr
+
+
+def test_a_token_not_due_needs_no_cluster_and_changes_nothing(cluster: TestCluster, admin: Path, root: Path,
+                                                              home: Path, short_lived: str) -> None:
+    data = target_of(root).read_bytes()
+    cluster.requests.clear()
+    code, out, err = refresh(home, "--root", str(root), "--before", "30m")  # no --kubeconfig: none needed
+    assert code == 0, out + err
+    assert "later than --before 30 min: nothing to do" in out
+    assert target_of(root).read_bytes() == data and list(cluster.requests) == []
+
+
+def test_dry_run_says_what_it_would_do_and_changes_nothing(cluster: TestCluster, admin: Path, root: Path,
+                                                           home: Path, short_lived: str) -> None:
+    data = target_of(root).read_bytes()
+    cluster.requests.clear()
+    code, out, err = refresh(home, "--root", str(root), "--kubeconfig", str(admin), "--force", "--dry-run")
+    assert code == 0, out + err
+    assert "would request a 60 min token" in out and "Dry run: nothing was changed" in out
+    assert target_of(root).read_bytes() == data
+    assert not [r for r in cluster.requests if r[0] != "GET" and "token" in r[1]]
+
+
+def test_a_long_lived_secret_token_needs_nothing(cluster: TestCluster, admin: Path, root: Path, home: Path) -> None:
+    code, out, err = create(home, "--root", str(root), "--kubeconfig", str(admin), "--no-verify")
+    assert code == 0, out + err
+    code, out, err = refresh(home, "--root", str(root), "--force")
+    assert code == 0 and "never expires, nothing to refresh" in out, out + err
+
+
+def test_a_copied_admin_kubeconfig_is_not_something_refresh_renews(root: Path, home: Path) -> None:
+    code, _out, err = refresh(home, "--root", str(root))  # the seed: a copy of k3s.yaml
+    assert code == 2 and "authenticates with a client certificate" in err and "kubeconfig create" in err
+
+
+def test_the_printed_timer_runs_this_refresh(tmp_path: Path, home: Path) -> None:
+    code, out, _err = refresh(home, "--print-systemd-timer", "--root", "/", "--kubeconfig", "/etc/rancher/k3s/k3s.yaml",
+                              "--before", "48h")
+    assert code == 0
+    exec_start = next(line for line in out.splitlines() if line.startswith("ExecStart="))
+    argv = exec_start.removeprefix("ExecStart=").split()
+    assert os.path.isabs(argv[0]) and argv[1:] == ["kubeconfig", "refresh", "--before", "48h", "--root", "/",
+                                                   "--kubeconfig", "/etc/rancher/k3s/k3s.yaml"]
+    assert "[Timer]" in out and "OnUnitActiveSec=1h" in out and "WantedBy=timers.target" in out
