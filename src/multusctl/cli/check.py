@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from multusctl.cli.options import detect_layout_from, node_options, tolerant_stdout
+from multusctl.cli.options import node_options
+from multusctl.cli.run import UsageProblem, run_check
 
 FORMATS = ("text", "json", "sarif", "junit")
 
@@ -25,33 +24,7 @@ def check_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | N
 
     Exit status: 0 no error findings, 1 at least one error, 2 bad usage or unreadable input.
     """
-    from multusctl import __version__
-    from multusctl.checks import node_checks
-    from multusctl.checks.registry import run_checks
-    from multusctl.config.secrets import redact
-    from multusctl.gather.snapshot import gather_node
-    from multusctl.report.finding import Report, Target
-    from multusctl.report.formats import render
-
-    ids = [c.id for c in node_checks()]
-    unknown = sorted(set(skip) - set(ids))
-    if unknown:
-        raise click.UsageError(f"--skip: unknown check id {', '.join(unknown)} (see CHECKS.md)")
-
-    fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
-    snap = gather_node(fs, layout, daemon_config=daemon_config)
-    run = run_checks(snap, "node", only=[i for i in ids if i not in skip])
-    for crash in run.crashed:
-        # The exception text may quote the node's files: never let it carry a token out.
-        click.echo(redact(f"multusctl: internal error in check {crash} (please report this)", snap.secrets),
-                   err=True)
-    report = Report(
-        target=Target(kind="node", root=root, distro=layout.distro, role=layout.role, mode=snap.mode),
-        findings=run.findings,
-        checks_run=run.ran,
-        tool_version=__version__,
-    )
-    use_color = sys.stdout.isatty() if color is None else color
-    tolerant_stdout()
-    sys.stdout.write(render(report, output, color=use_color, secrets=snap.secrets))
-    sys.exit(2 if run.crashed and not run.findings else report.exit_code())
+    try:
+        run_check(root, distro, role, conf_dir, bin_dirs, output, daemon_config, skip, color)
+    except UsageProblem as exc:
+        raise click.UsageError(str(exc)) from None
