@@ -1,9 +1,11 @@
-"""Fixtures shared by the `kubeconfig create` tests: a test cluster, an isolated HOME, the seed example root."""
+"""Session-wide settings for the whole suite, and the fixtures the `kubeconfig` command tests share."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,37 @@ from multusctl.testing import TestCluster
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "examples" / "k3s-agent-seed"
+_PYCACHE: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the `python -m multusctl` subprocesses (hundreds of them) keep their bytecode.
+
+    Under PYTHONDONTWRITEBYTECODE every subprocess recompiles every multusctl module (tens of ms each run);
+    the bytecode goes to a temp dir of this session (PYTHONPYCACHEPREFIX), never into the source tree."""
+    global _PYCACHE
+    if "PYTHONDONTWRITEBYTECODE" in os.environ and "PYTHONPYCACHEPREFIX" not in os.environ:
+        _PYCACHE = tempfile.mkdtemp(prefix="multusctl-tests-pycache-")
+        os.environ.pop("PYTHONDONTWRITEBYTECODE")
+        os.environ["PYTHONPYCACHEPREFIX"] = _PYCACHE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _PYCACHE is not None:
+        shutil.rmtree(_PYCACHE, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _secrets_of_this_test_only() -> Iterator[None]:
+    """Each command is one process, whose redaction registry starts empty; in-process tests get the same,
+    so a secret remembered by one test (a random hypothesis string) cannot redact words in another."""
+    from multusctl.config import secrets
+
+    known, forms = dict(secrets._KNOWN), list(secrets._FORMS)
+    yield
+    secrets._KNOWN.clear()
+    secrets._KNOWN.update(known)
+    secrets._FORMS[:] = forms
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def test_bundle_and_surrounding_whitespace() -> None:
     b"junk before\n" + certs.ca().cert_pem,
     certs.ca().cert_pem + certs.ca().key_pem,  # another PEM type in the bundle: cryptography decides
     certs.ca().cert_pem.replace(b"\n-----END", b"!!\n-----END"),
-])
+], ids=["empty", "no-body", "junk-before", "with-key", "bad-base64"])  # stable ids: the certs are random
 def test_unusual_input_steps_aside(data: bytes) -> None:
     assert read_pem_certs(data) is None
 

@@ -123,3 +123,29 @@ def test_any_text_loads_or_gives_one_line_without_its_content(text: str) -> None
         yamlload.load(text)
     except ParseError as exc:
         assert "\n" not in str(exc) and MARK not in str(exc)
+
+
+def test_pyyaml_non_printable_stand_in_is_the_same_character_set() -> None:
+    """yamlload hands PyYAML's Reader a cheaper-to-compile NON_PRINTABLE: it must match exactly the same
+    characters as PyYAML's own class, over every code point (lone surrogates included)."""
+    import re
+
+    from multusctl.config import yamlload
+
+    yaml = yamlload._yaml()
+    everything = "".join(map(chr, range(0x110000)))
+    ours = [m.start() for m in re.finditer(yamlload._NON_PRINTABLE_SAME, everything)]
+    theirs = [m.start() for m in re.finditer(yamlload._PYYAML_NON_PRINTABLE, everything)]
+    assert ours == theirs
+    assert yaml.reader.Reader.NON_PRINTABLE.pattern in (yamlload._NON_PRINTABLE_SAME, yamlload._PYYAML_NON_PRINTABLE)
+
+
+def test_pyyaml_gets_the_stand_in_when_imported_through_yamlload() -> None:
+    """If PyYAML changes its pattern the stand-in silently stops applying (slower, never wrong): notice."""
+    import subprocess
+    import sys
+
+    code = ("from multusctl.config import yamlload as y; m = y._yaml(); "
+            "print(m.reader.Reader.NON_PRINTABLE.pattern == y._NON_PRINTABLE_SAME)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True", out.stderr

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from multusctl.cli.options import node_options, tolerant_stdout
+from multusctl.cli.options import node_options
+from multusctl.cli.run import UsageProblem, run_check
 
 FORMATS = ("text", "json", "sarif", "junit")
 LIST_FORMATS = ("text", "json")
@@ -32,26 +31,15 @@ def check_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | N
     if list_ids:
         if output not in LIST_FORMATS:
             raise click.UsageError(f"--list: --output must be one of {', '.join(LIST_FORMATS)}, not {output}")
+        import sys
+
         from multusctl.cli.catalog_list import render_list
+        from multusctl.cli.run import tolerant_stdout
 
         tolerant_stdout()
         sys.stdout.write(render_list(output))
         return
-    from multusctl.analyze import UnknownCheck, analyze_snapshot, node_check_ids, node_snapshot
-    from multusctl.layout.detect import Overrides
-    from multusctl.report.formats import render
-
     try:
-        node_check_ids(skip)  # a bad --skip is bad usage, said before the node is read
-    except UnknownCheck as exc:
-        raise click.UsageError(f"--skip: {exc}") from None
-    overrides = Overrides(distro=distro, role=role, conf_dir=conf_dir, bin_dirs=list(bin_dirs) or None)
-    snap = node_snapshot(root, overrides, daemon_config=daemon_config)
-    report = analyze_snapshot(snap, root=root, skip=skip)
-    for crash in report.crashed:
-        # The exception text may quote the node's files: the stream guard redacts it like every line.
-        click.echo(f"multusctl: internal error in check {crash} (please report this)", err=True)
-    use_color = sys.stdout.isatty() if color is None else color
-    tolerant_stdout()
-    sys.stdout.write(render(report, output, color=use_color, secrets=snap.secrets))
-    sys.exit(2 if report.crashed and not report.findings else report.exit_code())
+        run_check(root, distro, role, conf_dir, bin_dirs, output, daemon_config, skip, color)
+    except UsageProblem as exc:
+        raise click.UsageError(str(exc)) from None

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from multusctl.cli.run import detect_layout_from, tolerant_stdout
 from multusctl.layout.model import DISTROS, ROLES
 
-if TYPE_CHECKING:
-    from multusctl.gather.nodefs import NodeFS
-    from multusctl.layout.model import Layout
+__all__ = ["detect_layout_from", "node_options", "tolerant_stdout"]
 
 
 def node_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -31,22 +29,3 @@ def node_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed(opts):
         fn = opt(fn)
     return fn
-
-
-def detect_layout_from(root: str, distro: str | None, role: str | None, conf_dir: str | None,
-                       bin_dirs: tuple[str, ...]) -> tuple[NodeFS, Layout]:
-    from multusctl.gather.nodefs import NodeFS
-    from multusctl.layout.detect import Overrides, detect_layout
-
-    fs = NodeFS(root)
-    layout = detect_layout(
-        fs, Overrides(distro=distro, role=role, conf_dir=conf_dir, bin_dirs=list(bin_dirs) or None)
-    )
-    return fs, layout
-
-
-def tolerant_stdout() -> None:
-    """Print what the terminal's encoding cannot show (node file names, the report's dashes) as escapes,
-    instead of dying with a UnicodeEncodeError traceback on a non-UTF-8 terminal."""
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="backslashreplace")

@@ -81,10 +81,9 @@ DEFAULT_SOCKET_DIR = "/run/multus"
 def lookup(obj: dict[str, Any], key: str) -> Any:
     """`obj[key]` the way Go's encoding/json fills a struct field tagged `key`: exact or case-insensitive
     spelling, the last one in the document winning. None when absent."""
-    if key in obj and not any(k != key and k.lower() == key.lower() for k in obj):
-        return obj[key]
-    found = None
+    # (An exact key with no other spelling is the last spelling too: one pass answers both cases.)
     low = key.lower()
+    found = None
     for k, v in obj.items():
         if k.lower() == low:
             found = v
@@ -110,6 +109,7 @@ NETCONF_TYPES: dict[str, str] = {
     "capabilities": _OBJ, "ipam": _OBJ, "dns": _OBJ, "logOptions": _OBJ, "runtimeConfig": _OBJ,
     "prevResult": _OBJ,
 }
+_LOWER = {key: key.lower() for key in NETCONF_TYPES}
 
 
 def _json_type_ok(value: Any, want: str) -> bool:
@@ -145,8 +145,11 @@ def json_type_name(value: Any) -> str:
 def netconf_type_errors(plugin: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(key as written, expected type, found type) for each value multus cannot decode."""
     out = []
+    by_low: dict[str, list[str]] = {}  # spellings() of every field at once, each in document order
+    for k in plugin:
+        by_low.setdefault(k.lower(), []).append(k)
     for key, want in NETCONF_TYPES.items():
-        for k in spellings(plugin, key):
+        for k in by_low.get(_LOWER[key], ()):
             if not _json_type_ok(plugin[k], want):
                 out.append((k, want, json_type_name(plugin[k])))
     caps = lookup(plugin, "capabilities")

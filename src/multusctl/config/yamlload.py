@@ -19,6 +19,7 @@ through `load`/`load_all`, which differ from `yaml.safe_load` in three ways:
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from multusctl.config.errors import ParseError
@@ -31,6 +32,33 @@ MAX_ALIAS_NODES = 10_000  # nodes that aliases may add in all; real configs and 
 # its token names such as '<block end>'.
 _UNPAIRED = re.compile("[\ud800-\udfff]")
 _QUOTED = re.compile(r"'(?!<[a-z ]+>')[^']*'|\"[^\"]*\"")
+
+# PyYAML's Reader compiles NON_PRINTABLE when yaml is imported: 10-30 ms of start-up, since sre's charset
+# optimizer walks its huge ranges one code point at a time. The second class is its complement written out,
+# the very same characters (tests/test_yamlload.py compares the two over every code point), and compiles in
+# well under a millisecond; `_yaml()` hands it to PyYAML while PyYAML is being imported.
+_PYYAML_NON_PRINTABLE = "[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010ffff]"
+_NON_PRINTABLE_SAME = "[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uD800-\uDFFF\uFFFE\uFFFF]"
+
+
+def _yaml() -> Any:
+    """The yaml module, imported without paying for PyYAML's slowest regular expression."""
+    mod = sys.modules.get("yaml")
+    if mod is not None:
+        return mod
+    real_compile = re.compile
+
+    def compile_(pattern: Any, flags: int = 0) -> Any:
+        if flags == 0 and isinstance(pattern, str) and pattern == _PYYAML_NON_PRINTABLE:
+            return real_compile(_NON_PRINTABLE_SAME)
+        return real_compile(pattern, flags)
+
+    re.compile = compile_  # type: ignore[assignment]
+    try:
+        import yaml
+    finally:
+        re.compile = real_compile
+    return yaml
 
 
 def nesting_bound(text: str) -> int:
@@ -54,7 +82,7 @@ def nesting_bound(text: str) -> int:
 
 
 def _loader_class(text: str) -> Any:
-    import yaml
+    yaml = _yaml()
 
     bound = nesting_bound(text)
     if bound <= C_LOADER_MAX_DEPTH:
@@ -116,7 +144,7 @@ def _where(mark: Any) -> str:
 
 def describe_error(exc: Exception) -> str:
     """A one-line reason for a YAML error that quotes none of the document (line and column only)."""
-    import yaml
+    yaml = _yaml()
 
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
@@ -128,7 +156,7 @@ def describe_error(exc: Exception) -> str:
 
 
 def _documents(text: str, single: bool) -> list[Any]:
-    import yaml
+    yaml = _yaml()
 
     if _UNPAIRED.search(text):  # libyaml cannot even be handed such a string (UnicodeEncodeError)
         raise ParseError("invalid YAML: contains an unpaired UTF-16 surrogate")

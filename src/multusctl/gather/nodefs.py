@@ -29,6 +29,12 @@ class NodeFSError(Exception):
         self.kind = kind
 
 
+class _WalkFailed(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class PathInfo:
     path: str  # node path, symlinks resolved
@@ -47,52 +53,85 @@ class NodeFS:
         self._stat = cache(self._stat_uncached)
         self._read = cache(self._read_uncached)
         self._listdir = cache(self._listdir_uncached)
+        # node path prefix -> (resolved, symlinks followed), or the reason its walk failed
+        self._prefixes: dict[str, tuple[str, int] | str] = {}
+        self._normalized: dict[str, str] = {}  # the same node paths are asked about again and again
+
+    def _normalize(self, path: str) -> str:
+        done = self._normalized.get(path)
+        if done is None:
+            done = self._normalized[path] = normalize(path)  # raises (and caches nothing) for a bad path
+        return done
 
     def host(self, path: str) -> str:
         """The path on this machine for a node path (after resolving symlinks inside the root)."""
-        resolved = self._resolve(normalize(path))
+        resolved = self._resolve(self._normalize(path))
         return self.root if resolved == "/" else os.path.join(self.root, resolved.lstrip("/"))
 
     def resolve(self, path: str) -> str:
         """Node path with every symlink resolved inside the root. Raises NodeFSError on a loop."""
-        return self._resolve(normalize(path))
+        return self._resolve(self._normalize(path))
 
     def _resolve_uncached(self, path: str) -> str:
+        # Walk the components left to right, as the kernel does; the state after each prefix (the resolved
+        # prefix and the symlinks followed so far) is remembered, so 10,000 files in one directory cost one
+        # lstat each instead of one per component. The state after a prefix depends on nothing after it,
+        # so this finds exactly what a walk from "/" would, with the same hop count and the same errors.
         parts = [p for p in path.split("/") if p]
-        done = "/"
-        hops = 0
-        while parts:
-            part = parts.pop(0)
-            if part == "..":
-                done = posixpath.dirname(done) or "/"
-                continue
-            if part == ".":
-                continue
-            candidate = posixpath.join(done, part)
-            real = os.path.join(self.root, candidate.lstrip("/"))
+        keys = []
+        key = ""
+        for part in parts:
+            key += "/" + part
+            keys.append(key)
+        prefixes = self._prefixes
+        k = len(parts)
+        while k and keys[k - 1] not in prefixes:
+            k -= 1
+        state = prefixes[keys[k - 1]] if k else ("/", 0)
+        for i in range(k, len(parts)):
+            if isinstance(state, str):
+                break
             try:
-                is_link = os.path.islink(real)
-            except (OSError, ValueError):
-                is_link = False
-            if not is_link:
-                done = candidate
-                continue
-            hops += 1
-            if hops > MAX_SYMLINKS:
-                raise NodeFSError(f"{path}: too many levels of symbolic links")
-            try:
-                target = os.readlink(real)
-            except OSError as exc:
-                raise NodeFSError(f"{path}: {exc.strerror or exc}") from None
-            parts = [p for p in target.split("/") if p] + parts
-            if target.startswith("/"):
-                done = "/"
-        return done
+                state = self._step(state, parts[i])
+            except _WalkFailed as failed:
+                state = failed.reason
+            prefixes[keys[i]] = state
+        if isinstance(state, str):
+            raise NodeFSError(f"{path}: {state}")
+        return state[0]
+
+    def _step(self, state: tuple[str, int], part: str) -> tuple[str, int]:
+        """(resolved prefix, links followed) after one more component; _WalkFailed with a reason."""
+        done, hops = state
+        if part == "..":
+            return posixpath.dirname(done) or "/", hops
+        if part == ".":
+            return state
+        candidate = posixpath.join(done, part)
+        real = os.path.join(self.root, candidate.lstrip("/"))
+        try:
+            is_link = os.path.islink(real)
+        except (OSError, ValueError):
+            is_link = False
+        if not is_link:
+            return candidate, hops
+        hops += 1
+        if hops > MAX_SYMLINKS:
+            raise _WalkFailed("too many levels of symbolic links")
+        try:
+            target = os.readlink(real)
+        except OSError as exc:
+            raise _WalkFailed(f"{exc.strerror or exc}") from None
+        state = ("/" if target.startswith("/") else done), hops
+        for sub in target.split("/"):  # at most MAX_SYMLINKS deep: each level follows one more link
+            if sub:
+                state = self._step(state, sub)
+        return state
 
     def stat(self, path: str) -> PathInfo | None:
         """None when the path does not exist, cannot be resolved, or cannot be a path at all (NUL byte)."""
         try:
-            return self._stat(normalize(path))
+            return self._stat(self._normalize(path))
         except NodeFSError:
             return None
 
@@ -123,7 +162,7 @@ class NodeFS:
 
     def read_bytes(self, path: str) -> bytes:
         """The file's bytes, or NodeFSError with a one-line reason."""
-        return self._read(normalize(path))
+        return self._read(self._normalize(path))
 
     def read_text(self, path: str) -> str:
         data = self.read_bytes(path)
@@ -146,7 +185,7 @@ class NodeFS:
 
     def listdir(self, path: str) -> list[str]:
         """Sorted entry names; NodeFSError when missing or unreadable."""
-        return list(self._listdir(normalize(path)))
+        return list(self._listdir(self._normalize(path)))
 
     def _listdir_uncached(self, path: str) -> tuple[str, ...]:
         try:

@@ -35,8 +35,10 @@ import binascii
 import datetime as _dt
 import hashlib
 import json
+import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -250,15 +252,32 @@ def _numeric(claims: Mapping[str, Any], key: str) -> float | None:
     return float(value)
 
 
+# A 2048-bit RSA key costs ~80 ms to generate, and every TestCluster has an issuer. Keys are reused, but
+# never by two issuers alive at once: each live issuer still has a key of its own ("signed by another
+# cluster" stays a wrong key), and an issuer that is gone gives its key to the next one.
+_rsa_keys: list[rsa.RSAPrivateKey] = []
+_rsa_holders: weakref.WeakKeyDictionary[TokenIssuer, rsa.RSAPrivateKey] = weakref.WeakKeyDictionary()
+_rsa_lock = threading.Lock()
+
+
+def _rsa_key_for(issuer: TokenIssuer) -> rsa.RSAPrivateKey:
+    with _rsa_lock:
+        held = {id(k) for k in _rsa_holders.values()}
+        key = next((k for k in _rsa_keys if id(k) not in held), None)
+        if key is None:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            _rsa_keys.append(key)
+        _rsa_holders[issuer] = key
+        return key
+
+
 class TokenIssuer:
     """Signs ServiceAccount tokens like kube-apiserver's ``--service-account-signing-key-file``."""
 
     def __init__(self, issuer: str = DEFAULT_ISSUER, *, algorithm: str = "RS256") -> None:
         if algorithm == "RS256":
             # 2048-bit RSA is what kubeadm/k3s generate for sa.key.
-            self._key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = rsa.generate_private_key(
-                public_exponent=65537, key_size=2048
-            )
+            self._key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = _rsa_key_for(self)
         elif algorithm == "ES256":
             self._key = ec.generate_private_key(ec.SECP256R1())
         else:

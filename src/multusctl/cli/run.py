@@ -1,0 +1,89 @@
+"""The bodies of `check` and `detect`, free of click.
+
+The click commands (cli/check.py, cli/detect.py) and the start-up fast path (cli/fast.py) both call these,
+so the two can never disagree on what a command does; only the argument parsing differs.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multusctl.gather.nodefs import NodeFS
+    from multusctl.layout.model import Layout
+
+
+class UsageProblem(Exception):
+    """Bad usage found after parsing (click shows it as a UsageError: usage line, hint, exit 2)."""
+
+
+def detect_layout_from(root: str, distro: str | None, role: str | None, conf_dir: str | None,
+                       bin_dirs: tuple[str, ...]) -> tuple[NodeFS, Layout]:
+    from multusctl.gather.nodefs import NodeFS
+    from multusctl.layout.detect import Overrides, detect_layout
+
+    fs = NodeFS(root)
+    layout = detect_layout(
+        fs, Overrides(distro=distro, role=role, conf_dir=conf_dir, bin_dirs=list(bin_dirs) or None)
+    )
+    return fs, layout
+
+
+def tolerant_stdout() -> None:
+    """Print what the terminal's encoding cannot show (node file names, the report's dashes) as escapes,
+    instead of dying with a UnicodeEncodeError traceback on a non-UTF-8 terminal."""
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
+
+
+def unknown_skips(skip: tuple[str, ...]) -> list[str]:
+    from multusctl.analyze import UnknownCheck, node_check_ids
+
+    try:
+        node_check_ids(skip)
+    except UnknownCheck:
+        from multusctl.checks import node_checks
+
+        return sorted(set(skip) - {c.id for c in node_checks()})
+    return []
+
+
+def run_check(root: str, distro: str | None, role: str | None, conf_dir: str | None, bin_dirs: tuple[str, ...],
+              output: str, daemon_config: str | None, skip: tuple[str, ...], color: bool | None) -> None:
+    """`multusctl check`; raises UsageProblem for an unknown --skip id (before reading anything)."""
+    from multusctl.analyze import UnknownCheck, analyze_snapshot, node_check_ids, node_snapshot
+    from multusctl.layout.detect import Overrides
+    from multusctl.report.formats import render
+
+    try:
+        node_check_ids(skip)  # a bad --skip is bad usage, said before the node is read
+    except UnknownCheck as exc:
+        raise UsageProblem(f"--skip: {exc}") from None
+    overrides = Overrides(distro=distro, role=role, conf_dir=conf_dir, bin_dirs=list(bin_dirs) or None)
+    snap = node_snapshot(root, overrides, daemon_config=daemon_config)
+    report = analyze_snapshot(snap, root=root, skip=skip)
+    for crash in report.crashed:
+        # The exception text may quote the node's files: the stream guard redacts it like every line.
+        sys.stderr.write(f"multusctl: internal error in check {crash} (please report this)\n")
+    use_color = sys.stdout.isatty() if color is None else color
+    tolerant_stdout()
+    sys.stdout.write(render(report, output, color=use_color, secrets=snap.secrets))
+    sys.exit(2 if report.crashed and not report.findings else report.exit_code())
+
+
+def run_detect(root: str, distro: str | None, role: str | None, conf_dir: str | None,
+               bin_dirs: tuple[str, ...], output: str) -> None:
+    """`multusctl detect`."""
+    from multusctl.gather.snapshot import gather_node
+    from multusctl.report.detect import detect_document, render_detect_text
+
+    fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
+    snap = gather_node(fs, layout)
+    doc = detect_document(snap, root)
+    if output == "json":
+        import json
+
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_detect_text(doc))
