@@ -34,6 +34,8 @@ class CatalogError(ValueError):
 
 @dataclass(frozen=True)
 class Entry:
+    """One id of the check catalog (data/checks.toml)."""
+
     id: str
     area: str
     severity: str  # the default one

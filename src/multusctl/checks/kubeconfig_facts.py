@@ -80,6 +80,8 @@ def _where(kf: KubeconfigFile) -> str:
 
 @dataclass(frozen=True)
 class RefPath:
+    """A file a kubeconfig refers to, resolved to the node path client-go opens."""
+
     written: str  # as in the kubeconfig
     resolved: str  # absolute, as the reader of the kubeconfig opens it (a pod path for thick)
     host: str | None  # node path, None when no DaemonSet mount shows it
@@ -103,6 +105,8 @@ def _read(snap: NodeSnapshot, path: str | None) -> bytes | None:
 
 @dataclass(frozen=True)
 class Token:
+    """A token a kubeconfig presents, and where it comes from."""
+
     value: str
     field: str
     source: str  # "the kubeconfig" or the tokenFile path

@@ -24,6 +24,8 @@ DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 
 @dataclass(frozen=True)
 class NetRef:
+    """A clusterNetwork or defaultNetworks entry, and where it is written."""
+
     source: str
     field: str
     value: str

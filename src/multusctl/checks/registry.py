@@ -39,6 +39,8 @@ CheckFn = Callable[[Any], Iterable[Hit]]
 
 @dataclass(frozen=True)
 class Check:
+    """A registered check: its id, catalog entry and function."""
+
     id: str
     severity: Severity
     title: str
@@ -77,6 +79,8 @@ def checks_for(area: str) -> list[Check]:
 
 @dataclass
 class CheckRun:
+    """What running the checks produced: findings, the ids that ran, the ones that crashed."""
+
     findings: list[Finding]
     ran: list[str]
     # "id: one-line reason" for each check that raised; a bug in one check must not hide the others.

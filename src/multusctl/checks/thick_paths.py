@@ -45,6 +45,8 @@ REQUEST_POD_KEYS = ("confDir", "cniDir", "binDir", "readinessindicatorfile")
 
 @dataclass(frozen=True)
 class ThickPath:
+    """A path the thick daemon reads in its pod, and where it is written."""
+
     source: str  # node path of the file naming it
     field: str
     key: str
@@ -97,6 +99,8 @@ def thick_pod_read_paths(snap: NodeSnapshot) -> list[ThickPath]:
 
 @dataclass(frozen=True)
 class Unmounted:
+    """A thick daemon path whose host location no DaemonSet mount shows the pod."""
+
     tp: ThickPath
     reason: str
     fix: str

@@ -34,6 +34,8 @@ THIN_ENTRYPOINT_FLAG = {
 
 @dataclass(frozen=True)
 class PodPath:
+    """A value of a thin config that names a path only the DaemonSet pod can see."""
+
     field: str
     key: str
     value: str

@@ -11,6 +11,8 @@ from multusctl.config.secrets import fingerprint
 
 @dataclass(frozen=True)
 class CertInfo:
+    """The fields of an X.509 certificate that the checks and inspect report."""
+
     subject_cn: str | None
     organizations: tuple[str, ...]
     issuer_cn: str | None

@@ -14,6 +14,8 @@ from multusctl.config.errors import ParseError
 
 @dataclass(frozen=True)
 class TokenClaims:
+    """The claims of a JWT, read without verifying its signature."""
+
     raw: dict[str, Any]
 
     def _time(self, key: str) -> datetime | None:

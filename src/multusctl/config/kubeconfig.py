@@ -47,6 +47,8 @@ SECRET_KEYS = ("token", "client-key-data", "password")
 
 @dataclass(frozen=True)
 class FileRef:
+    """A file path a kubeconfig names (CA, client certificate or key, token file)."""
+
     section: str  # "cluster" | "user"
     key: str  # e.g. "client-key"
     value: str  # as written in the kubeconfig
@@ -55,6 +57,8 @@ class FileRef:
 
 @dataclass
 class Kubeconfig:
+    """A kubeconfig as client-go loads it: the selected cluster and user, and what is wrong."""
+
     raw: dict[str, Any]
     current_context: str | None = None
     cluster_name: str | None = None

@@ -37,6 +37,8 @@ class _WalkFailed(Exception):
 
 @dataclass(frozen=True)
 class PathInfo:
+    """stat of a node path, symlinks resolved inside the root."""
+
     path: str  # node path, symlinks resolved
     kind: str  # "file" | "dir" | "other"
     mode: int  # permission bits only

@@ -38,6 +38,8 @@ DAEMON_CONFIG_CANDIDATES = ("multus.d/daemon-config.json",)
 
 @dataclass
 class ConfFile:
+    """A CNI config file of a conf dir, parsed as far as it goes."""
+
     path: str  # node path
     info: PathInfo | None
     cni: cni_mod.CniConfig | None = None
@@ -51,6 +53,8 @@ class ConfFile:
 
 @dataclass
 class KubeconfigFile:
+    """The kubeconfig Multus is told to use, where it is named, and what it holds."""
+
     path: str  # host path
     referenced_as: str  # the value as written in the config (an in-pod path for thick)
     referenced_by: str  # the file and field naming it
@@ -61,6 +65,8 @@ class KubeconfigFile:
 
 @dataclass
 class DaemonConfigFile:
+    """The thick plugin's daemon-config.json, parsed."""
+
     path: str
     config: multus_mod.DaemonConfig | None = None
     error: str | None = None
@@ -68,6 +74,8 @@ class DaemonConfigFile:
 
 @dataclass
 class NodeSnapshot:
+    """Everything the node checks read, gathered once."""
+
     fs: NodeFS
     layout: Layout
     now: datetime

@@ -54,6 +54,8 @@ CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 
 @dataclass
 class Overrides:
+    """What the user told detection (--distro, --role, --conf-dir, --bin-dir)."""
+
     distro: str | None = None
     role: str | None = None
     conf_dir: str | None = None

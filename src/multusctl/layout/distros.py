@@ -36,6 +36,8 @@ K0S_DATA_DIR = "/var/lib/k0s"
 
 @dataclass(frozen=True)
 class DistroPaths:
+    """Where a distribution keeps its CNI, kubeconfig and API files by default."""
+
     name: str
     conf_dir: str
     bin_dirs: tuple[str, ...]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Mount:
+    """One hostPath volume of the multus DaemonSet: host path <-> path in the pod."""
+
     host: str
     pod: str
 
@@ -31,6 +33,8 @@ def _under(path: str, prefix: str) -> str | None:
 
 @dataclass
 class PathMap:
+    """The DaemonSet's host <-> pod path mounts."""
+
     mounts: list[Mount]
     source: str  # where the mounts came from, for the evidence of a finding
     notes: list[str] = field(default_factory=list)

@@ -36,6 +36,8 @@ def _file_failure(exc: files.FileError) -> Failed:
 
 @dataclass
 class Options:
+    """What `kubeconfig create` (and refresh) were asked to do."""
+
     admin_path: str
     admin_source: str  # where the admin kubeconfig came from, for the first output line
     context: str | None
@@ -51,6 +53,8 @@ class Options:
 
 @dataclass
 class Token:
+    """A token for the kubeconfig: its value, where it came from, when it expires."""
+
     value: str | None  # None only under --dry-run, before the Secret exists
     source: str
     expires: datetime | None = None

@@ -28,6 +28,8 @@ class FileError(Exception):
 
 @dataclass(frozen=True)
 class Existing:
+    """The file `create` would replace: its bytes and mode, or nothing."""
+
     data: bytes | None  # None: no file
     mode: int | None
 

@@ -27,6 +27,8 @@ DRA_RULES: tuple[Obj, ...] = (
 
 @dataclass(frozen=True)
 class Names:
+    """The objects `kubeconfig create` makes for one ServiceAccount."""
+
     namespace: str = "kube-system"
     service_account: str = "multus"
     cluster_role: str = "multus"

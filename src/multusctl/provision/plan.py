@@ -38,6 +38,8 @@ class Failed(Exception):
 
 @dataclass
 class Output:
+    """Where `create` prints its one line per step, redacted."""
+
     echo: Callable[[str], None]
     secrets: set[str] = field(default_factory=set)
 

@@ -15,6 +15,8 @@ SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem found: the public report contract of CHECKS.md."""
+
     id: str
     severity: Severity
     title: str
@@ -30,6 +32,8 @@ class Finding:
 
 @dataclass
 class Target:
+    """What a report is about (a node, a cluster, manifests)."""
+
     kind: str = "node"  # node | cluster | manifest
     root: str = "/"
     distro: str = "unknown"
@@ -39,6 +43,8 @@ class Target:
 
 @dataclass
 class Report:
+    """Findings plus what ran: the `multusctl.report/v1` document."""
+
     target: Target
     findings: list[Finding]
     checks_run: list[str]
