@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ import pytest
 from multusctl.testing import TestCluster
 from tests import certs
 from tests.test_create_hardening import target_of
-from tests.test_kubeconfig_create import create
+from tests.test_kubeconfig_create import REPO, create
 
 
 @pytest.mark.parametrize("url, why", [
@@ -62,3 +65,63 @@ def test_inspect_takes_the_file_as_an_argument_and_speaks_json_and_words(tmp_pat
     parsed = json.loads(doc.output)
     assert parsed["schema"] == "multusctl.inspect/v1" and parsed["server"] == "https://10.43.0.1:443"
     assert token not in doc.output and token not in text.output
+
+
+# ---- check on what it cannot judge: one line, exit 2, no finding that blames the node -----------------------
+
+K3S_CONF = "/var/lib/rancher/k3s/agent/etc/cni/net.d"
+
+
+def _run(*args: str, unprivileged: bool = False) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "multusctl", *args]
+    if unprivileged:
+        # Root without the capabilities that let it read any file: what a non-root user meets on a node
+        # (/root/.pyenv, where Python lives here, stays readable to uid 0).
+        cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "LC_ALL": "C.UTF-8"})
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None or os.geteuid() != 0, reason="needs root and setpriv")
+def test_a_file_the_tool_may_not_read_is_the_tool_s_problem_not_the_node_s(tmp_path: Path) -> None:
+    from tests.distro_roots import k3s_server
+    from tests.noderoot import File, make_root
+
+    kc = f"{K3S_CONF}/multus.d/multus.kubeconfig"
+    root = make_root(tmp_path / "node", {
+        **k3s_server(), kc: File(certs.kubeconfig("https://10.43.0.1:443", token=certs.legacy_token()), mode=0o000),
+        f"{K3S_CONF}/00-multus.conf": json.dumps({"cniVersion": "1.0.0", "name": "m", "type": "multus",
+                                                   "kubeconfig": kc, "clusterNetwork": "cbr0"})})
+    proc = _run("check", "--root", str(root), "-o", "json", unprivileged=True)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    assert proc.stderr == (f"multusctl: cannot read {kc}: permission denied (run as root, or copy the node's "
+                           "files and pass --root)\n")
+
+
+def test_a_daemon_config_the_user_names_must_exist(tmp_path: Path) -> None:
+    proc = _run("check", "--root", str(REPO / "examples" / "k3s-server-healthy"), "--daemon-config", "/nope")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("multusctl: --daemon-config /nope: no such file"), proc.stderr
+
+
+def test_an_empty_root_is_no_node_not_a_missing_conf_dir(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = _run("check", "--root", str(empty))
+    assert proc.returncode == 2 and "conf-dir-missing" not in proc.stdout + proc.stderr
+    assert proc.stderr.startswith(f"multusctl: no Kubernetes node found under {empty}: ") and "--root" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    det = _run("detect", "--root", str(empty), "-o", "json")
+    assert det.returncode == 0 and "no Kubernetes node found" in " ".join(json.loads(det.stdout)["evidence"]["node"])
+    # Naming the distribution says "this is a node": then the missing conf dir is a finding again.
+    named = _run("check", "--root", str(empty), "--distro", "k3s", "-o", "json")
+    assert named.returncode == 1 and "conf-dir-missing" in named.stdout
+
+
+def test_skip_takes_a_comma_list_and_points_at_the_catalog() -> None:
+    healthy = str(REPO / "examples" / "k3s-server-healthy")
+    ok = _run("check", "--root", healthy, "-o", "json", "--skip", "kubeconfig-insecure,plugin-missing")
+    ran = json.loads(ok.stdout)["checks_run"]
+    assert "kubeconfig-insecure" not in ran and "plugin-missing" not in ran and len(ran) > 20
+    bad = _run("check", "--root", healthy, "--skip", "kubeconfig-insecure,no-such-id")
+    assert bad.returncode == 2 and "no-such-id" in bad.stderr and "multusctl check --list" in bad.stderr

@@ -31,10 +31,11 @@ def node_check_ids(skip: Iterable[str] = ()) -> list[str]:
     from multusctl.checks import node_checks
 
     ids = [c.id for c in node_checks()]
-    unknown = sorted(set(skip) - set(ids))
+    skipped = {part.strip() for s in skip for part in s.split(",") if part.strip()}  # --skip a,b and --skip a
+    unknown = sorted(skipped - set(ids))
     if unknown:
-        raise UnknownCheck(f"unknown check id {', '.join(unknown)} (see CHECKS.md)")
-    return [i for i in ids if i not in set(skip)]
+        raise UnknownCheck(f"unknown check id {', '.join(unknown)} (`multusctl check --list` lists them)")
+    return [i for i in ids if i not in skipped]
 
 
 def analyze_snapshot(snap: NodeSnapshot, *, root: str = "/", skip: Iterable[str] = ()) -> Report:

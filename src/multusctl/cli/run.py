@@ -18,6 +18,17 @@ class UsageProblem(Exception):
     """Bad usage found after parsing (click shows it as a UsageError: usage line, hint, exit 2)."""
 
 
+class NotANode(Exception):
+    """The input cannot be judged (no node under the root, a named file missing, files we may not read):
+    one line on stderr, exit 2, and no finding that would blame the node for it."""
+
+
+def not_a_node(root: str, layout: Layout) -> str:
+    return (f"no Kubernetes node found under {root}: no distribution marker, no container runtime config and no "
+            f"CNI conf dir {layout.conf_dir} (`multusctl detect --root {root}` shows what was looked for); run "
+            "this on a node, point --root at a copy of a node's files, or name the distribution with --distro")
+
+
 def detect_layout_from(root: str, distro: str | None, role: str | None, conf_dir: str | None,
                        bin_dirs: tuple[str, ...]) -> tuple[NodeFS, Layout]:
     from multusctl.gather.nodefs import NodeFS
@@ -42,16 +53,23 @@ def unknown_skips(skip: tuple[str, ...]) -> list[str]:
 
     try:
         node_check_ids(skip)
-    except UnknownCheck:
-        from multusctl.checks import node_checks
-
-        return sorted(set(skip) - {c.id for c in node_checks()})
+    except UnknownCheck as exc:
+        return [str(exc)]
     return []
 
 
 def run_check(root: str, distro: str | None, role: str | None, conf_dir: str | None, bin_dirs: tuple[str, ...],
               output: str, daemon_config: str | None, skip: tuple[str, ...], color: bool | None) -> None:
     """`multusctl check`; raises UsageProblem for an unknown --skip id (before reading anything)."""
+    try:
+        _check(root, distro, role, conf_dir, bin_dirs, output, daemon_config, skip, color)
+    except NotANode as exc:
+        sys.stderr.write(f"multusctl: {exc}\n")
+        sys.exit(2)
+
+
+def _check(root: str, distro: str | None, role: str | None, conf_dir: str | None, bin_dirs: tuple[str, ...],
+           output: str, daemon_config: str | None, skip: tuple[str, ...], color: bool | None) -> None:
     from multusctl.analyze import UnknownCheck, analyze_snapshot, node_check_ids, node_snapshot
     from multusctl.layout.detect import Overrides
     from multusctl.report.formats import render
@@ -62,6 +80,17 @@ def run_check(root: str, distro: str | None, role: str | None, conf_dir: str | N
         raise UsageProblem(f"--skip: {exc}") from None
     overrides = Overrides(distro=distro, role=role, conf_dir=conf_dir, bin_dirs=list(bin_dirs) or None)
     snap = node_snapshot(root, overrides, daemon_config=daemon_config)
+    if not snap.layout.node_found:
+        raise NotANode(not_a_node(root, snap.layout))
+    if daemon_config and (snap.daemon_config is None or snap.daemon_config.config is None):
+        why = snap.daemon_config.error if snap.daemon_config and snap.daemon_config.error else "no such file"
+        why = why.removeprefix(f"{daemon_config}: ")
+        raise NotANode(f"--daemon-config {daemon_config}: {why}"
+                       + (f" (a node path under --root {root})" if root != "/" else ""))
+    if snap.fs.denied:
+        raise NotANode(f"cannot read {snap.fs.denied[0]}: permission denied (run as root, or copy the node's "
+                       "files and pass --root)" + (f"; {len(snap.fs.denied) - 1} more unreadable"
+                                                    if len(snap.fs.denied) > 1 else ""))
     report = analyze_snapshot(snap, root=root, skip=skip)
     for crash in report.crashed:
         # The exception text may quote the node's files: the stream guard redacts it like every line.

@@ -8,6 +8,7 @@ reads the same as the live node. Results are cached: analysis may ask the same q
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import stat as stat_mod
@@ -55,6 +56,8 @@ class NodeFS:
         self._stat = cache(self._stat_uncached)
         self._read = cache(self._read_uncached)
         self._listdir = cache(self._listdir_uncached)
+        # Node paths that exist but this process may not read (EACCES): the answer would be a guess.
+        self.denied: list[str] = []
         # node path prefix -> (resolved, symlinks followed), or the reason its walk failed
         self._prefixes: dict[str, tuple[str, int] | str] = {}
         self._normalized: dict[str, str] = {}  # the same node paths are asked about again and again
@@ -183,7 +186,12 @@ class NodeFS:
         if info.size > MAX_READ_BYTES:
             raise NodeFSError(f"{path}: too large ({info.size} bytes, limit {MAX_READ_BYTES})")
         # host() has resolved every link inside the root: a link at the end now was swapped in since.
-        return read_regular_file(self.host(path), path, follow=False)
+        try:
+            return read_regular_file(self.host(path), path, follow=False)
+        except NodeFSError as exc:
+            if exc.errno == errno.EACCES and path not in self.denied:
+                self.denied.append(path)
+            raise
 
     def listdir(self, path: str) -> list[str]:
         """Sorted entry names; NodeFSError when missing or unreadable."""
@@ -193,7 +201,9 @@ class NodeFS:
         try:
             return tuple(sorted(os.listdir(self.host(path))))
         except OSError as exc:
-            raise NodeFSError(f"{path}: {exc.strerror or exc}") from None
+            if exc.errno == errno.EACCES and path not in self.denied:
+                self.denied.append(path)
+            raise NodeFSError(f"{path}: {exc.strerror or exc}", errno=exc.errno) from None
         except ValueError:  # a lone surrogate from a JSON "\\ud800" escape cannot be encoded as a file name
             raise NodeFSError(f"{path}: {path_problem(path) or 'not a valid path'}") from None
 

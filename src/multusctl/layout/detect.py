@@ -92,8 +92,13 @@ def detect_layout(fs: NodeFS, overrides: Overrides | None = None) -> Layout:
     if role_override:
         layout.role = role_override
         layout.evidence["role"] = [f"--role flag ({role_override})", *layout.evidence.get("role", [])]
-    _resolve_cni_dirs(fs, layout, defaults)
+    runtime_found = _resolve_cni_dirs(fs, layout, defaults)
     _apply_overrides(layout, ov)
+    layout.node_found = bool(distro != "unknown" or runtime_found or ov.conf_dir or fs.is_dir(layout.conf_dir))
+    if not layout.node_found:
+        layout.note("node", f"no Kubernetes node found: no distribution marker, no container runtime config and "
+                            f"no CNI conf dir {layout.conf_dir} (point at a node with --root DIR, or name its "
+                            "distribution with --distro)")
     for key in ("version", "admin_kubeconfig", "api_endpoints", "cluster_cidr", "service_cidr"):
         if key not in layout.evidence:
             layout.note(key, "not determined from the node's files")
@@ -617,7 +622,8 @@ def _runtime_config(fs: NodeFS, d: _Defaults) -> tuple[RuntimeCni | None, list[s
     return None, looked
 
 
-def _resolve_cni_dirs(fs: NodeFS, layout: Layout, d: _Defaults) -> None:
+def _resolve_cni_dirs(fs: NodeFS, layout: Layout, d: _Defaults) -> bool:
+    """Set the conf and bin dirs; True when a container runtime config was found."""
     rt, looked = _runtime_config(fs, d)
     conf, bins = d.conf_dir, list(d.bin_dirs)
     conf_why, bin_base = d.why, d.bin_why or d.why
@@ -674,6 +680,7 @@ def _resolve_cni_dirs(fs: NodeFS, layout: Layout, d: _Defaults) -> None:
             and D.CRIO_BIN_DIR not in layout.bin_dirs and (rt is None or rt.kind == "crio"):
         layout.note("bin_dirs", f"{D.CRIO_BIN_DIR} exists (CRI-O packages install plugins there) "
                     "but the runtime config does not list it")
+    return rt is not None
 
 
 def _apply_overrides(layout: Layout, ov: Overrides) -> None:

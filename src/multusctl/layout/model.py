@@ -32,6 +32,9 @@ class Layout:
     cluster_cidr: str | None = None
     service_cidr: str | None = None
     evidence: dict[str, list[str]] = field(default_factory=dict)
+    # False when nothing under the root looks like a Kubernetes node: no distribution marker, no container
+    # runtime config, no CNI conf dir (an empty --root, or a laptop); commands say so instead of judging.
+    node_found: bool = True
 
     @property
     def multus_kubeconfig(self) -> str:
