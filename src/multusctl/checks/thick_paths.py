@@ -23,7 +23,6 @@ from multusctl.checks.mounts import (
 )
 from multusctl.checks.registry import Hit, check
 from multusctl.checks.runtime import multus_pods
-from multusctl.config import multus as multus_mod
 from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import NodeSnapshot
 from multusctl.report.finding import Severity
@@ -209,11 +208,10 @@ def thick_socket_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     conf, mc = t
     sock_dir = mc.socket_dir
     sock = posixpath.join(sock_dir, SOCKET_NAME)
-    # v4 shims read daemonSocketDir, v3 shims read socketDir; with only socketDir set, either may be
-    # installed, so the default dir counts too (pkg/server/api/shim.go, both versions).
+    # Released shims read only daemonSocketDir (pkg/server/api/shim.go v4.0.0:37 .. v4.3.0); `socketDir` in
+    # the shim conf was read only by the v4.0.0-alpha shim (v3 had no shim), so it counts as a hint only.
     dirs = [sock_dir]
-    if not mc.get_str("daemonSocketDir") and mc.get_str("socketDir"):
-        dirs.append(multus_mod.DEFAULT_SOCKET_DIR)
+    alpha_dir = mc.get_str("socketDir") if not mc.get_str("daemonSocketDir") else None
     info = None
     for d in dirs:
         try:
@@ -223,8 +221,7 @@ def thick_socket_missing(snap: NodeSnapshot) -> Iterator[Hit]:
         if found is not None and found.kind != "dir":
             return  # a unix socket on a live node, an empty file in a copied root: both count
         info = info or found
-    key = "daemonSocketDir" if mc.get_str("daemonSocketDir") else ("socketDir" if mc.get_str("socketDir")
-                                                                    else None)
+    key = "daemonSocketDir" if mc.get_str("daemonSocketDir") else None
     where = (f'"{key}": "{sock_dir}" in {conf.path}' if key
              else f"{conf.path} sets no daemonSocketDir, so the shim uses its default {sock_dir}")
     hints = []
@@ -238,6 +235,9 @@ def thick_socket_missing(snap: NodeSnapshot) -> Iterator[Hit]:
         elif _norm(host) != _norm(sock_dir):
             hints.append(f'the daemon listens in "socketDir": "{daemon_sock}", which is the host\'s '
                          f"{host}, not {sock_dir} where the shim dials")
+    if alpha_dir:
+        hints.append(f'{conf.path} sets "socketDir": "{alpha_dir}", which no released multus-shim reads (only the '
+                     "v4.0.0-alpha one did); the shim's key is \"daemonSocketDir\"")
     if _is_under(sock_dir, "/host") or _is_under(sock_dir, "/hostroot"):
         hints.append(f"{sock_dir} looks like a pod path, but the shim runs on the host")
     if info is not None:
