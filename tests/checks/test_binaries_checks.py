@@ -82,6 +82,14 @@ CASES = [
     Case("thick-no-shim", lambda: kubeadm_thick(shim=False), present=("multus-binary-missing",),
          expect=[("multus-binary-missing", "/opt/cni/bin/multus-shim", None, "error", ("'multus-shim'",))]),
     Case("no-multus-config-no-binary-needed", R.k3s_agent, absent=("multus-binary-missing",)),
+    # CRI-O (ocicni) skips a config whose plugin binary is missing: pods start with only the primary network.
+    Case("crio-thin-no-multus-binary", lambda: {**R.kubeadm_crio_worker(), f"{STD}/00-multus.conf": {
+        "cniVersion": "0.3.1", "name": "multus-cni-network", "type": "multus",
+        "kubeconfig": f"{STD}/multus.d/multus.kubeconfig", "delegates": [{"cniVersion": "0.3.1", "name": "c",
+                                                                          "type": "bridge"}]}},
+         present=("multus-binary-missing",),
+         expect=[("multus-binary-missing", "/opt/cni/bin/multus", None, "error",
+                  ("CRI-O", "skips 00-multus.conf", "only the primary network"))]),
     # --- plugin-missing
     Case("k3s-macvlan-delegate-k3s9224", lambda: k3s_thin(thin(delegates=[R.flannel_conflist(),
                                                                          MACVLAN_NAD_AS_DELEGATE])),

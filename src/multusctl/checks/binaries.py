@@ -20,6 +20,7 @@ from typing import Any
 
 from multusctl.checks.networks import network_field, network_paths, read_network
 from multusctl.checks.registry import Hit, check
+from multusctl.checks.runtime import runtime_choice, runtime_kind
 from multusctl.config.cni import MULTUS_TYPES
 from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot
@@ -107,12 +108,25 @@ def multus_binary_missing(snap: NodeSnapshot) -> Iterator[Hit]:
         fix = (f"Mount {first} as the thick DaemonSet's CNI bin volume so its init container installs "
                "multus-shim there")
     fix += "; then check the node again."
+    crio = runtime_kind(snap) == "crio"
+    if crio:
+        # ocicni loadNetworks runs libcni ValidateNetworkList on each file and skips one whose plugin binary is
+        # not in its plugin dirs (checks/runtime.py crio_skip_reason): nothing fails, multus is just not used.
+        used = runtime_choice(snap)
+        instead = (f"uses {used.path} instead" if used is not None and used is not m
+                   else "uses the next file it can load")
+        effect = (f"CRI-O (ocicni) validates every config's plugins when it loads its conf dir and skips {m.name}, "
+                  f"so it {instead}: pods on this node start, but silently get only the primary network and "
+                  "their k8s.v1.cni.cncf.io/networks annotations are ignored (CRI-O logs the skipped file).")
+    else:
+        effect = f"Every pod on this node fails with `failed to find plugin \"{name}\"`."
     yield Hit(
         message=f"{m.name} is a {m.multus.mode} config (type {name!r}), "
         f"so the runtime executes {name!r} from its CNI bin dirs ({', '.join(dirs)}: {src}), but it is not "
-        f"there{where}. Every pod on this node fails with `failed to find plugin \"{name}\"`.",
+        f"there{where}. {effect}",
         fix=fix, path=posixpath.join(first, name),
-        evidence={"binary": name, "bin_dirs": dirs, "config": m.path, "found_elsewhere": other},
+        evidence={"binary": name, "bin_dirs": dirs, "config": m.path, "found_elsewhere": other,
+                  "runtime": "crio" if crio else "containerd"},
     )
 
 
