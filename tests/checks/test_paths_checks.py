@@ -212,8 +212,16 @@ CASES = [
          present=("thick-unmounted-path",),
          expect={"thick-unmounted-path": {"field": "binDir", "fix": '"binDir": "/opt/cni/bin"',
                                           "message": "chroot"}}),
-    Case("thick with chrootDir: binDir by the k3s host path is right",
-         lambda: k3s_thick(daemon={"binDir": K3S_BIN}), absent=MINE),
+    # Fact change (multus-cni PR #1161, v4.1.0): the lookup runs in the pod, only the exec is chrooted, so the
+    # k3s host path is right for v4.0.x only; v4.1+ needs data/ mounted at the same path (relative symlinks).
+    Case("thick with chrootDir: binDir by the k3s host path is right for v4.0 only",
+         lambda: k3s_thick(daemon={"binDir": K3S_BIN}),
+         present=("thick-unmounted-path",),
+         expect={"thick-unmounted-path": {"field": "binDir", "severity": "warning", "message": "v4.1.0",
+                                          "fix": "hostPath /var/lib/rancher/k3s/data -> mountPath "
+                                                 "/var/lib/rancher/k3s/data"}}),
+    Case("thick with chrootDir: binDir /opt/cni/bin, mounted at the same path: fine under both rules",
+         lambda: kubeadm_thick(daemon={"binDir": "/opt/cni/bin"}), absent=("thick-unmounted-path",)),
     Case("thick without chrootDir: binDir by the k3s host path is not in the pod",
          lambda: k3s_thick(daemon={"binDir": K3S_BIN, "chrootDir": None}),
          present=("thick-unmounted-path",),

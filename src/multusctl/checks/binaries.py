@@ -5,8 +5,11 @@ Who searches where (verified upstream):
   `bin_dir`/`bin_dirs`, CRI-O `plugin_dirs`): `multus` for a thin config, `multus-shim` for a thick one.
 - Thin multus runs delegates with libcni over `[binDir] + CNI_PATH` (pkg/multus confAdd/conflistAdd), and
   the runtime sets CNI_PATH to its bin dirs; libcni's FindInPath accepts any regular file there.
-- The thick daemon does the same inside its pod, or after chroot into the host when `chrootDir` is set
-  (pkg/server/exec_chroot.go), in which case `binDir` is a host path.
+- The thick daemon does the same inside its pod. With `chrootDir` set, v4.0.x looks plugins up and runs them
+  after chroot into the host (pkg/server/exec_chroot.go v4.0.2:170-181); since v4.1.0 (PR #1161) only the exec
+  is chrooted and the lookup runs in the pod (v4.3.0:43-51, 101-103), so `binDir` must be the same path in
+  the pod and on the host. The plugin itself must be on the host under both rules, which is what is searched
+  here; whether the pod sees that dir is thick-unmounted-path's question (checks/thick_paths.py).
 - flannel runs `delegate.type` (default bridge) and its `ipam.type` (default host-local) itself, so those
   must be installed too. k3s bundles only what its flannel needs; macvlan/ipvlan are not bundled (k3s#9224).
 """
@@ -178,7 +181,9 @@ def _thick_bin_dirs(snap: NodeSnapshot, m: ConfFile | None) -> list[str]:
     eff = snap.effective if m is snap.multus else None
     mc = m.multus if m is not None else None
     bin_dir = (eff.text("binDir") if eff else (mc.get_str("binDir") if mc else None)) or "/opt/cni/bin"
-    # The chroot is the daemon's own setting (its ControllerNetConf), not the per-request merge.
+    # The chroot is the daemon's own setting (its ControllerNetConf), not the per-request merge. The exec is
+    # chrooted under every v4 rule, so the binary must be at host root + binDir; v4.1+ also needs the pod to
+    # see binDir at that path, which thick_paths._chrooted_bin_dir judges.
     chroot = dc.get_str("chrootDir") if dc else "/hostroot"  # upstream daemon-config chroots to /hostroot
     if chroot:
         root = snap.thick_paths.to_host(chroot) or "/"
