@@ -82,7 +82,7 @@ def test_role_comparison_ignores_grouping_and_order_but_not_extra_rights() -> No
     assert role_is_right(regrouped)
     with_dra = {"rules": [*FACTS_RULES, {"apiGroups": ["resource.k8s.io"], "verbs": ["get", "list"],
                                          "resources": ["resourceclaims", "resourceclaims/status", "resourceslices"]}]}
-    assert role_is_right(with_dra)  # multus v4.3's role is right too: never stripped
+    assert role_is_right(with_dra)  # multus master's (post-v4.3.0) DRA role is right too: never stripped
     too_much = {"rules": [*FACTS_RULES, {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]}
     assert not role_is_right(too_much)
     assert role_differences(too_much) == "also grants get secrets"

@@ -82,6 +82,14 @@ CASES = [
     Case("thick-no-shim", lambda: kubeadm_thick(shim=False), present=("multus-binary-missing",),
          expect=[("multus-binary-missing", "/opt/cni/bin/multus-shim", None, "error", ("'multus-shim'",))]),
     Case("no-multus-config-no-binary-needed", R.k3s_agent, absent=("multus-binary-missing",)),
+    # CRI-O (ocicni) skips a config whose plugin binary is missing: pods start with only the primary network.
+    Case("crio-thin-no-multus-binary", lambda: {**R.kubeadm_crio_worker(), f"{STD}/00-multus.conf": {
+        "cniVersion": "0.3.1", "name": "multus-cni-network", "type": "multus",
+        "kubeconfig": f"{STD}/multus.d/multus.kubeconfig", "delegates": [{"cniVersion": "0.3.1", "name": "c",
+                                                                          "type": "bridge"}]}},
+         present=("multus-binary-missing",),
+         expect=[("multus-binary-missing", "/opt/cni/bin/multus", None, "error",
+                  ("CRI-O", "skips 00-multus.conf", "only the primary network"))]),
     # --- plugin-missing
     Case("k3s-macvlan-delegate-k3s9224", lambda: k3s_thin(thin(delegates=[R.flannel_conflist(),
                                                                          MACVLAN_NAD_AS_DELEGATE])),
@@ -112,6 +120,29 @@ CASES = [
          expect=[("plugin-missing", f"{STD}/10-calico.conflist", "plugins[0].type", "error", ("'calico'",))]),
     Case("plugin-not-executable", lambda: {**R.kubeadm_control_plane(), "/opt/cni/bin/portmap": File("x", mode=0o600)},
          expect=[("plugin-missing", f"{STD}/10-calico.conflist", "plugins[1].type", None, ("chmod 0755",))]),
+    # --- ipam-config-missing (whereabouts looks for its flat file at fixed paths, not in the conf dir)
+    Case("whereabouts-flat-file-in-k3s-conf-dir-k3s10545", lambda: k3s_thin(
+        thin(delegates=[R.flannel_conflist(), MACVLAN_NAD_AS_DELEGATE]),
+        **{f"{K3S_CONF}/whereabouts.d/whereabouts.conf": {"kubernetes": {"kubeconfig": "/x"}}}),
+         present=("ipam-config-missing",),
+         expect=[("ipam-config-missing", C00, "delegates[1].ipam", "warning",
+                  ("k3s#10545", f'"configuration_path": "{K3S_CONF}/whereabouts.d/whereabouts.conf"',
+                   "storage engine"))]),
+    Case("whereabouts-flat-file-where-it-looks", lambda: k3s_thin(
+        thin(delegates=[R.flannel_conflist(), MACVLAN_NAD_AS_DELEGATE]),
+        **{"/etc/cni/net.d/whereabouts.d/whereabouts.conf": {"kubernetes": {"kubeconfig": "/x"}}}),
+         absent=("ipam-config-missing",)),
+    Case("whereabouts-configuration-path-set", lambda: k3s_thin(
+        thin(delegates=[R.flannel_conflist(), {**MACVLAN_NAD_AS_DELEGATE, "ipam": {
+            **MACVLAN_NAD_AS_DELEGATE["ipam"],
+            "configuration_path": f"{K3S_CONF}/whereabouts.d/whereabouts.conf"}}]),
+        **{f"{K3S_CONF}/whereabouts.d/whereabouts.conf": {"kubernetes": {"kubeconfig": "/x"}}}),
+         absent=("ipam-config-missing",)),
+    Case("whereabouts-inline-kubeconfig", lambda: k3s_thin(
+        thin(delegates=[R.flannel_conflist(), {**MACVLAN_NAD_AS_DELEGATE, "ipam": {
+            **MACVLAN_NAD_AS_DELEGATE["ipam"], "kubernetes": {"kubeconfig": "/etc/whereabouts.kubeconfig"}}}])),
+         absent=("ipam-config-missing",)),
+    Case("no-whereabouts-no-ipam-check", k3s_thin, absent=("ipam-config-missing",)),
     # --- bin-dir-k3s-hash
     Case("multus-binDir-hash-with-data-cni", lambda: k3s_thin(thin(binDir=K3S_HASH_BIN)),
          present=("bin-dir-k3s-hash",),

@@ -128,11 +128,32 @@ CASES = [
     # --- cni-version-mismatch
     Case("mc875-thin-031-over-flannel-100", lambda: k3s_thin(thin(cniVersion="0.3.1")),
          present=("cni-version-mismatch",),
-         expect=[("cni-version-mismatch", C00, "cniVersion", "warning", ("MC#875", "v4.0", '"cniVersion": "1.0.0"'))]),
-    Case("mc737-top-040-over-031", lambda: k3s_thin(thin(cniVersion="0.4.0", delegates=[
+         expect=[("cni-version-mismatch", C00, "cniVersion", "warning",
+                  ("MC#875", "not an error with Multus v4", '"cniVersion": "1.0.0"'))]),
+    # Fact change: the thin plugin never refuses >= 0.4.0 over < 0.4.0 (only the thick generator does); only
+    # CHECK fails (libcni CheckNetwork), so this is a warning now, no longer an error.
+    Case("mc737-thin-top-040-over-031", lambda: k3s_thin(thin(cniVersion="0.4.0", delegates=[
         {**R.flannel_conflist(), "cniVersion": "0.3.1"}])),
-         expect=[("cni-version-mismatch", C00, "cniVersion", "error",
-                  ("delegate cni version is 0.3.1 while top level cni version is 0.4.0", "MC#737"))]),
+         expect=[("cni-version-mismatch", C00, "cniVersion", "warning",
+                  ("does not support the CHECK command", "MC#737", "ADD and DEL work"))]),
+    # MC#737 thick: the daemon refuses at start-up and never writes 00-multus.conf.
+    Case("mc737-thick-daemon-100-over-031-no-multus-conf", lambda: {
+        **{k: v for k, v in kubeadm_thick().items() if k != f"{STD}/00-multus.conf"},
+        DAEMON: {**UPSTREAM_DAEMON_CONFIG, "cniVersion": "1.0.0"}},
+         present=("cni-version-mismatch",),
+         expect=[("cni-version-mismatch", DAEMON, "cniVersion", "error",
+                  ("delegate cni version is 0.3.1 while top level cni version is 1.0.0", "never writes",
+                   '"cniVersion": "0.3.1"'))]),
+    Case("thick-daemon-100-over-100-no-multus-conf-ok", lambda: {
+        **{k: v for k, v in kubeadm_thick().items() if k != f"{STD}/00-multus.conf"},
+        DAEMON: {**UPSTREAM_DAEMON_CONFIG, "cniVersion": "1.0.0"},
+        f"{STD}/10-calico.conflist": {**R.kubeadm_control_plane()[f"{STD}/10-calico.conflist"],
+                                      "cniVersion": "1.0.0"}},
+         absent=("cni-version-mismatch",)),
+    Case("thick-daemon-user-provided-config-not-judged", lambda: {
+        **kubeadm_thick(), DAEMON: {**UPSTREAM_DAEMON_CONFIG, "cniVersion": "1.0.0",
+                                    "multusConfigFile": "/tmp/multus.conf"}},
+         absent=("cni-version-mismatch",)),
     Case("same-version-ok", lambda: k3s_thin(thin(cniVersion="1.0.0")), absent=("cni-version-mismatch",)),
     Case("thick-031-over-100-ok", lambda: {
         **kubeadm_thick(),
@@ -146,7 +167,7 @@ CASES = [
                                                             clusterNetwork=f"{K3S_CONF}/05-old.conf"),
                                                        **{f"{K3S_CONF}/05-old.conf": {
                                                            "cniVersion": "0.3.0", "name": "old", "type": "bridge"}}),
-         expect=[("cni-version-mismatch", C00, None, "error", ("05-old.conf",))]),
+         expect=[("cni-version-mismatch", C00, None, "warning", ("05-old.conf",))]),
 ]
 
 

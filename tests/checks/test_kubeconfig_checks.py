@@ -320,6 +320,20 @@ def test_unset_names_layout_path(tmp_path: Path) -> None:
     assert f'"kubeconfig": "{K3S_KC}"' in f.fix and "NADs" in f.message
 
 
+def test_unset_with_cluster_network_says_every_add_fails(tmp_path: Path) -> None:
+    """With clusterNetwork set, LoadNetConf ignores delegates and GetDefaultNetworks without an API client fails
+    (multus-cni v4.3.0 pkg/types/conf.go:506, pkg/k8sclient/k8sclient.go:665): no fallback, every ADD fails."""
+    for value in ("cbr0", f"{roots.K3S_CONF_DIR}/10-flannel.conflist"):
+        conf = {k: v for k, v in thin_conf(None).items() if k != "delegates"}
+        f = one(run(tmp_path / value.replace("/", "_"), k3s(conf={**conf, "clusterNetwork": value})),
+                "kubeconfig-unset")
+        assert f.severity == "error"
+        assert "every pod ADD" in f.message and "must have either Kubernetes config or delegates" in f.message
+        assert "do not fall back" in f.message and f.evidence["clusterNetwork"] == value
+    plain = one(run(tmp_path / "plain", k3s(conf=thin_conf(None))), "kubeconfig-unset")
+    assert "every pod ADD" not in plain.message and "only get the cluster network" in plain.message
+
+
 def test_missing_points_at_existing_layout_kubeconfig(tmp_path: Path) -> None:
     files = k3s("agent", None, conf=thin_conf(STD_KC), **{K3S_KC: File(good_kc(), mode=0o600)})
     f = one(run(tmp_path, files), "kubeconfig-missing")

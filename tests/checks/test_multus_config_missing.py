@@ -68,3 +68,33 @@ def test_installed_right_fix_looks_at_the_pod_not_the_install(tmp_path: Path) ->
     (hit,) = [f for f in findings(tmp_path, files) if f.id == ID]
     assert "Install Multus" not in hit.fix and "config.cni_conf" not in hit.fix
     assert "spec.nodeName=<this node>" in hit.fix and "MC#1527" in hit.fix
+
+
+def test_cilium_exclusive_mode_is_named(tmp_path: Path) -> None:
+    """Cilium's cni.exclusive (default true) renames other configs to *.cilium_bak: the fix is exclusive=false."""
+    files = {**R.kubeadm_worker(), "/opt/cni/bin/multus-shim": EXE,
+             "/etc/cni/net.d/00-multus.conf.cilium_bak": '{"type": "multus-shim"}'}
+    (hit,) = [f for f in findings(tmp_path, files) if f.id == ID]
+    assert "cni.exclusive=false" in hit.fix and hit.evidence["cause"] == "cilium-exclusive"
+    assert "mv /etc/cni/net.d/00-multus.conf.cilium_bak /etc/cni/net.d/00-multus.conf" in hit.fix
+    assert "only the primary network" in hit.message
+
+
+def test_daemon_cni_version_refusal_is_named(tmp_path: Path) -> None:
+    """daemon-config 1.0.0 over a 0.3.1 primary: the thick daemon exits at start-up (MC#737)."""
+    files = {**R.kubeadm_worker(), "/opt/cni/bin/multus-shim": EXE,
+             "/etc/cni/net.d/multus.d/daemon-config.json": {
+                 "cniVersion": "1.0.0", "multusConfigFile": "auto", "chrootDir": "/hostroot",
+                 "cniConfigDir": "/host/etc/cni/net.d", "multusAutoconfigDir": "/host/etc/cni/net.d"}}
+    primary = next(f for f in files if f.startswith("/etc/cni/net.d/1"))
+    files[primary] = {**files[primary], "cniVersion": "0.3.1"}
+    found = findings(tmp_path, files)
+    (hit,) = [f for f in found if f.id == ID]
+    assert hit.evidence["cause"] == "daemon-cni-version" and '"cniVersion": "0.3.1"' in hit.fix
+    assert "restart" not in hit.message and "MC#737" in hit.message
+    assert any(f.id == "cni-version-mismatch" and f.severity == "error" for f in found)
+
+
+def test_plain_cause_stays_generic(tmp_path: Path) -> None:
+    (hit,) = [f for f in findings(tmp_path, {**R.kubeadm_worker(), "/opt/cni/bin/multus": EXE}) if f.id == ID]
+    assert "cause" not in hit.evidence

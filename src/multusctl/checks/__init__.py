@@ -15,6 +15,7 @@ def _load() -> None:
         confdir,
         drift,
         installed,
+        ipam,
         keys,
         kubeconfig,
         kubeconfig_auth,

@@ -5,8 +5,11 @@ Who searches where (verified upstream):
   `bin_dir`/`bin_dirs`, CRI-O `plugin_dirs`): `multus` for a thin config, `multus-shim` for a thick one.
 - Thin multus runs delegates with libcni over `[binDir] + CNI_PATH` (pkg/multus confAdd/conflistAdd), and
   the runtime sets CNI_PATH to its bin dirs; libcni's FindInPath accepts any regular file there.
-- The thick daemon does the same inside its pod, or after chroot into the host when `chrootDir` is set
-  (pkg/server/exec_chroot.go), in which case `binDir` is a host path.
+- The thick daemon does the same inside its pod. With `chrootDir` set, v4.0.x looks plugins up and runs them
+  after chroot into the host (pkg/server/exec_chroot.go v4.0.2:170-181); since v4.1.0 (PR #1161) only the exec
+  is chrooted and the lookup runs in the pod (v4.3.0:43-51, 101-103), so `binDir` must be the same path in
+  the pod and on the host. The plugin itself must be on the host under both rules, which is what is searched
+  here; whether the pod sees that dir is thick-unmounted-path's question (checks/thick_paths.py).
 - flannel runs `delegate.type` (default bridge) and its `ipam.type` (default host-local) itself, so those
   must be installed too. k3s bundles only what its flannel needs; macvlan/ipvlan are not bundled (k3s#9224).
 """
@@ -20,6 +23,7 @@ from typing import Any
 
 from multusctl.checks.networks import network_field, network_paths, read_network
 from multusctl.checks.registry import Hit, check
+from multusctl.checks.runtime import runtime_choice, runtime_kind
 from multusctl.config.cni import MULTUS_TYPES
 from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot
@@ -107,12 +111,25 @@ def multus_binary_missing(snap: NodeSnapshot) -> Iterator[Hit]:
         fix = (f"Mount {first} as the thick DaemonSet's CNI bin volume so its init container installs "
                "multus-shim there")
     fix += "; then check the node again."
+    crio = runtime_kind(snap) == "crio"
+    if crio:
+        # ocicni loadNetworks runs libcni ValidateNetworkList on each file and skips one whose plugin binary is
+        # not in its plugin dirs (checks/runtime.py crio_skip_reason): nothing fails, multus is just not used.
+        used = runtime_choice(snap)
+        instead = (f"uses {used.path} instead" if used is not None and used is not m
+                   else "uses the next file it can load")
+        effect = (f"CRI-O (ocicni) validates every config's plugins when it loads its conf dir and skips {m.name}, "
+                  f"so it {instead}: pods on this node start, but silently get only the primary network and "
+                  "their k8s.v1.cni.cncf.io/networks annotations are ignored (CRI-O logs the skipped file).")
+    else:
+        effect = f"Every pod on this node fails with `failed to find plugin \"{name}\"`."
     yield Hit(
         message=f"{m.name} is a {m.multus.mode} config (type {name!r}), "
         f"so the runtime executes {name!r} from its CNI bin dirs ({', '.join(dirs)}: {src}), but it is not "
-        f"there{where}. Every pod on this node fails with `failed to find plugin \"{name}\"`.",
+        f"there{where}. {effect}",
         fix=fix, path=posixpath.join(first, name),
-        evidence={"binary": name, "bin_dirs": dirs, "config": m.path, "found_elsewhere": other},
+        evidence={"binary": name, "bin_dirs": dirs, "config": m.path, "found_elsewhere": other,
+                  "runtime": "crio" if crio else "containerd"},
     )
 
 
@@ -164,7 +181,9 @@ def _thick_bin_dirs(snap: NodeSnapshot, m: ConfFile | None) -> list[str]:
     eff = snap.effective if m is snap.multus else None
     mc = m.multus if m is not None else None
     bin_dir = (eff.text("binDir") if eff else (mc.get_str("binDir") if mc else None)) or "/opt/cni/bin"
-    # The chroot is the daemon's own setting (its ControllerNetConf), not the per-request merge.
+    # The chroot is the daemon's own setting (its ControllerNetConf), not the per-request merge. The exec is
+    # chrooted under every v4 rule, so the binary must be at host root + binDir; v4.1+ also needs the pod to
+    # see binDir at that path, which thick_paths._chrooted_bin_dir judges.
     chroot = dc.get_str("chrootDir") if dc else "/hostroot"  # upstream daemon-config chroots to /hostroot
     if chroot:
         root = snap.thick_paths.to_host(chroot) or "/"

@@ -6,8 +6,10 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
+from multusctl.checks.keys import daemon_version_refusal
 from multusctl.checks.registry import Hit, check
 from multusctl.checks.runtime import load_error, multus_pods, restart_multus_pod
+from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import NodeSnapshot
 
 # Where Multus DaemonSets of one distro or another drop their binaries; traces there mean someone
@@ -51,6 +53,18 @@ def multus_config_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     if not traces:
         return
     conf_dir, bin_dirs = snap.layout.conf_dir, snap.layout.bin_dirs
+    cause = _known_cause(snap)
+    if cause is not None:
+        why, fix, kind = cause
+        yield Hit(
+            message=f"No multus config is in the runtime's conf dir {conf_dir}, yet Multus is installed here "
+            f"({', '.join(traces)}): {why}. Pods on this node get only the primary network and their "
+            "k8s.v1.cni.cncf.io/networks annotations are silently ignored.",
+            fix=fix, path=conf_dir,
+            evidence={"traces": traces, "runtime_conf_dir": conf_dir, "runtime_bin_dirs": list(bin_dirs),
+                      "cause": kind},
+        )
+        return
     elsewhere = [t for t in traces if not t.startswith((conf_dir + "/", *(b.rstrip("/") + "/" for b in bin_dirs)))
                  and t != MULTUS_SOCKET]
     if elsewhere:
@@ -71,7 +85,10 @@ def multus_config_missing(snap: NodeSnapshot) -> Iterator[Hit]:
         fix = (f"Multus is installed with this node's paths, so look at its pod on this node: `kubectl -n {ns} "
                f"get pods -l '{sel}' -o wide --field-selector spec.nodeName=<this node>` and its "
                f"logs (it waits for the primary CNI config in {conf_dir}; the thick daemon deletes its "
-               f"00-multus.conf when it stops, MC#1527); then restart it: {restart}")
+               f"00-multus.conf when it stops, MC#1527); then restart it: {restart}. If a thin pod's log says "
+               "`Multus cni version is X while master plugin cni version is Y`, its --cni-version flag differs from "
+               "the primary's cniVersion and the entrypoint refuses to write a config: remove the flag (it then "
+               "copies the primary's version).")
         yield Hit(
             message=f"No multus config is in the runtime's conf dir {conf_dir}, yet {why}. Pods on this node get "
             "only the primary network and their k8s.v1.cni.cncf.io/networks annotations are silently ignored.",
@@ -98,3 +115,46 @@ def multus_config_missing(snap: NodeSnapshot) -> Iterator[Hit]:
         path=conf_dir,
         evidence={"traces": traces, "runtime_conf_dir": conf_dir, "runtime_bin_dirs": list(bin_dirs)},
     )
+
+
+def cilium_backups(snap: NodeSnapshot) -> list[str]:
+    """Configs Cilium's exclusive mode renamed in the runtime's conf dir (`<name>.cilium_bak`)."""
+    try:
+        names = snap.fs.listdir(snap.layout.conf_dir)
+    except NodeFSError:
+        return []
+    return [posixpath.join(snap.layout.conf_dir, n) for n in sorted(names) if n.endswith(".cilium_bak")]
+
+
+def _known_cause(snap: NodeSnapshot) -> tuple[str, str, str] | None:
+    """(why, fix, kind) when the node shows what keeps the multus config away, else None."""
+    restart = restart_multus_pod(snap)
+    baks = cilium_backups(snap)
+    if baks:
+        # Cilium's Helm value cni.exclusive (default true) renames every non-Cilium config in the conf dir to
+        # *.cilium_bak, a multus config Multus writes later included (Cilium docs, helm reference).
+        mine = [b for b in baks if "multus" in posixpath.basename(b).lower()]
+        moves = "; ".join(f"`mv {b} {b[:-len('.cilium_bak')]}`" for b in mine)
+        return (
+            f"Cilium runs in exclusive CNI mode (Helm value cni.exclusive, true by default) and renamed the other "
+            f"configs of this conf dir to *.cilium_bak ({', '.join(baks)})"
+            + (", the multus config included" if mine else ""),
+            "Turn exclusive mode off so Cilium leaves other configs alone: `helm upgrade cilium cilium/cilium -n "
+            "kube-system --reuse-values --set cni.exclusive=false` (and let the Cilium pods restart); then "
+            + (f"restore the multus config ({moves}) or " if mine else "")
+            + f"restart the multus pod on this node so it writes its config again: `{restart}`.",
+            "cilium-exclusive",
+        )
+    refusal = daemon_version_refusal(snap)
+    if refusal is not None:
+        top, dver, setting, primary = refusal
+        return (
+            f'the thick daemon refuses to start: daemon-config.json\'s "cniVersion": "{top}" is 0.4.0 or later '
+            f"and the primary {primary.path} is {dver} (`delegate cni version is {dver} while top level cni "
+            f"version is {top}`, CheckVersionCompatibility, MC#737), so it exits before writing 00-multus.conf "
+            "(cni-version-mismatch has the details)",
+            f'Set "cniVersion": "{dver}" in {setting.source} (ConfigMap multus-daemon-config), then restart the '
+            f"multus pod on this node: `{restart}`.",
+            "daemon-cni-version",
+        )
+    return None

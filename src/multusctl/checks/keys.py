@@ -16,6 +16,7 @@ from multusctl.checks.networks import master_of, network_field
 from multusctl.checks.registry import Hit, check
 from multusctl.config import multus as multus_mod
 from multusctl.config.cni import version_tuple
+from multusctl.gather.effective import Setting
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot
 
 # What is lost when the key multus reads is not set (for the "why" of a finding).
@@ -201,9 +202,10 @@ def global_namespaces_no_default(snap: NodeSnapshot) -> Iterator[Hit]:
 
 @check("cni-version-mismatch")
 def cni_version_mismatch(snap: NodeSnapshot) -> Iterator[Hit]:
+    yield from _daemon_refuses(snap)
     m = snap.multus
-    if m is None or m.multus is None:
-        return
+    if m is None or m.multus is None or m.multus.mode != "thin":
+        return  # thick: judged by the daemon's start-up rule above; the daemon passes results through
     top, top_src = _multus_version(snap, m)
     tv = version_tuple(top)
     if tv is None:
@@ -216,6 +218,58 @@ def cni_version_mismatch(snap: NodeSnapshot) -> Iterator[Hit]:
         hit = _version_rule(m, top, tv, top_src, where, fld, str(dver), dv)
         if hit is not None:
             yield hit
+
+
+def daemon_version_refusal(snap: NodeSnapshot) -> tuple[str, str, Setting, ConfFile] | None:
+    """(daemon cniVersion, primary cniVersion, the daemon's setting, primary file) when the thick daemon's
+    start-up CheckVersionCompatibility would refuse them (>= 0.4.0 over < 0.4.0), else None."""
+    own = snap.daemon_settings
+    p = snap.primary
+    if own is None or p is None or p.cni is None:
+        return None
+    if own.text("multusConfigFile") != "auto" or own.value("forceCNIVersion") is True:
+        return None  # a user-provided config is copied as is; forceCNIVersion rewrites the primary's version
+    setting = own.get("cniVersion")
+    top = setting.text if setting is not None else None
+    dver = p.cni.cni_version
+    tv, dv = version_tuple(top), version_tuple(dver)
+    if setting is None or top is None or dver is None or tv is None or dv is None or not (tv >= (0, 4, 0) > dv):
+        return None
+    return top, dver, setting, p
+
+
+def _daemon_refuses(snap: NodeSnapshot) -> Iterator[Hit]:
+    """The thick daemon's start-up check: with multusConfigFile auto, NewManager runs CheckVersionCompatibility
+    (pkg/server/config/generator.go v4.3.0:93-118, manager.go:128,175) and main exits 2 on its error
+    (cmd/multus-daemon/main.go v4.3.0:97-100): no 00-multus.conf is ever written. Judged whether or not a
+    multus config is on the node now, since the refusal is exactly what leaves none."""
+    refusal = daemon_version_refusal(snap)
+    if refusal is None:
+        return
+    top, dver, setting, p = refusal
+    m = snap.multus
+    thin_now = m is not None and m.multus is not None and m.multus.mode == "thin"
+    now = ("This node's runtime uses a thin multus config now, so this matters the day the thick daemon "
+           "starts with this daemon-config.json." if thin_now else
+           "The daemon crash-loops and pods on this node get only the primary network."
+           if m is None else
+           f"The {m.name} there now is from an earlier start or written by hand; the daemon exits at its "
+           "next start, and once that file is gone pods get only the primary network.")
+    yield Hit(
+        message=f'daemon-config.json sets "cniVersion": "{top}" and the primary CNI config {p.path} is '
+        f"{dver}. At start-up the thick daemon (multusConfigFile auto) refuses this combination: "
+        f"`failed to create the configuration manager for the primary CNI plugin: failed to load the primary "
+        f"CNI configuration as a multus delegate with error 'delegate cni version is {dver} while top level cni "
+        f"version is {top}'` and exits (multus-cni pkg/server/config CheckVersionCompatibility, MC#737: from "
+        "0.4.0 on the runtime may send CHECK, which a delegate below 0.4.0 lacks), so it never writes "
+        f"00-multus.conf. {now}",
+        fix=f'Set "cniVersion": "{dver}" in {setting.source} (the multus-daemon-config ConfigMap) and restart '
+        "the multus pod on this node; or raise the primary's cniVersion if its plugin supports 0.4.0 or later.",
+        path=setting.source, field=setting.field or "cniVersion",
+        evidence={"daemon_cniVersion": top, "primary": p.path, "primary_cniVersion": dver,
+                  "rule": "thick daemon start-up (CheckVersionCompatibility)", "multus_config": m.path if m else None},
+        severity="warning" if thin_now else None,
+    )
 
 
 def _multus_version(snap: NodeSnapshot, m: ConfFile) -> tuple[str | None, str]:
@@ -251,27 +305,35 @@ def _version_rule(m: ConfFile, top: str | None, tv: tuple[int, int, int], top_sr
     label = f"{where} {fld}".strip() if fld else where
     ev = {"multus_cniVersion": top, "multus_source": top_src, "delegate": label, "delegate_cniVersion": dver}
     if tv >= (0, 4, 0) and dv < (0, 4, 0):
-        # pkg/server/config CheckVersionCompatibility: the daemon refuses to generate this, because
-        # CNI 0.4.0 added CHECK, which multus forwards to a delegate that does not implement it (MC#737).
+        # Only the thick daemon's generator refuses this (pkg/server/config CheckVersionCompatibility); the thin
+        # plugin has no such check in any version. What fails is CHECK: multus forwards it to each delegate and
+        # libcni CheckNetwork rejects a conf below 0.4.0 ("does not support the CHECK command", vendored
+        # libcni/api.go v4.3.0:643-649). ADD and DEL work.
         return Hit(
-            message=f"delegate cni version is {dver} while top level cni version is {top} ({label}). From "
-            "0.4.0 on the runtime may send CHECK, which Multus forwards to every delegate; a delegate "
-            f"speaking {dver} has no CHECK, so the call fails (MC#737). Multus's own config generator "
-            "refuses this combination.",
+            message=f"Multus declares cniVersion {top} but {label} is {dver}. ADD and DEL work, but from 0.4.0 on "
+            "the runtime may send CHECK, which Multus forwards to every delegate, and a delegate speaking "
+            f'{dver} has none: that CHECK fails with `configuration version "{dver}" does not support the CHECK '
+            "command` (MC#737). The thick daemon's generator refuses this combination outright; the thin plugin "
+            "does not.",
             fix=f'Set "cniVersion": "{dver}" in {top_src} (or raise the delegate\'s cniVersion to 0.4.0 or '
             "later if its plugin supports it).",
-            path=top_src, field="cniVersion", evidence=ev,
+            path=top_src, field="cniVersion", evidence={**ev, "rule": "CHECK needs >= 0.4.0 delegates"},
+            severity="warning",
         )
-    if is_master and m.multus.mode == "thin" and tv < (1, 0, 0) <= dv:
-        # MC#875: multus < v4.0 vendors CNI library 0.8.x, which cannot parse a 1.0.0 result.
+    if is_master and tv < (1, 0, 0) <= dv:
+        # MC#875: multus < v4.0 vendors CNI library 0.8.x, which cannot parse a 1.0.0 result. v4 prints the
+        # master delegate's result as it is (pkg/multus/multus.go v4.3.0:857-858, cmd/multus/main.go:53) and the
+        # runtime decodes the result by its own cniVersion, so v4 works.
         return Hit(
-            message=f"Multus declares cniVersion {top} but its master delegate ({label}) is {dver}. A Multus "
-            f"binary older than v4.0 (CNI library 0.8) cannot read the {dver} result and fails every pod "
-            f'with `unsupported CNI result version "{dver}"` (MC#875, k3s flannel is 1.0.0). Multus v4.0+ '
-            "works, but its thin entrypoint always copies the primary's version, so a mismatch here means "
-            "the config came from an older Multus or was written by hand.",
-            fix=f'Run Multus v4.0 or later and set "cniVersion": "{dver}" in {m.path} (its generator does this).',
+            message=f"Multus declares cniVersion {top} but its master delegate ({label}) is {dver}. Multus v4 "
+            "passes the delegate's result through as it is, and the runtime accepts it, so this is not an error "
+            f"with Multus v4.0 or later. A Multus binary older than v4.0 (CNI library 0.8) cannot read the {dver} "
+            f'result and fails every pod with `unsupported CNI result version "{dver}"` (MC#875, k3s flannel is '
+            "1.0.0); the binary's version cannot be read offline. Multus v4's thin entrypoint copies the "
+            "primary's version, so a mismatch here means the config came from an older Multus or by hand.",
+            fix=f'Make sure the multus binary is v4.0 or later (`CNI_COMMAND=VERSION multus </dev/null` lists '
+            f'1.0.0), and set "cniVersion": "{dver}" in {m.path} to match.',
             path=m.path, field="cniVersion",
-            evidence=ev, severity="warning",
+            evidence={**ev, "rule": "fails only with multus < v4.0 (version unknown offline)"}, severity="warning",
         )
     return None

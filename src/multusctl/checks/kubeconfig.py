@@ -39,16 +39,33 @@ def kubeconfig_unset(snap: NodeSnapshot) -> Iterator[Hit]:
         return
     why = " Its value is empty, which multus treats as unset." if value is not None else ""
     target = snap.layout.multus_kubeconfig
+    # pkg/types/conf.go LoadNetConf (v4.3.0:506-522) parses `delegates` only when clusterNetwork is unset, and
+    # pkg/k8sclient GetDefaultNetworks (v4.3.0:657-670) with no API client and no delegates returns
+    # "must have either Kubernetes config or delegates": with clusterNetwork set (a name or a path alike, and
+    # defaultNetworks with it) every ADD, CHECK and DEL fails; nothing falls back to the delegates.
+    cluster = m.multus.get("clusterNetwork")
+    ev: dict[str, object] = {"mode": "thin", "suggested": target}
+    if isinstance(cluster, str) and cluster.strip():
+        ev["clusterNetwork"] = cluster
+        kind = "a path" if "/" in cluster else "a name (a NetworkAttachmentDefinition or a file in confDir)"
+        effect = (f" It also sets \"clusterNetwork\": \"{cluster}\" ({kind}): multus resolves clusterNetwork and "
+                  "defaultNetworks only through its API client (pkg/k8sclient GetDefaultNetworks), and with "
+                  "clusterNetwork set it ignores \"delegates\" (pkg/types LoadNetConf), so with no client every "
+                  "pod ADD (and DEL) on this node fails with `failed to get clusterNetwork/defaultNetworks: "
+                  "GetDefaultNetworks: must have either Kubernetes config or delegates`; pods do not fall back "
+                  "to the primary network, they do not start.")
+    else:
+        effect = (" It ignores every pod's k8s.v1.cni.cncf.io/networks annotation (NADs) and pods only get "
+                  "the cluster network.")
     yield Hit(
         message=f"{m.name} is a thin config (type: multus) without a \"kubeconfig\".{why} The thin plugin runs "
         "on the host, where the container runtime does not set KUBERNETES_SERVICE_HOST, so multus has no API "
-        "client: it ignores every pod's k8s.v1.cni.cncf.io/networks annotation (NADs) and pods only get "
-        "the cluster network.",
+        f"client.{effect}",
         fix=f"Run `{CREATE}` (writes {target}) and add \"kubeconfig\": \"{target}\" to {m.path}."
         + _create_hint(snap, target),
         path=m.path,
         field="kubeconfig",
-        evidence={"mode": "thin", "suggested": target},
+        evidence=ev,
     )
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -23,7 +24,6 @@ from multusctl.checks.mounts import (
 )
 from multusctl.checks.registry import Hit, check
 from multusctl.checks.runtime import multus_pods
-from multusctl.config import multus as multus_mod
 from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import NodeSnapshot
 from multusctl.report.finding import Severity
@@ -105,6 +105,7 @@ class Unmounted:
     reason: str
     fix: str
     severity: Severity | None
+    rule: str | None = None  # which multus lookup rule the finding was judged by (binDir): v4.0, v4.1+, both
 
 
 def thick_unmounted(snap: NodeSnapshot) -> list[Unmounted]:
@@ -143,22 +144,59 @@ def thick_unmounted(snap: NodeSnapshot) -> list[Unmounted]:
     return out
 
 
+K3S_DATA_CNI = re.compile(r"^(/[\w./-]*?/data)/cni/?$")
+
+
 def _chrooted_bin_dir(snap: NodeSnapshot, tp: ThickPath, chroot_root: str) -> Unmounted | None:
-    """With chrootDir the daemon finds and runs plugins inside the host root: binDir is a host path."""
+    """binDir of a daemon with chrootDir, judged under both upstream rules (the multus version is not on the
+    node offline):
+    - v4.0.x: FindInPath runs after chroot into the host root (pkg/server/exec_chroot.go v4.0.2:170-181), so
+      binDir is a host path;
+    - v4.1.0+ (PR #1161, 1dd4edded): only the exec is chrooted (SysProcAttr.Chroot, v4.3.0:43-51); FindInPath
+      runs in the daemon pod (v4.3.0:101-103), so binDir must exist at the same path in the pod and on the
+      host. k3s's data/cni entries are relative symlinks into ../<hash>/bin: the pod needs all of data/."""
     host = posixpath.join(chroot_root, tp.value.lstrip("/"))
-    if _exists(snap, host):
-        return None
-    found = _host_for_pod_path(snap, tp.value)
-    as_pod = found[0] if found else None
-    if as_pod is None or not _exists(snap, as_pod) or _norm(as_pod) == _norm(tp.value):
-        return None  # a plain missing bin dir: plugin-missing says what is not found
+    v40_ok = _exists(snap, host)
+    if not v40_ok:
+        found = _host_for_pod_path(snap, tp.value)
+        as_pod = found[0] if found else None
+        if as_pod is None or not _exists(snap, as_pod) or _norm(as_pod) == _norm(tp.value):
+            return None  # a plain missing bin dir: plugin-missing says what is not found
+        return Unmounted(
+            tp,
+            f"{tp.value} is a pod path. With chrootDir set the daemon runs each plugin chrooted into the host "
+            f"root, where {tp.value} does not exist (rule v4.1+: the lookup runs in the pod but the exec of the "
+            "found path is chrooted; rule v4.0: lookup and exec both run in the host root), so under both rules "
+            "every delegate fails with `failed to find plugin` or a failed exec.",
+            f'Set "{tp.field}": "{as_pod}" (the host path) in {tp.source}, and mount {as_pod} into the multus '
+            "DaemonSet at that same path (multus v4.1.0+ looks plugins up in the pod).",
+            None if _thick(snap) else "warning",
+            "both",
+        )
+    pod_host = snap.thick_paths.to_host(tp.value)
+    need = tp.value
+    k3s = K3S_DATA_CNI.match(_norm(tp.value))
+    if k3s:
+        need = k3s.group(1)  # data/cni/<plugin> -> ../<hash>/bin/<plugin>: the pod needs data/ at its path
+    need_host = snap.thick_paths.to_host(need)
+    if (pod_host is not None and _norm(pod_host) == _norm(host) and need_host is not None
+            and _norm(need_host) == _norm(posixpath.join(chroot_root, need.lstrip("/")))):
+        return None  # same path in the pod and on the host: fine under both rules
+    links = (f" On k3s the entries of {tp.value} are relative symlinks into ../<hash>/bin, so the pod needs all "
+             f"of {need} at that path, not only {tp.value}." if k3s else "")
     return Unmounted(
         tp,
-        f"{tp.value} is a pod path, but with chrootDir set the daemon looks plugins up and runs them after "
-        f"chroot into the host root, where {tp.value} does not exist; every delegate fails with "
-        "`failed to find plugin`.",
-        f'Set "{tp.field}": "{as_pod}" (the host path) in {tp.source}.',
-        None if _thick(snap) else "warning",
+        f"{tp.value} exists on the host, which is all multus v4.0.x needs (it looks plugins up after chroot). "
+        "Since v4.1.0 (multus-cni PR #1161) only the exec is chrooted: the daemon looks plugins up inside its "
+        f"pod, and {tp.value} is not visible there at the same path through the DaemonSet's mounts as assumed "
+        f"({snap.thick_paths.source}), so with multus v4.1+ every delegate fails with `failed to find plugin`."
+        f"{links} Rule applied: v4.1+ (the multus version cannot be read offline); a warning, because the "
+        "DaemonSet's real mounts are not on the node.",
+        f"Mount host {need} into the multus DaemonSet at the same path (hostPath {need} -> mountPath {need}), "
+        "keeping the binDir as it is.",
+        # OpenShift's multus DaemonSet is the network operator's, not upstream's: its mounts are not assumed.
+        "info" if snap.layout.distro == "openshift" else "warning",
+        "v4.1+",
     )
 
 
@@ -196,7 +234,8 @@ def thick_unmounted_path(snap: NodeSnapshot) -> Iterator[Hit]:
             path=tp.source,
             field=tp.field,
             evidence={"value": tp.value, "mounts": snap.thick_paths.source,
-                      "notes": list(snap.thick_paths.notes), "thick_in_use": _thick(snap) is not None},
+                      "notes": list(snap.thick_paths.notes), "thick_in_use": _thick(snap) is not None,
+                      **({"rule": u.rule} if u.rule else {})},
             severity=u.severity,
         )
 
@@ -213,11 +252,10 @@ def thick_socket_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     conf, mc = t
     sock_dir = mc.socket_dir
     sock = posixpath.join(sock_dir, SOCKET_NAME)
-    # v4 shims read daemonSocketDir, v3 shims read socketDir; with only socketDir set, either may be
-    # installed, so the default dir counts too (pkg/server/api/shim.go, both versions).
+    # Released shims read only daemonSocketDir (pkg/server/api/shim.go v4.0.0:37 .. v4.3.0); `socketDir` in
+    # the shim conf was read only by the v4.0.0-alpha shim (v3 had no shim), so it counts as a hint only.
     dirs = [sock_dir]
-    if not mc.get_str("daemonSocketDir") and mc.get_str("socketDir"):
-        dirs.append(multus_mod.DEFAULT_SOCKET_DIR)
+    alpha_dir = mc.get_str("socketDir") if not mc.get_str("daemonSocketDir") else None
     info = None
     for d in dirs:
         try:
@@ -227,8 +265,7 @@ def thick_socket_missing(snap: NodeSnapshot) -> Iterator[Hit]:
         if found is not None and found.kind != "dir":
             return  # a unix socket on a live node, an empty file in a copied root: both count
         info = info or found
-    key = "daemonSocketDir" if mc.get_str("daemonSocketDir") else ("socketDir" if mc.get_str("socketDir")
-                                                                    else None)
+    key = "daemonSocketDir" if mc.get_str("daemonSocketDir") else None
     where = (f'"{key}": "{sock_dir}" in {conf.path}' if key
              else f"{conf.path} sets no daemonSocketDir, so the shim uses its default {sock_dir}")
     hints = []
@@ -242,6 +279,9 @@ def thick_socket_missing(snap: NodeSnapshot) -> Iterator[Hit]:
         elif _norm(host) != _norm(sock_dir):
             hints.append(f'the daemon listens in "socketDir": "{daemon_sock}", which is the host\'s '
                          f"{host}, not {sock_dir} where the shim dials")
+    if alpha_dir:
+        hints.append(f'{conf.path} sets "socketDir": "{alpha_dir}", which no released multus-shim reads (only the '
+                     "v4.0.0-alpha one did); the shim's key is \"daemonSocketDir\"")
     if _is_under(sock_dir, "/host") or _is_under(sock_dir, "/hostroot"):
         hints.append(f"{sock_dir} looks like a pod path, but the shim runs on the host")
     if info is not None:

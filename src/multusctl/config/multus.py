@@ -214,7 +214,9 @@ class MultusConfig:
 
     @property
     def socket_dir(self) -> str:
-        return self.get_str("daemonSocketDir") or self.get_str("socketDir") or DEFAULT_SOCKET_DIR
+        # Every released shim reads only daemonSocketDir (pkg/server/api/shim.go v4.0.0:37, v4.3.0); a shim
+        # reading `socketDir` existed only in the pre-release v4.0.0-alpha, and v3 had no shim at all.
+        return self.get_str("daemonSocketDir") or DEFAULT_SOCKET_DIR
 
 
 def multus_depth(obj: Any) -> int:

@@ -18,7 +18,8 @@ MULTUS_RULES: tuple[Obj, ...] = (
     {"apiGroups": [""], "resources": ["pods", "pods/status"], "verbs": ["get", "list", "update", "watch"]},
     {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
 )
-# multus v4.3+ adds these for DRA; a role that has them is still "right", so we never strip them.
+# multus-cni master after v4.3.0 adds these for DRA (commits 51d97b9c2, fb5099758; no release up to v4.3.0
+# has them, so we never add them); a role that has them is still "right", so we never strip them.
 DRA_RULES: tuple[Obj, ...] = (
     {"apiGroups": ["resource.k8s.io"], "resources": ["resourceclaims", "resourceclaims/status", "resourceslices"],
      "verbs": ["get", "list"]},
