@@ -247,3 +247,18 @@ def test_create_names_a_looping_node_admin_kubeconfig_in_one_line(tmp_path: Path
                           env={**os.environ, "HOME": str(env_home), "KUBECONFIG": ""})
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "too many levels of symbolic links" in proc.stderr, proc.stderr
+
+
+def test_nodefs_lookups_answer_instead_of_raising(tmp_path: Path) -> None:
+    # What the checks stand on: no lookup of a node path raises, whatever the path value holds.
+    from multusctl.gather.nodefs import NodeFS
+
+    root = make_root(tmp_path / "node", {"/etc/cni/net.d/10-x.conf": "{}"})
+    link = root / "etc/cni/net.d/loop"
+    link.symlink_to("loop")
+    fs = NodeFS(str(root))
+    for bad in ("/etc/\x00x", "/etc/\ud800", "/etc/cni/net.d/loop", "/nope", "/" + "x" * 5000):
+        assert fs.stat(bad) is None and not fs.exists(bad) and not fs.is_file(bad) and not fs.is_dir(bad)
+        assert fs.read_or_none(bad) is None and fs.text_or_none(bad) is None and fs.names(bad) == []
+    assert fs.resolve_or_none("/etc/cni/net.d/loop") is None
+    assert fs.names("/etc/cni/net.d") == ["10-x.conf", "loop"] and fs.read_or_none("/etc/cni/net.d/10-x.conf") == b"{}"

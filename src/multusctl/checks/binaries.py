@@ -25,7 +25,6 @@ from multusctl.checks.networks import network_field, network_paths, read_network
 from multusctl.checks.registry import Hit, check
 from multusctl.checks.runtime import runtime_choice, runtime_kind
 from multusctl.config.cni import MULTUS_TYPES
-from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot
 from multusctl.report.finding import Severity
 
@@ -50,10 +49,7 @@ K3S_CONTAINERD_FILES = ("config.toml", "config.toml.tmpl", "config-v3.toml.tmpl"
 
 def _plugin_state(snap: NodeSnapshot, path: str) -> str:
     """'ok', 'not-executable' or 'missing' for a plugin binary path."""
-    try:
-        info = snap.fs.stat(path)
-    except NodeFSError:
-        return "missing"
+    info = snap.fs.stat(path)
     if info is None or info.kind != "file":
         return "missing"
     return "ok" if info.mode & 0o111 else "not-executable"
@@ -298,11 +294,9 @@ def _bin_dir_refs(snap: NodeSnapshot) -> Iterator[tuple[str, str | None, str]]:
     for data in sorted(data_dirs):
         for name in K3S_CONTAINERD_FILES:
             p = f"{data}/agent/etc/containerd/{name}"
-            try:
-                if snap.fs.is_file(p):
-                    yield p, "bin_dir", snap.fs.read_text(p)
-            except NodeFSError:
-                continue
+            text = snap.fs.text_or_none(p)
+            if text is not None:
+                yield p, "bin_dir", text
 
 
 def _hash_hit(snap: NodeSnapshot, path: str, fld: str | None, ref: str, data: str, ver: str) -> Hit | None:

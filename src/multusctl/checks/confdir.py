@@ -21,7 +21,6 @@ from multusctl.checks.runtime import (
 from multusctl.config import cni as cni_mod
 from multusctl.config import multus as multus_mod
 from multusctl.config.errors import EMPTY_FILE
-from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot
 from multusctl.report.finding import Severity
 
@@ -112,27 +111,21 @@ def _dangling_links(snap: NodeSnapshot) -> Iterator[Hit]:
     """libcni lists directory entries without following links, so a dangling symlink is loaded too."""
     if snap.conf_dir_error is not None:
         return
-    try:
-        names = snap.fs.listdir(snap.layout.conf_dir)
-    except NodeFSError:
-        return
+    names = snap.fs.names(snap.layout.conf_dir)
     listed = {c.path for c in snap.conf_files}
     conf_names = [n for n in names if n.endswith(cni_mod.CONF_EXTENSIONS)]
     for n in conf_names:
         p = posixpath.join(snap.layout.conf_dir, n)
         if p in listed:
             continue
-        try:
-            if snap.fs.stat(p) is None:
-                yield Hit(
-                    message=f"{n} in {snap.layout.conf_dir} is a symlink to nothing (or cannot be resolved); "
-                    "the runtime lists it like any config file and fails to read it.",
-                    fix=f"Remove the broken link: rm {p}",
-                    path=p, evidence={"error": "dangling symlink"},
-                    severity="error" if n == conf_names[0] else "warning",
-                )
-        except NodeFSError:
-            continue
+        if snap.fs.stat(p) is None:
+            yield Hit(
+                message=f"{n} in {snap.layout.conf_dir} is a symlink to nothing (or cannot be resolved); "
+                "the runtime lists it like any config file and fails to read it.",
+                fix=f"Remove the broken link: rm {p}",
+                path=p, evidence={"error": "dangling symlink"},
+                severity="error" if n == conf_names[0] else "warning",
+            )
 
 
 def _netconf_type_hits(cf: ConfFile) -> Iterator[Hit]:

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from multusctl.checks.keys import daemon_version_refusal
 from multusctl.checks.registry import Hit, check
 from multusctl.checks.runtime import load_error, multus_pods, restart_multus_pod
-from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import NodeSnapshot
 
 # Where Multus DaemonSets of one distro or another drop their binaries; traces there mean someone
@@ -119,10 +118,7 @@ def multus_config_missing(snap: NodeSnapshot) -> Iterator[Hit]:
 
 def cilium_backups(snap: NodeSnapshot) -> list[str]:
     """Configs Cilium's exclusive mode renamed in the runtime's conf dir (`<name>.cilium_bak`)."""
-    try:
-        names = snap.fs.listdir(snap.layout.conf_dir)
-    except NodeFSError:
-        return []
+    names = snap.fs.names(snap.layout.conf_dir)
     return [posixpath.join(snap.layout.conf_dir, n) for n in sorted(names) if n.endswith(".cilium_bak")]
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from multusctl.checks.networks import network_field, network_paths, read_network
 from multusctl.checks.registry import Hit, check
-from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import NodeSnapshot
 
 WHEREABOUTS_FLAT_FILES = (
@@ -57,10 +56,7 @@ def _whereabouts_blocks(obj: dict[str, Any], prefix: str) -> Iterator[tuple[str,
 
 
 def _is_file(snap: NodeSnapshot, path: str) -> bool:
-    try:
-        return snap.fs.is_file(path)
-    except NodeFSError:
-        return False
+    return snap.fs.is_file(path)
 
 
 @check("ipam-config-missing")

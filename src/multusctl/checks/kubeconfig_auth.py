@@ -36,7 +36,6 @@ from multusctl.config.credentials import admin_reason, span, timestamp
 from multusctl.config.errors import ParseError
 from multusctl.config.jwt import TokenClaims
 from multusctl.config.kubeconfig import Kubeconfig
-from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import KubeconfigFile, NodeSnapshot
 
 
@@ -85,9 +84,12 @@ def _same_as_admin(snap: NodeSnapshot, kf: KubeconfigFile, kc: Kubeconfig, cert:
     admin_path = snap.layout.admin_kubeconfig
     if not admin_path or admin_path == kf.path:
         return None
+    data = snap.fs.read_or_none(admin_path)
     try:
-        admin = kc_mod.parse(snap.fs.read_bytes(admin_path))
-    except (ParseError, NodeFSError):
+        admin = kc_mod.parse(data) if data is not None else None
+    except ParseError:
+        return None
+    if admin is None:
         return None
     if kc.token and admin.token and kc.token == admin.token:
         return admin_path

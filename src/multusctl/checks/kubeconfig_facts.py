@@ -19,7 +19,6 @@ from multusctl.config.errors import ParseError
 from multusctl.config.jwt import TokenClaims, decode_claims
 from multusctl.config.kubeconfig import Kubeconfig
 from multusctl.config.secrets import fingerprint
-from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import KubeconfigFile, NodeSnapshot
 from multusctl.layout.distros import paths_for
 
@@ -97,10 +96,7 @@ def _ref_path(snap: NodeSnapshot, kf: KubeconfigFile, value: str) -> RefPath:
 def _read(snap: NodeSnapshot, path: str | None) -> bytes | None:
     if path is None:
         return None
-    try:
-        return snap.fs.read_bytes(path)
-    except NodeFSError:
-        return None
+    return snap.fs.read_or_none(path)
 
 
 @dataclass(frozen=True)
@@ -178,11 +174,8 @@ def _create_hint(snap: NodeSnapshot, target: str) -> str:
     """`kubeconfig create` needs admin credentials; said in the fix when this node has none to offer
     (a k3s/rke2 agent, a kubeadm worker), where the bare command stops with "no admin kubeconfig found"."""
     admin = snap.layout.admin_kubeconfig
-    try:
-        if _thick(snap) or (admin and snap.fs.is_file(admin)):
-            return ""
-    except NodeFSError:
-        pass
+    if _thick(snap) or (admin and snap.fs.is_file(admin)):
+        return ""
     server_admin = paths_for(snap.layout.distro).admin_kubeconfig
     where = (f"a copy of a server's {server_admin} with its server: set to that server's address" if server_admin
              else "an admin kubeconfig that reaches the API from this node")

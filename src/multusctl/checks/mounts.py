@@ -12,7 +12,6 @@ from typing import Any
 
 from multusctl.config import multus as multus_mod
 from multusctl.gather.effective import EffectiveConfig
-from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot
 from multusctl.layout.pathmap import PathMap, for_layout
 
@@ -42,10 +41,7 @@ def _is_under(path: str, prefix: str) -> bool:
 
 
 def _exists(snap: NodeSnapshot, path: str) -> bool:
-    try:
-        return snap.fs.exists(path)
-    except NodeFSError:  # a NUL byte in a value
-        return False
+    return snap.fs.exists(path)  # False also for a value no file can have (a NUL byte)
 
 
 def _is_abs(value: Any) -> bool:

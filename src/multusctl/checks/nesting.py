@@ -11,7 +11,6 @@ from multusctl.config import cni as cni_mod
 from multusctl.config import multus as multus_mod
 from multusctl.config.errors import ParseError
 from multusctl.config.jsonload import json_depth
-from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot
 
 
@@ -66,10 +65,8 @@ def _nesting(snap: NodeSnapshot, cf: ConfFile) -> Iterator[Hit]:
             continue
         if tcfg.multus_type is None:
             continue
-        try:
-            self_ref = snap.fs.resolve(target) == snap.fs.resolve(cf.path)
-        except NodeFSError:
-            self_ref = False
+        here = snap.fs.resolve_or_none(target)
+        self_ref = here is not None and here == snap.fs.resolve_or_none(cf.path)
         inner = multus_mod.multus_depth(tcfg.plugins[0])
         depth_txt = "it points at itself, so the nesting has no end" if self_ref else \
             f"nesting depth {1 + inner}"
@@ -91,7 +88,5 @@ def _as_written(snap: NodeSnapshot, cf: ConfFile, host: str) -> str:
 
 
 def _text_depth(snap: NodeSnapshot, path: str) -> int | None:
-    try:
-        return json_depth(snap.fs.read_text(path))
-    except NodeFSError:
-        return None
+    text = snap.fs.text_or_none(path)
+    return json_depth(text) if text is not None else None

@@ -12,8 +12,7 @@ from multusctl.checks.registry import Hit, check
 from multusctl.checks.thick_paths import thick_unmounted
 from multusctl.checks.thin_paths import thin_pod_paths
 from multusctl.config import multus as multus_mod
-from multusctl.gather.nodefs import NodeFSError
-from multusctl.gather.snapshot import NodeSnapshot, list_conf_files, read_conf_file
+from multusctl.gather.snapshot import NodeSnapshot, conf_files_in, read_conf_file
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
@@ -53,11 +52,7 @@ def _multus_namespace(snap: NodeSnapshot) -> str:
 
 def _named_in_conf_dir(snap: NodeSnapshot, conf_dir: str, name: str) -> str | None:
     """The first .conf/.json/.conflist in conf_dir whose `name` is `name` (GetCNIConfigFromFile)."""
-    try:
-        paths = list_conf_files(snap.fs, conf_dir)
-    except NodeFSError:
-        return None
-    for p in paths:
+    for p in conf_files_in(snap.fs, conf_dir):
         cf = read_conf_file(snap.fs, p)
         if cf.cni is not None and cf.cni.name == name:
             return p
@@ -65,10 +60,7 @@ def _named_in_conf_dir(snap: NodeSnapshot, conf_dir: str, name: str) -> str | No
 
 
 def _first_conf_in(snap: NodeSnapshot, d: str) -> bool:
-    try:
-        return any(p.endswith((".conf", ".conflist")) for p in list_conf_files(snap.fs, d))
-    except NodeFSError:
-        return False
+    return any(p.endswith((".conf", ".conflist")) for p in conf_files_in(snap.fs, d))
 
 
 @check("cluster-network-unresolved")

@@ -9,8 +9,7 @@ from typing import Any
 from multusctl.config import multus as multus_mod
 from multusctl.config.errors import ParseError
 from multusctl.config.jsonload import loads
-from multusctl.gather.nodefs import NodeFSError
-from multusctl.gather.snapshot import ConfFile, NodeSnapshot, list_conf_files
+from multusctl.gather.snapshot import ConfFile, NodeSnapshot, conf_files_in
 
 
 def network_field(mc: multus_mod.MultusConfig, key: str) -> str:
@@ -40,15 +39,16 @@ def network_paths(snap: NodeSnapshot, cf: ConfFile) -> list[tuple[str, str, str]
 def read_network(snap: NodeSnapshot, host_path: str) -> tuple[str, dict[str, Any]] | None:
     """(file, parsed object) a clusterNetwork path loads: a dir gives its first conf file."""
     fs = snap.fs
+    path = host_path
+    if fs.is_dir(path):
+        files = conf_files_in(fs, path)
+        if not files:
+            return None
+        path = files[0]
+    data = fs.read_or_none(path)
     try:
-        path = host_path
-        if fs.is_dir(path):
-            files = list_conf_files(fs, path)
-            if not files:
-                return None
-            path = files[0]
-        obj = loads(fs.read_bytes(path))
-    except (NodeFSError, ParseError):
+        obj = loads(data) if data is not None else None
+    except ParseError:
         return None
     return (path, obj) if isinstance(obj, dict) else None
 

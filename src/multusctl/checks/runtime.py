@@ -10,7 +10,6 @@ import posixpath
 import re
 
 from multusctl.config import cni as cni_mod
-from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import ConfFile, NodeSnapshot
 
 _LINE = re.compile(r"at line (\d+) column (\d+)")
@@ -72,10 +71,7 @@ def crio_skip_reason(snap: NodeSnapshot, cf: ConfFile) -> str | None:
 
 
 def _is_file(snap: NodeSnapshot, path: str) -> bool:
-    try:
-        return snap.fs.is_file(path)
-    except NodeFSError:
-        return False
+    return snap.fs.is_file(path)
 
 
 def runtime_choice(snap: NodeSnapshot) -> ConfFile | None:

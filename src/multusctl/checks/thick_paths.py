@@ -24,7 +24,6 @@ from multusctl.checks.mounts import (
 )
 from multusctl.checks.registry import Hit, check
 from multusctl.checks.runtime import multus_pods
-from multusctl.gather.nodefs import NodeFSError
 from multusctl.gather.snapshot import NodeSnapshot
 from multusctl.report.finding import Severity
 
@@ -258,10 +257,7 @@ def thick_socket_missing(snap: NodeSnapshot) -> Iterator[Hit]:
     alpha_dir = mc.get_str("socketDir") if not mc.get_str("daemonSocketDir") else None
     info = None
     for d in dirs:
-        try:
-            found = snap.fs.stat(posixpath.join(d, SOCKET_NAME))
-        except NodeFSError:
-            found = None
+        found = snap.fs.stat(posixpath.join(d, SOCKET_NAME))
         if found is not None and found.kind != "dir":
             return  # a unix socket on a live node, an empty file in a copied root: both count
         info = info or found

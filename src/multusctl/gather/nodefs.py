@@ -193,6 +193,32 @@ class NodeFS:
                 self.denied.append(path)
             raise
 
+    def read_or_none(self, path: str) -> bytes | None:
+        """The file's bytes, or None when it cannot be read (checks answer from what is there)."""
+        try:
+            return self.read_bytes(path)
+        except NodeFSError:
+            return None
+
+    def text_or_none(self, path: str) -> str | None:
+        try:
+            return self.read_text(path)
+        except NodeFSError:
+            return None
+
+    def names(self, path: str) -> list[str]:
+        """Sorted entry names of a directory; empty when it is missing or unreadable."""
+        try:
+            return self.listdir(path)
+        except NodeFSError:
+            return []
+
+    def resolve_or_none(self, path: str) -> str | None:
+        try:
+            return self.resolve(path)
+        except NodeFSError:
+            return None
+
     def listdir(self, path: str) -> list[str]:
         """Sorted entry names; NodeFSError when missing or unreadable."""
         return list(self._listdir(self._normalize(path)))

@@ -208,6 +208,14 @@ def list_conf_files(fs: NodeFS, conf_dir: str) -> list[str]:
     return out
 
 
+def conf_files_in(fs: NodeFS, conf_dir: str) -> list[str]:
+    """`list_conf_files`, empty when the dir is missing or unreadable (for checks that only look)."""
+    try:
+        return list_conf_files(fs, conf_dir)
+    except NodeFSError:
+        return []
+
+
 def read_kubeconfig(fs: NodeFS, host_path: str, written: str, by: str) -> KubeconfigFile:
     kf = KubeconfigFile(path=host_path, referenced_as=written, referenced_by=by, info=fs.stat(host_path))
     if kf.info is None:
