@@ -53,9 +53,8 @@ def parse(args: list[str], options: dict[str, tuple[str, tuple[str, ...] | None,
             values[name] = flag
             continue
         if arg.startswith("--"):
-            opt, eq, value = arg.partition("=")
-            if not eq:
-                value = None
+            opt, eq, given = arg.partition("=")
+            value: str | None = given if eq else None
         elif arg.startswith("-o") and len(arg) > 2:
             opt, value = "-o", arg[2:]
         else:
@@ -129,7 +128,7 @@ def run_fast(argv: list[str], prog_name: str) -> bool:
             raise
         from click.utils import PacifyFlushWrapper
 
-        sys.stdout = PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
-        sys.stderr = PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
+        sys.stdout = PacifyFlushWrapper(sys.stdout)
+        sys.stderr = PacifyFlushWrapper(sys.stderr)
         sys.exit(1)
     sys.exit(0)

@@ -41,7 +41,7 @@ class _Closed(io.TextIOBase):
 class GuardedStream(io.TextIOBase):
     """A text stream that redacts and escapes whole lines before they reach `inner`."""
 
-    def __init__(self, inner: TextIO, name: str) -> None:
+    def __init__(self, inner: TextIO | io.TextIOBase, name: str) -> None:
         super().__init__()
         self.inner = inner
         self.name_ = name

@@ -53,7 +53,7 @@ def _yaml() -> Any:
             return real_compile(_NON_PRINTABLE_SAME)
         return real_compile(pattern, flags)
 
-    re.compile = compile_  # type: ignore[assignment]
+    re.compile = compile_
     try:
         import yaml
     finally:
@@ -127,7 +127,7 @@ def _check_aliases(root: Any) -> None:
                          f"(limit {MAX_ALIAS_NODES}); refusing excessive aliasing")
 
 
-def _children(node: Any, mapping_type: type) -> list[Any]:
+def _children(node: Any, mapping_type: Any) -> list[Any]:
     if isinstance(node, mapping_type):
         return [part for pair in node.value for part in pair]
     return list(node.value)
@@ -162,13 +162,13 @@ def _documents(text: str, single: bool) -> list[Any]:
         raise ParseError("invalid YAML: contains an unpaired UTF-16 surrogate")
     loader = _loader_class(text)(text)
     try:
-        nodes = []
+        nodes: list[Any] = []
         if single:
             nodes.append(loader.get_single_node())
         else:
             while loader.check_node():
                 nodes.append(loader.get_node())
-        out = []
+        out: list[Any] = []
         for node in nodes:
             if node is None:
                 out.append(None)

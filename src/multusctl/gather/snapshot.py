@@ -88,7 +88,7 @@ class NodeSnapshot:
     kubeconfig: KubeconfigFile | None = None
     secrets: set[str] = field(default_factory=set)
 
-    _derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _derived: dict[tuple[str, int, int], Any] = field(default_factory=dict, repr=False, compare=False)
 
     def _once(self, name: str, compute: Callable[[], Any]) -> Any:
         """`compute()` once per conf_files list: checks ask for the primary and the multus files once per

@@ -197,7 +197,7 @@ class Api:
         return self._call(fn, *args, none_on_404=True, **kwargs)
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
-        kw = {"namespace": namespace} if namespace else {}
+        kw: dict[str, Any] = {"namespace": namespace} if namespace else {}
         obj = self._call_or_none(self.client.get, _resources()[kind], name, **kw)
         return dict(obj.to_dict()) if obj is not None else None
 
@@ -228,12 +228,12 @@ class Api:
     def merge_patch(self, kind: str, name: str, patch: Obj, namespace: str | None = None) -> Obj:
         from lightkube.types import PatchType
 
-        kw = {"namespace": namespace} if namespace else {}
+        kw: dict[str, Any] = {"namespace": namespace} if namespace else {}
         out = self._call(self.client.patch, _resources()[kind], name, patch, patch_type=PatchType.MERGE, **kw)
         return dict(out.to_dict())
 
     def delete(self, kind: str, name: str, namespace: str | None = None, missing_ok: bool = False) -> None:
-        kw = {"namespace": namespace} if namespace else {}
+        kw: dict[str, Any] = {"namespace": namespace} if namespace else {}
         if missing_ok:
             self._call_or_none(self.client.delete, _resources()[kind], name, **kw)
         else:

@@ -79,6 +79,10 @@ class Step:
     action: Callable[[], str | None] | None = None  # may return a different `did` (say, created concurrently)
 
 
+def _none(_result: object) -> None:
+    """An action whose result says nothing new (the step's own `did` line stands)."""
+
+
 def read_state(api: Api, n: Names, need_secret: bool, need_service: bool) -> State:
     return State(
         service_account=api.get("ServiceAccount", n.service_account, n.namespace),
@@ -159,7 +163,7 @@ def role_step(api: Api, n: Names, state: State) -> Step:
     why = role_differences(existing)
     # A merge patch replaces the whole rules list: exactly multus's rules afterwards.
     return Step(f"{what}: would patch its rules ({why})", f"{what}: patched its rules ({why})",
-                lambda: api.merge_patch("ClusterRole", n.cluster_role, rules) and None)
+                lambda: _none(api.merge_patch("ClusterRole", n.cluster_role, rules)))
 
 
 def binding_step(api: Api, n: Names, state: State) -> Step:
@@ -196,7 +200,7 @@ def binding_step(api: Api, n: Names, state: State) -> Step:
                     f"{what}: re-created (it bound ClusterRole {old!r}; now {target})", recreate)
     only = f"its subjects to ServiceAccount {n.namespace}/{n.service_account} only"
     return Step(f"{what}: would patch {only}", f"{what}: patched {only}",
-                lambda: api.merge_patch("ClusterRoleBinding", n.binding, patch) and None)
+                lambda: _none(api.merge_patch("ClusterRoleBinding", n.binding, patch)))
 
 
 def steps(api: Api, n: Names, state: State, token_secret: bool, fixed_server: bool) -> list[Step]:
