@@ -125,3 +125,16 @@ def test_skip_takes_a_comma_list_and_points_at_the_catalog() -> None:
     assert "kubeconfig-insecure" not in ran and "plugin-missing" not in ran and len(ran) > 20
     bad = _run("check", "--root", healthy, "--skip", "kubeconfig-insecure,no-such-id")
     assert bad.returncode == 2 and "no-such-id" in bad.stderr and "multusctl check --list" in bad.stderr
+
+
+@pytest.mark.parametrize("argv0, prog", [("multusctl", "multusctl"), ("kubectl-multus", "kubectl multus")])
+def test_help_is_never_cut_off_and_names_the_program_as_called(argv0: str, prog: str) -> None:
+    code = f"import sys; sys.argv = [{argv0!r}, *sys.argv[1:]]; from multusctl.cli.main import main; main()"
+    for args in (["--help"], ["kubeconfig", "--help"]):
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False,
+                             env={**os.environ, "COLUMNS": "100"}).stdout
+        listed = out.split("Commands:")[1]
+        assert "..." not in listed, out  # click's cut-off of a long first docstring line
+        if args == ["--help"]:
+            assert f"  {prog} check --list" in out and f"Usage: {prog} [OPTIONS]" in out
+            assert "_MULTUSCTL_COMPLETE=bash_source" in out

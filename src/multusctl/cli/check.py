@@ -11,7 +11,7 @@ FORMATS = ("text", "json", "sarif", "junit")
 LIST_FORMATS = ("text", "json")
 
 
-@click.command("check")
+@click.command("check", short_help="What is wrong with this node's Multus setup (offline); --list: the catalog.")
 @node_options
 @click.option("--output", "-o", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Report format.")

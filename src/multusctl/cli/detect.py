@@ -10,7 +10,7 @@ from multusctl.cli.run import run_detect
 DETECT_FORMATS = ("text", "json")
 
 
-@click.command("detect")
+@click.command("detect", short_help="Distribution, role and where this node's CNI files live, with evidence.")
 @node_options
 @click.option("--output", "-o", type=click.Choice(DETECT_FORMATS), default="text", show_default=True)
 def detect_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | None,

@@ -51,12 +51,13 @@ def _admin_kubeconfig(verb: str, fs: NodeFS, layout: Layout, explicit: str | Non
         _fail(2, f"kubeconfig {verb}: {path}: {exc}")
 
 
-@click.group("kubeconfig")
+@click.group("kubeconfig", short_help="Create, refresh or inspect the kubeconfig Multus uses.")
 def kubeconfig_group() -> None:
     """The kubeconfig Multus's thin plugin uses: create a least-privilege one, refresh its token, inspect it."""
 
 
-@kubeconfig_group.command("create")
+@kubeconfig_group.command(
+    "create", short_help="ServiceAccount, RBAC and a verified least-privilege kubeconfig for Multus.")
 @node_options
 @click.option("--path", default=None, metavar="FILE",
               help="Write here (a local path) instead of the node's multus.d/multus.kubeconfig under --root.")
@@ -139,7 +140,8 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
     sys.exit(code)
 
 
-@kubeconfig_group.command("refresh")
+@kubeconfig_group.command(
+    "refresh", short_help="Renew the kubeconfig's TokenRequest token when it expires within --before.")
 @node_options
 @click.option("--path", default=None, metavar="FILE",
               help="Refresh this file (a local path) instead of the node's multus.d/multus.kubeconfig under --root.")
@@ -233,7 +235,8 @@ def refresh_cmd(root: str, distro: str | None, role: str | None, conf_dir: str |
     sys.exit(code)
 
 
-@kubeconfig_group.command("inspect")
+@kubeconfig_group.command(
+    "inspect", short_help="Who a kubeconfig authenticates as, server, CA, expiry; offline, no secrets.")
 @click.argument("file", required=False, metavar="[FILE]")
 @click.option("--root", default="/", show_default=True, metavar="DIR", type=click.Path(file_okay=False, exists=True),
               help="Inspect the multus kubeconfig of the node copied in DIR.")

@@ -188,6 +188,7 @@ def _resolve_cni_dirs(fs: NodeFS, layout: Layout, d: _Defaults) -> bool:
         conf_why, bin_why = f"{d.why} ({rt.source} unreadable)", f"{bin_base} ({rt.source} unreadable)"
     elif rt.kind == "kubelet-flags":
         layout.note("runtime", f"{rt.source}: kubelet CNI flags (honoured only by the dockershim, Kubernetes < 1.24)")
+        layout.runtime = "kubelet flags"
         if rt.conf_dir:
             conf, conf_why = rt.conf_dir, rt.conf_dir_from or rt.source
         if rt.bin_dirs:
@@ -198,6 +199,7 @@ def _resolve_cni_dirs(fs: NodeFS, layout: Layout, d: _Defaults) -> bool:
         conf_why, bin_why = f"{d.why} (rendered from {rt.source})", f"{bin_base} (rendered from {rt.source})"
     else:
         runtime = "CRI-O" if rt.kind == "crio" else "containerd"
+        layout.runtime = runtime
         default_conf = D.STANDARD_CONF_DIR
         default_bin = D.STANDARD_BIN_DIR
         layout.note("runtime", f"{runtime} config {rt.source}"

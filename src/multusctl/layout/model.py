@@ -35,6 +35,7 @@ class Layout:
     # False when nothing under the root looks like a Kubernetes node: no distribution marker, no container
     # runtime config, no CNI conf dir (an empty --root, or a laptop); commands say so instead of judging.
     node_found: bool = True
+    runtime: str | None = None  # "containerd" | "CRI-O" | "kubelet flags": whose config named the CNI dirs
 
     @property
     def multus_kubeconfig(self) -> str:
