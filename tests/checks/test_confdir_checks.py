@@ -19,7 +19,7 @@ from tests import distro_roots as R
 from tests.checkrun import Expect as E
 from tests.checkrun import GridCase as Case
 from tests.checkrun import assert_grid, findings, snapshot
-from tests.noderoot import File, Link
+from tests.noderoot import Dir, File, Link
 
 K3S_CONF = R.K3S_CONF_DIR
 K3S_BIN = R.K3S_BIN_DIR
@@ -80,6 +80,18 @@ CASES: list[Case] = [
     Case("crio-clean", R.kubeadm_crio_worker, absent=MINE),
     Case("k3s-thin-ok", k3s_thin, absent=MINE),
     Case("kubeadm-thick-ok", kubeadm_thick, absent=MINE),
+    # --- conf-dir-missing (no primary CNI has run yet: nothing creates the runtime's conf dir)
+    Case("kubeadm-no-conf-dir", lambda: {k: v for k, v in R.kubeadm_worker().items()
+                                         if not k.startswith(f"{STD}/")},
+         expect=(E("conf-dir-missing", STD, None, "error", ("/etc/containerd/config.toml", "--conf-dir"),
+                   count=1),)),
+    Case("k3s-agent-no-conf-dir", lambda: {k: v for k, v in R.k3s_agent().items()
+                                           if not k.startswith(f"{K3S_CONF}/")},
+         expect=(E("conf-dir-missing", K3S_CONF, None, "error", (f"{R.K3S}/agent/etc/containerd/config.toml",),
+                   count=1),)),
+    Case("conf-dir-present-empty", lambda: {**{k: v for k, v in R.kubeadm_worker().items()
+                                               if not k.startswith(f"{STD}/")}, STD: Dir()},
+         absent=("conf-dir-missing",)),
     # --- conf-invalid
     Case("invalid-json-first", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": '{\n  "name": "x",\n  "type": \n}'}),
          present=("conf-invalid",), absent=("multus-not-first",),
