@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,35 +33,97 @@ def ids(tmp_path: Path, files: dict[str, Any], **kw: Any) -> set[str]:
     return {f.id for f in findings(tmp_path, files, **kw)}
 
 
-@dataclass
+@dataclass(frozen=True)
+class Expect:
+    """What the user reads in the findings of one id: every finding of `id` at `path`/`field` (when given) must
+    have `severity`, contain each of `words` in message+fix, `message` in the message, `fix` in the fix, and a
+    fix equal to `fix_is`; `count` is how many findings of `id` (anywhere) there must be."""
+
+    id: str
+    path: str | None = None
+    field: str | None = None
+    severity: str | None = None
+    words: tuple[str, ...] = ()
+    message: tuple[str, ...] = ()
+    fix: tuple[str, ...] = ()
+    fix_is: str | None = None
+    count: int | None = None
+
+
+@dataclass(frozen=True)
 class GridCase:
-    """One row of a check grid: a node root -> ids present / absent, and what the user reads."""
+    """One row of a check grid: a node root -> the ids that fire and those that must not, and what the user reads.
+
+    - `present`: ids that must fire; `absent`: ids that must not.
+    - `only`: a family of ids (e.g. every kubeconfig-* id): of these, exactly `present` and the ids of `expect` fire.
+    - `loud`: when set, the (id, severity) of every error and warning finding, exactly (info is free). As a
+      non-root user the root's files are ours, not root's: the owner warning of kubeconfig-permissions is the
+      test run's and is left out of the comparison.
+    - `expect`: what the user reads (Expect); `now`, `overrides` (detect Overrides), `daemon_config`: how the
+      check runs.
+    """
 
     name: str
     files: Callable[[], dict[str, Any]]
     present: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()
-    # (id, path, field, severity or None, substrings of message+fix)
-    expect: list[tuple[str, str | None, str | None, str | None, tuple[str, ...]]] = field(default_factory=list)
+    expect: tuple[Expect, ...] = ()
+    only: frozenset[str] | None = None
+    loud: frozenset[tuple[str, str]] | None = None
+    now: datetime | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    daemon_config: str | None = None
+
+    def fires(self) -> set[str]:
+        """The ids this row says fire (for the meta-test)."""
+        return {*self.present, *(e.id for e in self.expect if e.count != 0), *(i for i, _s in self.loud or ())}
+
+
+def owner_only(f: Finding) -> bool:
+    """As a non-root user the root's files belong to us, not root: that one warning is the clone's, not the node's."""
+    return os.geteuid() != 0 and f.id == "kubeconfig-permissions" and f.severity == "warning"
+
+
+def _show(f: Finding) -> dict[str, Any]:
+    return {"id": f.id, "path": f.path, "field": f.field, "severity": f.severity, "message": f.message, "fix": f.fix}
 
 
 def assert_grid(tmp_path: Path, case: GridCase) -> list[Finding]:
     files = {k: v for k, v in case.files().items() if v is not None}
-    found = findings(tmp_path, files)
+    found = findings(tmp_path, files, now=case.now, daemon_config=case.daemon_config, **case.overrides)
     got = {f.id for f in found}
     for i in case.present:
         assert i in got, f"{i} missing; got {sorted(got)}"
     for i in case.absent:
         assert i not in got, f"{i} unexpected: {[f.message for f in found if f.id == i]}"
-    for fid, path, fld, severity, words in case.expect:
-        hits = [f for f in found if f.id == fid and (path is None or f.path == path)
-                and (fld is None or f.field == fld)]
-        assert hits, f"no {fid} at {path} {fld}: {[(f.id, f.path, f.field) for f in found]}"
-        h = hits[0]
-        if severity:
-            assert h.severity == severity, h
-        text = h.message + "\n" + h.fix
-        for w in words:
-            assert w in text, f"{w!r} not in {text!r}"
-        assert h.path is None or not h.path.startswith(str(tmp_path))
+    if case.only is not None:
+        want = ({*case.present} | {e.id for e in case.expect if e.count != 0}) & case.only
+        mine = got & case.only
+        assert mine == want, f"missing {sorted(want - mine)}, unexpected {sorted(mine - want)}"
+    if case.loud is not None:
+        loud = {(f.id, f.severity) for f in found if f.severity != "info" and not owner_only(f)}
+        assert loud == set(case.loud), [f"{f.severity} {f.id}: {f.message}" for f in found]
+    for e in case.expect:
+        if e.count is not None:
+            n = sum(f.id == e.id for f in found)
+            assert n == e.count, f"{n} x {e.id}, want {e.count}: {[f.message for f in found if f.id == e.id]}"
+            if e.count == 0:
+                continue
+        hits = [f for f in found if f.id == e.id and (e.path is None or f.path == e.path)
+                and (e.field is None or f.field == e.field)]
+        assert hits, f"no {e.id} at {e.path} {e.field}: {[(f.id, f.path, f.field) for f in found]}"
+        for h in hits:
+            if e.severity:
+                assert h.severity == e.severity, _show(h)
+            text = h.message + "\n" + h.fix
+            for w in e.words:
+                assert w in text, f"{w!r} not in {text!r}"
+            for w in e.message:
+                assert w in h.message, f"{w!r} not in message {h.message!r}"
+            for w in e.fix:
+                assert w in h.fix, f"{w!r} not in fix {h.fix!r}"
+            if e.fix_is is not None:
+                assert h.fix == e.fix_is, _show(h)
+    for f in found:  # what the user reads names node paths, never the test's copy of the node
+        assert f.path is None or not f.path.startswith(str(tmp_path)), _show(f)
     return found

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -33,7 +32,7 @@ import pytest
 
 from tests import certs
 from tests import distro_roots as roots
-from tests.checkrun import findings
+from tests.checkrun import GridCase, assert_grid, findings
 from tests.noderoot import Dir, File, Link, make_root
 
 D = timedelta(days=1)
@@ -347,42 +346,43 @@ ENTRYPOINT_KC = {"kubeconfig-invalid": "warning", "kubeconfig-token-expiring": "
 SEED_IDS = {"kubeconfig-admin-credentials": "warning", "kubeconfig-server-loopback": "error",
             "kubeconfig-permissions": "error", "multus-conf-wrong-dir": "warning",
             "thick-unmounted-path": "warning"}
-SCENARIOS: list[tuple[str, Callable[[], dict[str, Any]], dict[str, str], set[str]]] = [
-    # (name, node, {id: severity} of every error/warning expected, ids that must not appear at all)
-    ("k3s-agent-thin-right", k3s_agent_thin, CLEAN, set()),
-    ("seed-admin-copy", seed_admin_copy, {"kubeconfig-admin-credentials": "warning"}, set()),
-    ("seed-loopback-6443", seed_loopback, {"kubeconfig-server-loopback": "error"}, set()),
-    ("seed-mode-0644", seed_mode_0644, {"kubeconfig-permissions": "error"}, set()),
-    ("seed-stray-conf", seed_stray_conf, {"multus-conf-wrong-dir": "warning"}, set()),
-    ("seed-daemon-config", seed_daemon_config, {"thick-unmounted-path": "warning"}, {"kubeconfig-missing"}),
-    ("seed-all", seed_all, SEED_IDS, set()),
-    ("k3s-upstream-thick", k3s_upstream_thick, {"multus-config-missing": "error"}, set()),
-    ("k3s-upstream-thick-copied-primary", k3s_upstream_thick_copied_primary, {"multus-conf-wrong-dir": "error"},
-     {"multus-config-missing"}),
+
+
+def scenario(name: str, node: Callable[[], dict[str, Any]], loud: dict[str, str],
+             absent: tuple[str, ...] = ()) -> GridCase:
+    """A scenario row: `loud` is the {id: severity} of every error/warning expected, `absent` ids appear not at all."""
+    return GridCase(name, node, loud=frozenset(loud.items()), absent=absent)
+
+
+CASES: list[GridCase] = [
+    scenario("k3s-agent-thin-right", k3s_agent_thin, CLEAN),
+    scenario("seed-admin-copy", seed_admin_copy, {"kubeconfig-admin-credentials": "warning"}),
+    scenario("seed-loopback-6443", seed_loopback, {"kubeconfig-server-loopback": "error"}),
+    scenario("seed-mode-0644", seed_mode_0644, {"kubeconfig-permissions": "error"}),
+    scenario("seed-stray-conf", seed_stray_conf, {"multus-conf-wrong-dir": "warning"}),
+    scenario("seed-daemon-config", seed_daemon_config, {"thick-unmounted-path": "warning"}, ("kubeconfig-missing",)),
+    scenario("seed-all", seed_all, SEED_IDS),
+    scenario("k3s-upstream-thick", k3s_upstream_thick, {"multus-config-missing": "error"}),
+    scenario("k3s-upstream-thick-copied-primary", k3s_upstream_thick_copied_primary,
+             {"multus-conf-wrong-dir": "error"}, ("multus-config-missing",)),
     # binDir data/cni is right for multus v4.0.x; v4.1+ looks plugins up in the pod (PR #1161), where the
     # upstream mounts do not show k3s's data/ dir: a warning, rule v4.1+ (fact change).
-    ("k3s-thick-right", k3s_thick_right, {"thick-unmounted-path": "warning"}, set()),
-    ("k3s-flannel-none-calico", k3s_flannel_none_calico, CLEAN, set()),
+    scenario("k3s-thick-right", k3s_thick_right, {"thick-unmounted-path": "warning"}),
+    scenario("k3s-flannel-none-calico", k3s_flannel_none_calico, CLEAN),
     # binDir names a removed hash dir, but multus also searches the runtime's bin dir: a warning.
-    ("k3s-legacy-old-hash", k3s_legacy_old_hash, {"bin-dir-k3s-hash": "warning"}, {"plugin-missing"}),
-    ("rke2-multus", rke2_multus, ENTRYPOINT_KC, set()),
-    ("kubeadm-thin-expired", kubeadm_thin_expired,
-     {"kubeconfig-token-expired": "error", "kubeconfig-invalid": "warning"}, {"kubeconfig-token-expiring"}),
-    ("kubeadm-thick-down", kubeadm_thick_down, {"thick-socket-missing": "error"}, set()),
-    ("openshift-worker", openshift_worker, CLEAN, set()),
-    ("microk8s-multus", microk8s_multus, ENTRYPOINT_KC, set()),
+    scenario("k3s-legacy-old-hash", k3s_legacy_old_hash, {"bin-dir-k3s-hash": "warning"}, ("plugin-missing",)),
+    scenario("rke2-multus", rke2_multus, ENTRYPOINT_KC),
+    scenario("kubeadm-thin-expired", kubeadm_thin_expired,
+             {"kubeconfig-token-expired": "error", "kubeconfig-invalid": "warning"}, ("kubeconfig-token-expiring",)),
+    scenario("kubeadm-thick-down", kubeadm_thick_down, {"thick-socket-missing": "error"}),
+    scenario("openshift-worker", openshift_worker, CLEAN),
+    scenario("microk8s-multus", microk8s_multus, ENTRYPOINT_KC),
 ]
 
 
-@pytest.mark.parametrize(("name", "node", "expected", "absent"), SCENARIOS, ids=[s[0] for s in SCENARIOS])
-def test_scenario(tmp_path: Path, name: str, node: Callable[[], dict[str, Any]], expected: dict[str, str],
-                  absent: set[str]) -> None:
-    got = findings(tmp_path, node())
-    loud = {(f.id, f.severity) for f in got if f.severity != "info"}
-    if os.geteuid() != 0:  # files belong to us, not root: that warning is the test run's, not the node's
-        loud.discard(("kubeconfig-permissions", "warning"))
-    assert loud == set(expected.items()), [f"{f.severity} {f.id}: {f.message}" for f in got]
-    assert not absent & {f.id for f in got}
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_scenario(tmp_path: Path, case: GridCase) -> None:
+    assert_grid(tmp_path, case)
 
 
 def test_agent_fix_says_how_to_get_admin_credentials(tmp_path: Path) -> None:
@@ -413,9 +413,9 @@ def test_bracketed_loopback_is_still_loopback(tmp_path: Path) -> None:
 
 if __name__ == "__main__":
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/scenarios")
-    for name, node, _present, _absent in SCENARIOS:
-        make_root(out / name, node())
-    print(json.dumps([s[0] for s in SCENARIOS]))
+    for case in CASES:
+        make_root(out / case.name, case.files())
+    print(json.dumps([c.name for c in CASES]))
 
 
 def test_openshift_daemon_down_fix_names_openshift_multus(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests import distro_roots as R
+from tests.checkrun import Expect as E
 from tests.checkrun import GridCase as Case
 from tests.checkrun import assert_grid, findings
 from tests.noderoot import File
@@ -63,7 +64,7 @@ def kubeadm_thick(*, shim: bool = True, **extra: Any) -> dict[str, Any]:
 
 
 C00 = f"{K3S_CONF}/00-multus.conf"
-CASES = [
+CASES: list[Case] = [
     Case("k3s-server-clean", R.k3s_server, absent=MINE),
     Case("k3s-legacy-clean", lambda: R.k3s_server(legacy_bin=True), absent=MINE),
     Case("k3s-v3-clean", lambda: R.k3s_agent(containerd_version=3), absent=MINE),
@@ -73,14 +74,14 @@ CASES = [
     Case("kubeadm-thick-ok", kubeadm_thick, absent=MINE),
     # --- multus-binary-missing
     Case("thin-no-multus-binary", lambda: k3s_thin(multus=False), present=("multus-binary-missing",),
-         expect=[("multus-binary-missing", f"{K3S_BIN}/multus", None, "error",
-                  ("'multus'", K3S_BIN, "config.cni_conf.binDir"))]),
+         expect=(E("multus-binary-missing", f"{K3S_BIN}/multus", None, "error",
+                  ("'multus'", K3S_BIN, "config.cni_conf.binDir")),)),
     Case("thin-multus-in-opt-only", lambda: k3s_thin(multus=False, **{"/opt/cni/bin/multus": EXE}),
-         expect=[("multus-binary-missing", None, None, "error", (f"cp /opt/cni/bin/multus {K3S_BIN}/multus",))]),
+         expect=(E("multus-binary-missing", None, None, "error", (f"cp /opt/cni/bin/multus {K3S_BIN}/multus",)),)),
     Case("thin-multus-not-executable", lambda: k3s_thin(multus=False, **{f"{K3S_BIN}/multus": File("x", mode=0o644)}),
-         expect=[("multus-binary-missing", f"{K3S_BIN}/multus", None, None, ("chmod 0755",))]),
+         expect=(E("multus-binary-missing", f"{K3S_BIN}/multus", None, None, ("chmod 0755",)),)),
     Case("thick-no-shim", lambda: kubeadm_thick(shim=False), present=("multus-binary-missing",),
-         expect=[("multus-binary-missing", "/opt/cni/bin/multus-shim", None, "error", ("'multus-shim'",))]),
+         expect=(E("multus-binary-missing", "/opt/cni/bin/multus-shim", None, "error", ("'multus-shim'",)),)),
     Case("no-multus-config-no-binary-needed", R.k3s_agent, absent=("multus-binary-missing",)),
     # CRI-O (ocicni) skips a config whose plugin binary is missing: pods start with only the primary network.
     Case("crio-thin-no-multus-binary", lambda: {**R.kubeadm_crio_worker(), f"{STD}/00-multus.conf": {
@@ -88,14 +89,14 @@ CASES = [
         "kubeconfig": f"{STD}/multus.d/multus.kubeconfig", "delegates": [{"cniVersion": "0.3.1", "name": "c",
                                                                           "type": "bridge"}]}},
          present=("multus-binary-missing",),
-         expect=[("multus-binary-missing", "/opt/cni/bin/multus", None, "error",
-                  ("CRI-O", "skips 00-multus.conf", "only the primary network"))]),
+         expect=(E("multus-binary-missing", "/opt/cni/bin/multus", None, "error",
+                  ("CRI-O", "skips 00-multus.conf", "only the primary network")),)),
     # --- plugin-missing
     Case("k3s-macvlan-delegate-k3s9224", lambda: k3s_thin(thin(delegates=[R.flannel_conflist(),
                                                                          MACVLAN_NAD_AS_DELEGATE])),
          present=("plugin-missing",),
-         expect=[("plugin-missing", C00, "delegates[1].type", "error", ("'macvlan'", "k3s#9224", K3S_BIN)),
-                 ("plugin-missing", C00, "delegates[1].ipam.type", "error", ("'whereabouts'",))]),
+         expect=(E("plugin-missing", C00, "delegates[1].type", "error", ("'macvlan'", "k3s#9224", K3S_BIN)),
+                 E("plugin-missing", C00, "delegates[1].ipam.type", "error", ("'whereabouts'",)))),
     Case("macvlan-in-binDir-ok", lambda: k3s_thin(thin(binDir="/opt/cni/bin", delegates=[
         R.flannel_conflist(), MACVLAN_NAD_AS_DELEGATE]), **{"/opt/cni/bin/macvlan": EXE,
                                                            "/opt/cni/bin/whereabouts": EXE}),
@@ -103,31 +104,32 @@ CASES = [
     Case("macvlan-elsewhere-suggests-copy", lambda: k3s_thin(thin(delegates=[R.flannel_conflist(),
                                                                              MACVLAN_NAD_AS_DELEGATE]),
                                                              **{"/usr/lib/cni/macvlan": EXE}),
-         expect=[("plugin-missing", C00, "delegates[1].type", None, (f"cp /usr/lib/cni/macvlan {K3S_BIN}/macvlan",))]),
+         expect=(E("plugin-missing", C00, "delegates[1].type", None,
+                   (f"cp /usr/lib/cni/macvlan {K3S_BIN}/macvlan",)),)),
     Case("macvlan-in-default-binDir-is-found", lambda: k3s_thin(thin(delegates=[
         R.flannel_conflist(), {**MACVLAN_NAD_AS_DELEGATE, "ipam": {"type": "host-local"}}]),
         **{"/opt/cni/bin/macvlan": EXE}), absent=("plugin-missing",)),
     Case("flannel-needs-bridge", lambda: {**R.k3s_agent(), f"{K3S_BIN}/bridge": None},
-         expect=[("plugin-missing", f"{K3S_CONF}/10-flannel.conflist", "plugins[0].delegate.type", "error",
-                  ("'bridge'",))]),
+         expect=(E("plugin-missing", f"{K3S_CONF}/10-flannel.conflist", "plugins[0].delegate.type", "error",
+                  ("'bridge'",)),)),
     Case("cluster-network-file-plugin", lambda: k3s_thin(thin(delegates=None,
                                                               clusterNetwork=f"{K3S_CONF}/20-x.conflist"),
                                                          **{f"{K3S_CONF}/20-x.conflist": {
                                                              "cniVersion": "1.0.0", "name": "x",
                                                              "plugins": [{"type": "ipvlan", "master": "eth0"}]}}),
-         expect=[("plugin-missing", f"{K3S_CONF}/20-x.conflist", "plugins[0].type", "error", ("'ipvlan'",))]),
+         expect=(E("plugin-missing", f"{K3S_CONF}/20-x.conflist", "plugins[0].type", "error", ("'ipvlan'",)),)),
     Case("thick-chroot-plugins-on-host", lambda: kubeadm_thick(**{"/opt/cni/bin/calico": None}),
-         expect=[("plugin-missing", f"{STD}/10-calico.conflist", "plugins[0].type", "error", ("'calico'",))]),
+         expect=(E("plugin-missing", f"{STD}/10-calico.conflist", "plugins[0].type", "error", ("'calico'",)),)),
     Case("plugin-not-executable", lambda: {**R.kubeadm_control_plane(), "/opt/cni/bin/portmap": File("x", mode=0o600)},
-         expect=[("plugin-missing", f"{STD}/10-calico.conflist", "plugins[1].type", None, ("chmod 0755",))]),
+         expect=(E("plugin-missing", f"{STD}/10-calico.conflist", "plugins[1].type", None, ("chmod 0755",)),)),
     # --- ipam-config-missing (whereabouts looks for its flat file at fixed paths, not in the conf dir)
     Case("whereabouts-flat-file-in-k3s-conf-dir-k3s10545", lambda: k3s_thin(
         thin(delegates=[R.flannel_conflist(), MACVLAN_NAD_AS_DELEGATE]),
         **{f"{K3S_CONF}/whereabouts.d/whereabouts.conf": {"kubernetes": {"kubeconfig": "/x"}}}),
          present=("ipam-config-missing",),
-         expect=[("ipam-config-missing", C00, "delegates[1].ipam", "warning",
+         expect=(E("ipam-config-missing", C00, "delegates[1].ipam", "warning",
                   ("k3s#10545", f'"configuration_path": "{K3S_CONF}/whereabouts.d/whereabouts.conf"',
-                   "storage engine"))]),
+                   "storage engine")),)),
     Case("whereabouts-flat-file-where-it-looks", lambda: k3s_thin(
         thin(delegates=[R.flannel_conflist(), MACVLAN_NAD_AS_DELEGATE]),
         **{"/etc/cni/net.d/whereabouts.d/whereabouts.conf": {"kubernetes": {"kubeconfig": "/x"}}}),
@@ -146,29 +148,29 @@ CASES = [
     # --- bin-dir-k3s-hash
     Case("multus-binDir-hash-with-data-cni", lambda: k3s_thin(thin(binDir=K3S_HASH_BIN)),
          present=("bin-dir-k3s-hash",),
-         expect=[("bin-dir-k3s-hash", C00, "binDir", "warning", (f'"binDir": "{K3S_BIN}"', "upgrade"))]),
+         expect=(E("bin-dir-k3s-hash", C00, "binDir", "warning", (f'"binDir": "{K3S_BIN}"', "upgrade")),)),
     Case("multus-binDir-current-with-data-cni", lambda: k3s_thin(thin(binDir=f"{K3S}/data/current/bin")),
-         expect=[("bin-dir-k3s-hash", C00, "binDir", "warning", (K3S_BIN,))]),
+         expect=(E("bin-dir-k3s-hash", C00, "binDir", "warning", (K3S_BIN,)),)),
     # multus searches binDir, then CNI_PATH (the runtime's bin dirs): only plugins kept there alone are lost.
     Case("multus-binDir-gone-hash", lambda: k3s_thin(thin(binDir=f"{K3S}/data/{R.K3S_OLD_HASH}/bin")),
-         expect=[("bin-dir-k3s-hash", C00, "binDir", "warning", ("no longer exists", K3S_BIN))]),
+         expect=(E("bin-dir-k3s-hash", C00, "binDir", "warning", ("no longer exists", K3S_BIN)),)),
     Case("legacy-multus-binDir-gone-hash", lambda: k3s_thin(thin(binDir=f"{K3S}/data/{R.K3S_OLD_HASH}/bin"),
                                                             legacy=True),
          absent=("plugin-missing", "multus-binary-missing"),
-         expect=[("bin-dir-k3s-hash", C00, "binDir", "warning", ("no longer exists", "data/current/bin"))]),
+         expect=(E("bin-dir-k3s-hash", C00, "binDir", "warning", ("no longer exists", "data/current/bin")),)),
     # The runtime's own bin dir gone: nothing at all is found, multus included.
     Case("containerd-config-names-gone-hash", lambda: {
         **R.k3s_agent(), f"{K3S}/agent/etc/containerd/config.toml":
             R.k3s_containerd_v2(bin_dir=f"{K3S}/data/{R.K3S_OLD_HASH}/bin")},
-         expect=[("bin-dir-k3s-hash", f"{K3S}/agent/etc/containerd/config.toml", None, "error",
-                  ("no longer exists",))]),
+         expect=(E("bin-dir-k3s-hash", f"{K3S}/agent/etc/containerd/config.toml", None, "error",
+                  ("no longer exists",)),)),
     Case("legacy-k3s-hash-is-fine", lambda: k3s_thin(thin(binDir=K3S_HASH_BIN), legacy=True),
          absent=("bin-dir-k3s-hash",)),
     Case("containerd-config-names-hash", lambda: {**R.k3s_agent(legacy_bin=True),
                                                   **{f"{K3S_BIN}/{p}": EXE for p in R.K3S_PLUGINS}},
          present=("bin-dir-k3s-hash",),
-         expect=[("bin-dir-k3s-hash", f"{K3S}/agent/etc/containerd/config.toml", None, "warning",
-                  ("CNIBinDir",))]),
+         expect=(E("bin-dir-k3s-hash", f"{K3S}/agent/etc/containerd/config.toml", None, "warning",
+                  ("CNIBinDir",)),)),
     Case("not-k3s-no-hash-check", lambda: {**R.kubeadm_control_plane(), f"{STD}/00-multus.conf": {
         "cniVersion": "0.3.1", "name": "m", "type": "multus", "binDir": f"{K3S}/data/{R.K3S_OLD_HASH}/bin",
         "kubeconfig": "/etc/cni/net.d/multus.d/multus.kubeconfig", "delegates": [{"name": "c", "type": "bridge"}]}},

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +15,11 @@ import pytest
 
 from multusctl.checks.drift import structural_diff
 from multusctl.config.jsonload import json_depth
-from multusctl.report.finding import Finding
 from tests import distro_roots as R
-from tests.checkrun import findings, snapshot
-from tests.noderoot import File, Link
+from tests.checkrun import Expect as E
+from tests.checkrun import GridCase as Case
+from tests.checkrun import assert_grid, findings, snapshot
+from tests.noderoot import Dir, File, Link
 
 K3S_CONF = R.K3S_CONF_DIR
 K3S_BIN = R.K3S_BIN_DIR
@@ -72,17 +71,7 @@ def nested_text(levels: int) -> str:
     return head * (levels + 1) + json.dumps(R.flannel_conflist()) + tail * (levels + 1)
 
 
-@dataclass
-class Case:
-    name: str
-    files: Callable[[], dict[str, Any]]
-    present: tuple[str, ...] = ()
-    absent: tuple[str, ...] = ()
-    # (id, expected path, expected severity or None, substrings of message+fix)
-    expect: list[tuple[str, str | None, str | None, tuple[str, ...]]] = field(default_factory=list)
-
-
-CASES = [
+CASES: list[Case] = [
     # --- healthy roots: nothing of mine fires
     Case("k3s-server-clean", R.k3s_server, absent=MINE),
     Case("k3s-agent-clean", R.k3s_agent, absent=MINE),
@@ -91,62 +80,74 @@ CASES = [
     Case("crio-clean", R.kubeadm_crio_worker, absent=MINE),
     Case("k3s-thin-ok", k3s_thin, absent=MINE),
     Case("kubeadm-thick-ok", kubeadm_thick, absent=MINE),
+    # --- conf-dir-missing (no primary CNI has run yet: nothing creates the runtime's conf dir)
+    Case("kubeadm-no-conf-dir", lambda: {k: v for k, v in R.kubeadm_worker().items()
+                                         if not k.startswith(f"{STD}/")},
+         expect=(E("conf-dir-missing", STD, None, "error", ("/etc/containerd/config.toml", "--conf-dir"),
+                   count=1),)),
+    Case("k3s-agent-no-conf-dir", lambda: {k: v for k, v in R.k3s_agent().items()
+                                           if not k.startswith(f"{K3S_CONF}/")},
+         expect=(E("conf-dir-missing", K3S_CONF, None, "error", (f"{R.K3S}/agent/etc/containerd/config.toml",),
+                   count=1),)),
+    Case("conf-dir-present-empty", lambda: {**{k: v for k, v in R.kubeadm_worker().items()
+                                               if not k.startswith(f"{STD}/")}, STD: Dir()},
+         absent=("conf-dir-missing",)),
     # --- conf-invalid
     Case("invalid-json-first", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": '{\n  "name": "x",\n  "type": \n}'}),
          present=("conf-invalid",), absent=("multus-not-first",),
-         expect=[("conf-invalid", f"{K3S_CONF}/00-multus.conf", "error", ("line 4", "no pod", "json.tool"))]),
+         expect=(E("conf-invalid", f"{K3S_CONF}/00-multus.conf", None, "error", ("line 4", "no pod", "json.tool")),)),
     Case("empty-00-multus-mc1155", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": ""}),
          present=("conf-invalid",),
-         expect=[("conf-invalid", f"{K3S_CONF}/00-multus.conf", "error", ("empty", "MC#1155", "rm "))]),
+         expect=(E("conf-invalid", f"{K3S_CONF}/00-multus.conf", None, "error", ("empty", "MC#1155", "rm ")),)),
     Case("conflist-saved-as-conf", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": {
         "cniVersion": "1.0.0", "name": "multus-cni-network", "plugins": [thin(name=None, cniVersion=None)]}}),
          present=("conf-invalid",), absent=("multus-not-first",),
-         expect=[("conf-invalid", f"{K3S_CONF}/00-multus.conf", "error", (".conflist", "mv "))]),
+         expect=(E("conf-invalid", f"{K3S_CONF}/00-multus.conf", None, "error", (".conflist", "mv ")),)),
     Case("conf-saved-as-conflist", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": None,
                                                        f"{K3S_CONF}/00-multus.conflist": thin()}),
          present=("conf-invalid",),
-         expect=[("conf-invalid", f"{K3S_CONF}/00-multus.conflist", "error", ("plugins", "00-multus.conf"))]),
+         expect=(E("conf-invalid", f"{K3S_CONF}/00-multus.conflist", None, "error", ("plugins", "00-multus.conf")),)),
     Case("conflist-without-name", lambda: {**R.k3s_server(), f"{K3S_CONF}/10-flannel.conflist": {
         "cniVersion": "1.0.0", "plugins": [{"type": "flannel"}]}},
-         present=("conf-invalid",), expect=[("conf-invalid", None, "error", ("no name",))]),
+         present=("conf-invalid",), expect=(E("conf-invalid", None, None, "error", ("no name",)),)),
     Case("invalid-later-file-is-warning", lambda: k3s_thin(**{f"{K3S_CONF}/99-junk.conf": "{not json"}),
          present=("conf-invalid",),
-         expect=[("conf-invalid", f"{K3S_CONF}/99-junk.conf", "warning", ("becomes live",))]),
+         expect=(E("conf-invalid", f"{K3S_CONF}/99-junk.conf", None, "warning", ("becomes live",)),)),
     Case("invalid-primary-candidate-is-error", lambda: k3s_thin(**{f"{K3S_CONF}/05-broken.conf": "{"}),
          present=("conf-invalid",),
-         expect=[("conf-invalid", f"{K3S_CONF}/05-broken.conf", "error", ("auto-config",))]),
+         expect=(E("conf-invalid", f"{K3S_CONF}/05-broken.conf", None, "error", ("auto-config",)),)),
     Case("crio-invalid-first-skipped", lambda: {**R.kubeadm_crio_worker(), f"{STD}/00-broken.conf": "[1, 2"},
          present=("conf-invalid",),
-         expect=[("conf-invalid", f"{STD}/00-broken.conf", "error", ("CRI-O skips it",))]),
+         expect=(E("conf-invalid", f"{STD}/00-broken.conf", None, "error", ("CRI-O skips it",)),)),
     Case("dangling-symlink", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": Link("/nonexistent/00-multus.conf")}),
          present=("conf-invalid",),
-         expect=[("conf-invalid", f"{K3S_CONF}/00-multus.conf", "error", ("symlink",))]),
+         expect=(E("conf-invalid", f"{K3S_CONF}/00-multus.conf", None, "error", ("symlink",)),)),
     Case("netconf-wrong-type", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": thin(namespaceIsolation="true")}),
          present=("conf-invalid",),
-         expect=[("conf-invalid", f"{K3S_CONF}/00-multus.conf", "error", ("namespaceIsolation", "boolean",
-                                                                          "LoadNetConf"))]),
+         expect=(E("conf-invalid", f"{K3S_CONF}/00-multus.conf", None, "error", ("namespaceIsolation", "boolean",
+                                                                          "LoadNetConf")),)),
     Case("no-delegates-no-cluster-network", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": thin(delegates=[])}),
-         expect=[("conf-invalid", f"{K3S_CONF}/00-multus.conf", "error", ("at least one delegate",))]),
+         expect=(E("conf-invalid", f"{K3S_CONF}/00-multus.conf", None, "error", ("at least one delegate",)),)),
     Case("delegate-without-type", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": thin(
         delegates=[{"name": "x", "cniVersion": "1.0.0"}])}),
-         expect=[("conf-invalid", f"{K3S_CONF}/00-multus.conf", "error", ("'type' or 'plugin'",))]),
+         expect=(E("conf-invalid", f"{K3S_CONF}/00-multus.conf", None, "error", ("'type' or 'plugin'",)),)),
     # --- multus-not-first
     Case("multus-sorts-after-flannel", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": None,
                                                           f"{K3S_CONF}/99-multus.conf": thin()}),
          present=("multus-not-first",),
-         expect=[("multus-not-first", f"{K3S_CONF}/99-multus.conf", "error",
-                  ("10-flannel.conflist", f"mv {K3S_CONF}/99-multus.conf {K3S_CONF}/00-multus.conf", "'cbr0'"))]),
+         expect=(E("multus-not-first", f"{K3S_CONF}/99-multus.conf", None, "error",
+                  ("10-flannel.conflist", f"mv {K3S_CONF}/99-multus.conf {K3S_CONF}/00-multus.conf", "'cbr0'")),)),
     Case("multus-after-00-calico", lambda: {
         **R.kubeadm_control_plane(), "/opt/cni/bin/multus": File("", mode=0o755),
         f"{STD}/00-calico.conflist": R.kubeadm_control_plane()[f"{STD}/10-calico.conflist"],
         f"{STD}/00-multus.conf": thin(STD)},
          present=("multus-not-first",),
-         expect=[("multus-not-first", f"{STD}/00-multus.conf", None, (f"{STD}/0-multus.conf",))]),
+         expect=(E("multus-not-first", f"{STD}/00-multus.conf", None, None, (f"{STD}/0-multus.conf",)),)),
     Case("crio-multus-after-calico", lambda: {**R.kubeadm_crio_worker(), f"{STD}/99-multus.conf": thin(STD)},
-         present=("multus-not-first",), expect=[("multus-not-first", None, None, ("CRI-O",))]),
+         present=("multus-not-first",), expect=(E("multus-not-first", None, None, None, ("CRI-O",)),)),
     Case("crio-skips-multus-without-binary", lambda: {**R.kubeadm_crio_worker(), f"{STD}/00-multus.conf": thin(STD)},
          present=("multus-not-first", "multus-binary-missing"),
-         expect=[("multus-not-first", f"{STD}/00-multus.conf", "error", ("CRI-O skips", "'multus'"))]),
+         expect=(E("multus-not-first", f"{STD}/00-multus.conf", None, "error", ("CRI-O skips", "'multus'")),)),
     Case("crio-multus-first-with-binary", lambda: {**R.kubeadm_crio_worker(), f"{STD}/00-multus.conf": thin(STD),
                                                    "/usr/libexec/cni/multus": File("", mode=0o755)},
          absent=("multus-not-first",)),
@@ -154,39 +155,39 @@ CASES = [
     # --- multus-conf-wrong-dir
     Case("k3s-multus-in-etc-cni", lambda: {**R.k3s_server(), f"{STD}/00-multus.conf": thin(STD)},
          present=("multus-conf-wrong-dir",), absent=("multus-not-first",),
-         expect=[("multus-conf-wrong-dir", f"{STD}/00-multus.conf", "error",
-                  (K3S_CONF, "config.cni_conf.confDir"))]),
+         expect=(E("multus-conf-wrong-dir", f"{STD}/00-multus.conf", None, "error",
+                  (K3S_CONF, "config.cni_conf.confDir")),)),
     Case("k3s-leftover-copy", lambda: k3s_thin(**{f"{STD}/00-multus.conf": thin(STD)}),
          present=("multus-conf-wrong-dir",),
-         expect=[("multus-conf-wrong-dir", f"{STD}/00-multus.conf", "warning", ("leftover",))]),
+         expect=(E("multus-conf-wrong-dir", f"{STD}/00-multus.conf", None, "warning", ("leftover",)),)),
     Case("kubeadm-multus-in-etc-cni-is-right", lambda: {
         **R.kubeadm_control_plane(), f"{STD}/00-multus.conf": thin(STD)}, absent=("multus-conf-wrong-dir",)),
     # --- multus-duplicate
     Case("two-multus-configs", lambda: k3s_thin(**{f"{K3S_CONF}/01-multus.conf": thin()}),
          present=("multus-duplicate",),
-         expect=[("multus-duplicate", f"{K3S_CONF}/01-multus.conf", "error",
-                  ("MC#549", f"rm {K3S_CONF}/01-multus.conf"))]),
+         expect=(E("multus-duplicate", f"{K3S_CONF}/01-multus.conf", None, "error",
+                  ("MC#549", f"rm {K3S_CONF}/01-multus.conf")),)),
     Case("nested-one-level", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": thin(delegates=[thin()])}),
          present=("multus-duplicate",),
-         expect=[("multus-duplicate", f"{K3S_CONF}/00-multus.conf", "error", ("1 level",))]),
+         expect=(E("multus-duplicate", f"{K3S_CONF}/00-multus.conf", None, "error", ("1 level",)),)),
     Case("cluster-network-points-at-itself", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": thin(
         delegates=None, clusterNetwork=f"{K3S_CONF}/00-multus.conf")}),
-         present=("multus-duplicate",), expect=[("multus-duplicate", None, None, ("itself", "10-flannel"))]),
+         present=("multus-duplicate",), expect=(E("multus-duplicate", None, None, None, ("itself", "10-flannel")),)),
     Case("thick-cluster-network-to-multus", lambda: kubeadm_thick(**{
         f"{STD}/00-multus.conf": {"cniVersion": "0.3.1", "name": "multus-cni-network", "type": "multus-shim",
                                   "clusterNetwork": "/host/etc/cni/net.d/multus.d/inner.conflist"},
         f"{STD}/multus.d/inner.conflist": {"cniVersion": "0.3.1", "name": "x",
                                            "plugins": [thin(STD, name=None, cniVersion=None)]}}),
-         present=("multus-duplicate",), expect=[("multus-duplicate", None, None, ("nesting depth 1",))]),
+         present=("multus-duplicate",), expect=(E("multus-duplicate", None, None, None, ("nesting depth 1",)),)),
     # --- delegate-drift
     Case("drift-after-k3s-upgrade", lambda: k3s_thin(**{f"{K3S_CONF}/00-multus.conf": thin(delegates=[{
         "name": "cbr0", "cniVersion": "0.3.1", "plugins": R.flannel_conflist()["plugins"][:2]}])}),
          present=("delegate-drift",),
-         expect=[("delegate-drift", f"{K3S_CONF}/00-multus.conf", "warning",
-                  ("cniVersion: '0.3.1' -> '1.0.0'", "k3s rewrites", "clusterNetwork"))]),
+         expect=(E("delegate-drift", f"{K3S_CONF}/00-multus.conf", None, "warning",
+                  ("cniVersion: '0.3.1' -> '1.0.0'", "k3s rewrites", "clusterNetwork")),)),
     Case("drift-primary-replaced", lambda: {**R.kubeadm_control_plane(), "/opt/cni/bin/multus": File("", mode=0o755),
                                             f"{STD}/00-multus.conf": thin(STD)},
-         expect=[("delegate-drift", f"{STD}/00-multus.conf", "warning", ("'cbr0'", "'k8s-pod-network'"))]),
+         expect=(E("delegate-drift", f"{STD}/00-multus.conf", None, "warning", ("'cbr0'", "'k8s-pod-network'")),)),
     Case("no-drift-when-only-formatting-differs", lambda: k3s_thin(**{
         f"{K3S_CONF}/00-multus.conf": json.dumps(thin(), sort_keys=True, separators=(",", ":"))}),
          absent=("delegate-drift",)),
@@ -196,28 +197,9 @@ CASES = [
 ]
 
 
-def _clean(files: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in files.items() if v is not None}
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_confdir_grid(tmp_path: Path, case: Case) -> None:
-    found = findings(tmp_path, _clean(case.files()))
-    got = {f.id for f in found}
-    for i in case.present:
-        assert i in got, f"{i} missing; got {sorted(got)}"
-    for i in case.absent:
-        assert i not in got, f"{i} unexpected: {[f.message for f in found if f.id == i]}"
-    for fid, path, severity, words in case.expect:
-        hits = [f for f in found if f.id == fid and (path is None or f.path == path)]
-        assert hits, f"no {fid} at {path}: {[(f.id, f.path) for f in found]}"
-        h: Finding = hits[0]
-        if severity:
-            assert h.severity == severity, h
-        text = h.message + "\n" + h.fix
-        for w in words:
-            assert w in text, f"{w!r} not in {text!r}"
-        assert h.path is None or not h.path.startswith(str(tmp_path)), "path must be a node path"
+    assert_grid(tmp_path, case)
 
 
 def test_invalid_json_reports_line_in_evidence(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from multusctl.config import multus as multus_mod
 from tests import distro_roots as R
+from tests.checkrun import Expect as E
 from tests.checkrun import GridCase as Case
 from tests.checkrun import assert_grid, findings
 from tests.noderoot import File
@@ -65,32 +66,32 @@ def kubeadm_thick(conf: dict[str, Any] | None = None, daemon: dict[str, Any] | N
 
 
 C00 = f"{K3S_CONF}/00-multus.conf"
-CASES = [
+CASES: list[Case] = [
     Case("k3s-thin-ok", k3s_thin, absent=MINE),
     Case("kubeadm-thick-upstream", kubeadm_thick, absent=MINE),
     Case("k3s-server-no-multus", R.k3s_server, absent=MINE),
     # --- config-key-unknown
     Case("allowTryDeleteOnErr", lambda: k3s_thin(thin(allowTryDeleteOnErr=True)), present=("config-key-unknown",),
-         expect=[("config-key-unknown", C00, "allowTryDeleteOnErr", "warning", ('"retryDeleteOnError"', "ignored"))]),
+         expect=(E("config-key-unknown", C00, "allowTryDeleteOnErr", "warning", ('"retryDeleteOnError"', "ignored")),)),
     Case("camel-readiness-is-read-by-go", lambda: k3s_thin(thin(readinessIndicatorFile="/run/flannel/subnet.env")),
          present=("config-key-unknown",),
-         expect=[("config-key-unknown", C00, "readinessIndicatorFile", "info",
-                  ("still reads it", '"readinessindicatorfile"'))]),
+         expect=(E("config-key-unknown", C00, "readinessIndicatorFile", "info",
+                  ("still reads it", '"readinessindicatorfile"')),)),
     Case("two-spellings-conflict", lambda: k3s_thin({**thin(kubeconfig=None), "kubeconfig": K3S_KC,
                                                      "kubeConfig": "/etc/other.kubeconfig"}),
          present=("config-key-unknown",),
-         expect=[("config-key-unknown", C00, "kubeConfig", "warning", ("last one in the file wins",
-                                                                       "/etc/other.kubeconfig"))]),
+         expect=(E("config-key-unknown", C00, "kubeConfig", "warning", ("last one in the file wins",
+                                                                       "/etc/other.kubeconfig")),)),
     Case("confdir-lowercase", lambda: k3s_thin(thin(confdir="/etc/cni/multus/net.d")),
-         expect=[("config-key-unknown", C00, "confdir", "info", ('"confDir"',))]),
+         expect=(E("config-key-unknown", C00, "confdir", "info", ('"confDir"',)),)),
     Case("cniConf-from-entrypoint", lambda: k3s_thin(thin(cniConf="/host/etc/cni/multus/net.d")),
-         expect=[("config-key-unknown", C00, "cniConf", "info", ("thin entrypoint", "confDir"))]),
+         expect=(E("config-key-unknown", C00, "cniConf", "info", ("thin entrypoint", "confDir")),)),
     Case("foreign-key", lambda: k3s_thin(thin(bananas=1)),
-         expect=[("config-key-unknown", C00, "bananas", "warning", ("ignored",))]),
+         expect=(E("config-key-unknown", C00, "bananas", "warning", ("ignored",)),)),
     Case("daemon-config-key", lambda: kubeadm_thick(daemon={**UPSTREAM_DAEMON_CONFIG, "chrootdir": "/hostroot",
                                                            "socketDirectory": "/x"}),
-         expect=[("config-key-unknown", DAEMON, "chrootdir", "info", ('"chrootDir"',)),
-                 ("config-key-unknown", DAEMON, "socketDirectory", "warning", ())]),
+         expect=(E("config-key-unknown", DAEMON, "chrootdir", "info", ('"chrootDir"',)),
+                 E("config-key-unknown", DAEMON, "socketDirectory", "warning", ()))),
     Case("daemon-keys-known", lambda: kubeadm_thick(daemon={**UPSTREAM_DAEMON_CONFIG, "perNodeCertificate": {},
                                                            "metricsPort": 9091, "overrideNetworkName": True,
                                                            "namespaceIsolation": True,
@@ -99,24 +100,24 @@ CASES = [
     Case("conflist-top-level-kubeconfig", lambda: k3s_thin(None, **{C00: None, f"{K3S_CONF}/00-multus.conflist": {
         "cniVersion": "1.0.0", "name": "multus-cni-network", "kubeconfig": K3S_KC,
         "plugins": [thin(kubeconfig=None, name=None, cniVersion=None)]}}),
-         expect=[("config-key-unknown", f"{K3S_CONF}/00-multus.conflist", "kubeconfig", "warning",
-                  ("plugins[0]", "NetworkAttachmentDefinition"))]),
+         expect=(E("config-key-unknown", f"{K3S_CONF}/00-multus.conflist", "kubeconfig", "warning",
+                  ("plugins[0]", "NetworkAttachmentDefinition")),)),
     # --- log-level-invalid
     Case("loglevel-info", lambda: k3s_thin(thin(logLevel="info")), present=("log-level-invalid",),
-         expect=[("log-level-invalid", C00, "logLevel", "warning", ('"logLevel": "verbose"', "panic"))]),
+         expect=(E("log-level-invalid", C00, "logLevel", "warning", ('"logLevel": "verbose"', "panic")),)),
     Case("loglevel-upper-case-ok", lambda: k3s_thin(thin(logLevel="DEBUG")), absent=("log-level-invalid",)),
     Case("loglevel-empty-ok", lambda: k3s_thin(thin(logLevel="")), absent=("log-level-invalid",)),
     Case("loglevel-daemon-config", lambda: kubeadm_thick(daemon={**UPSTREAM_DAEMON_CONFIG, "logLevel": "warning"}),
-         expect=[("log-level-invalid", DAEMON, "logLevel", "warning", ('"logLevel": "error"',))]),
+         expect=(E("log-level-invalid", DAEMON, "logLevel", "warning", ('"logLevel": "error"',)),)),
     Case("loglevel-daemon-number", lambda: kubeadm_thick(daemon={**UPSTREAM_DAEMON_CONFIG, "logLevel": 5}),
-         expect=[("log-level-invalid", DAEMON, "logLevel", "error", ("exits",))]),
+         expect=(E("log-level-invalid", DAEMON, "logLevel", "error", ("exits",)),)),
     Case("loglevel-thin-number-is-conf-invalid", lambda: k3s_thin(thin(logLevel=5)),
          present=("conf-invalid",), absent=("log-level-invalid",)),
     # --- global-namespaces-no-default
     Case("isolation-globals-without-default", lambda: k3s_thin(thin(namespaceIsolation=True,
                                                                     globalNamespaces="kube-system,shared")),
-         expect=[("global-namespaces-no-default", C00, "globalNamespaces", "info",
-                  ('"kube-system,shared,default"',))]),
+         expect=(E("global-namespaces-no-default", C00, "globalNamespaces", "info",
+                  ('"kube-system,shared,default"',)),)),
     Case("isolation-globals-with-default", lambda: k3s_thin(thin(namespaceIsolation=True,
                                                                  globalNamespaces="shared, default")),
          absent=("global-namespaces-no-default",)),
@@ -124,26 +125,26 @@ CASES = [
          absent=("global-namespaces-no-default",)),
     Case("thick-isolation-in-daemon-config", lambda: kubeadm_thick(daemon={
         **UPSTREAM_DAEMON_CONFIG, "namespaceIsolation": True, "globalNamespaces": "team-a"}),
-         expect=[("global-namespaces-no-default", DAEMON, "globalNamespaces", "info", ())]),
+         expect=(E("global-namespaces-no-default", DAEMON, "globalNamespaces", "info", ()),)),
     # --- cni-version-mismatch
     Case("mc875-thin-031-over-flannel-100", lambda: k3s_thin(thin(cniVersion="0.3.1")),
          present=("cni-version-mismatch",),
-         expect=[("cni-version-mismatch", C00, "cniVersion", "warning",
-                  ("MC#875", "not an error with Multus v4", '"cniVersion": "1.0.0"'))]),
+         expect=(E("cni-version-mismatch", C00, "cniVersion", "warning",
+                  ("MC#875", "not an error with Multus v4", '"cniVersion": "1.0.0"')),)),
     # Fact change: the thin plugin never refuses >= 0.4.0 over < 0.4.0 (only the thick generator does); only
     # CHECK fails (libcni CheckNetwork), so this is a warning now, no longer an error.
     Case("mc737-thin-top-040-over-031", lambda: k3s_thin(thin(cniVersion="0.4.0", delegates=[
         {**R.flannel_conflist(), "cniVersion": "0.3.1"}])),
-         expect=[("cni-version-mismatch", C00, "cniVersion", "warning",
-                  ("does not support the CHECK command", "MC#737", "ADD and DEL work"))]),
+         expect=(E("cni-version-mismatch", C00, "cniVersion", "warning",
+                  ("does not support the CHECK command", "MC#737", "ADD and DEL work")),)),
     # MC#737 thick: the daemon refuses at start-up and never writes 00-multus.conf.
     Case("mc737-thick-daemon-100-over-031-no-multus-conf", lambda: {
         **{k: v for k, v in kubeadm_thick().items() if k != f"{STD}/00-multus.conf"},
         DAEMON: {**UPSTREAM_DAEMON_CONFIG, "cniVersion": "1.0.0"}},
          present=("cni-version-mismatch",),
-         expect=[("cni-version-mismatch", DAEMON, "cniVersion", "error",
+         expect=(E("cni-version-mismatch", DAEMON, "cniVersion", "error",
                   ("delegate cni version is 0.3.1 while top level cni version is 1.0.0", "never writes",
-                   '"cniVersion": "0.3.1"'))]),
+                   '"cniVersion": "0.3.1"')),)),
     Case("thick-daemon-100-over-100-no-multus-conf-ok", lambda: {
         **{k: v for k, v in kubeadm_thick().items() if k != f"{STD}/00-multus.conf"},
         DAEMON: {**UPSTREAM_DAEMON_CONFIG, "cniVersion": "1.0.0"},
@@ -162,12 +163,12 @@ CASES = [
          absent=("cni-version-mismatch",)),
     Case("thick-daemon-version-wins", lambda: kubeadm_thick(shim(cniVersion="0.3.1"),
                                                             {**UPSTREAM_DAEMON_CONFIG, "cniVersion": "1.0.0"}),
-         expect=[("cni-version-mismatch", DAEMON, "cniVersion", "error", ("0.3.1",))]),
+         expect=(E("cni-version-mismatch", DAEMON, "cniVersion", "error", ("0.3.1",)),)),
     Case("thin-cluster-network-file", lambda: k3s_thin(thin(cniVersion="0.4.0", delegates=None,
                                                             clusterNetwork=f"{K3S_CONF}/05-old.conf"),
                                                        **{f"{K3S_CONF}/05-old.conf": {
                                                            "cniVersion": "0.3.0", "name": "old", "type": "bridge"}}),
-         expect=[("cni-version-mismatch", C00, None, "warning", ("05-old.conf",))]),
+         expect=(E("cni-version-mismatch", C00, None, "warning", ("05-old.conf",)),)),
 ]
 
 

@@ -5,6 +5,7 @@ the output of `multusctl check`."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 from collections.abc import Callable
@@ -20,7 +21,8 @@ from multusctl.cli.main import cli
 from multusctl.report.finding import Finding
 from tests import certs
 from tests import distro_roots as roots
-from tests.checkrun import findings
+from tests.checkrun import Expect as E
+from tests.checkrun import GridCase, assert_grid, findings
 from tests.noderoot import File, Link, make_root
 
 K3S_KC = f"{roots.K3S_CONF_DIR}/multus.d/multus.kubeconfig"
@@ -99,147 +101,152 @@ def kubeadm_thin(kc: str | None, *, role: str = "control-plane", **more: Any) ->
 
 
 # --------------------------------------------------------------------------------------------- the grid
-# (case id, files factory, detect overrides, ids that must be present, ids that must be absent;
-#  "rest" means every other kubeconfig-* id)
+# Every row runs at certs.NOW. `only=KC_IDS`: of the kubeconfig-* ids, exactly `present` fire.
 
-Row = tuple[str, Callable[[], dict[str, Any]], dict[str, Any], set[str], set[str] | str]
+Case = functools.partial(GridCase, now=certs.NOW)
 
-GRID: list[Row] = [
+CASES: list[GridCase] = [
     # healthy setups: nothing at all
-    ("healthy-k3s-server-legacy-token", lambda: k3s("server", good_kc()), {}, set(), "rest"),
-    ("healthy-k3s-agent-year-token", lambda: k3s("agent", good_kc(token=certs.bound_token(lifetime=365 * D))),
-     {}, set(), "rest"),
-    ("healthy-kubeadm-thick-sa-tokenfile", lambda: kubeadm_thick(good_kc(
+    Case("healthy-k3s-server-legacy-token", lambda: k3s("server", good_kc()), only=KC_IDS),
+    Case("healthy-k3s-agent-year-token", lambda: k3s("agent", good_kc(token=certs.bound_token(lifetime=365 * D))),
+     only=KC_IDS),
+    Case("healthy-kubeadm-thick-sa-tokenfile", lambda: kubeadm_thick(good_kc(
         token=None, server="https://10.96.0.1:443",
-        user_extra={"tokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token"})), {}, set(), "rest"),
-    ("no-multus-at-all", roots.k3s_server, {}, set(), "rest"),
+        user_extra={"tokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token"})), only=KC_IDS),
+    Case("no-multus-at-all", roots.k3s_server, only=KC_IDS),
     # kubeconfig-unset
-    ("unset-thin", lambda: k3s(conf=thin_conf(None)), {}, {"kubeconfig-unset"}, "rest"),
+    Case("unset-thin", lambda: k3s(conf=thin_conf(None)), present=("kubeconfig-unset",), only=KC_IDS),
     # Go's encoding/json matches keys case-insensitively: multus reads `kubeConfig`.
-    ("camel-case-key-is-read", lambda: k3s("server", good_kc(), conf=thin_conf(None, kubeConfig=K3S_KC)), {},
-     set(), "rest"),
-    ("unset-empty-string", lambda: k3s(conf=thin_conf("")), {}, {"kubeconfig-unset"}, "rest"),
-    ("unset-not-for-thick", lambda: edited_thick_without_kubeconfig(), {}, set(), "rest"),
+    Case("camel-case-key-is-read", lambda: k3s("server", good_kc(), conf=thin_conf(None, kubeConfig=K3S_KC)),
+     only=KC_IDS),
+    Case("unset-empty-string", lambda: k3s(conf=thin_conf("")), present=("kubeconfig-unset",), only=KC_IDS),
+    Case("unset-not-for-thick", lambda: edited_thick_without_kubeconfig(), only=KC_IDS),
     # kubeconfig-missing
-    ("missing-k3s-path", lambda: k3s("agent", None), {}, {"kubeconfig-missing"}, "rest"),
-    ("missing-upstream-path-on-k3s", lambda: k3s("agent", None, conf=thin_conf(STD_KC), **{K3S_KC: File(
-        good_kc(), mode=0o600)}), {}, {"kubeconfig-missing"}, "rest"),
-    ("missing-dangling-symlink", lambda: k3s("server", None, **{K3S_KC: Link("/nowhere/kc")}), {},
-     {"kubeconfig-missing"}, "rest"),
-    ("missing-thick", lambda: kubeadm_thick(None), {}, {"kubeconfig-missing"}, "rest"),
-    ("present-via-symlink", lambda: k3s("server", None, **{
-        K3S_KC: Link("/etc/multus/kc"), "/etc/multus/kc": File(good_kc(), mode=0o600)}), {}, set(), "rest"),
+    Case("missing-k3s-path", lambda: k3s("agent", None), present=("kubeconfig-missing",), only=KC_IDS),
+    Case("missing-upstream-path-on-k3s", lambda: k3s("agent", None, conf=thin_conf(STD_KC), **{K3S_KC: File(
+        good_kc(), mode=0o600)}), present=("kubeconfig-missing",), only=KC_IDS),
+    Case("missing-dangling-symlink", lambda: k3s("server", None, **{K3S_KC: Link("/nowhere/kc")}),
+     present=("kubeconfig-missing",), only=KC_IDS),
+    Case("missing-thick", lambda: kubeadm_thick(None), present=("kubeconfig-missing",), only=KC_IDS),
+    Case("present-via-symlink", lambda: k3s("server", None, **{
+        K3S_KC: Link("/etc/multus/kc"), "/etc/multus/kc": File(good_kc(), mode=0o600)}), only=KC_IDS),
     # kubeconfig-invalid
-    ("invalid-yaml", lambda: k3s("server", "clusters:\n- name: x\n  cluster: {server: [\n"), {},
-     {"kubeconfig-invalid"}, "rest"),
-    ("invalid-binary", lambda: k3s("server", File(b"\x00\xff\xfe binary", mode=0o600)), {},
-     {"kubeconfig-invalid"}, "rest"),
-    ("invalid-empty-file", lambda: k3s("server", File("", mode=0o600)), {}, {"kubeconfig-invalid"}, "rest"),
-    ("invalid-no-current-context", lambda: k3s("server", good_kc(current_context=None)), {},
-     {"kubeconfig-invalid"}, "rest"),
-    ("invalid-current-context-unknown", lambda: k3s("server", good_kc(current_context="nope")), {},
-     {"kubeconfig-invalid"}, "rest"),
-    ("invalid-cluster-missing", lambda: k3s("server", edited(good_kc(), lambda d: d["clusters"].clear())), {},
-     {"kubeconfig-invalid"}, set()),
-    ("invalid-user-missing", lambda: k3s("server", edited(good_kc(), lambda d: d["users"].clear())), {},
-     {"kubeconfig-invalid"}, set()),
-    ("invalid-server-brackets-mc1283", lambda: k3s("server", good_kc(server="https://[]:")), {},
-     {"kubeconfig-invalid"}, {"kubeconfig-server-loopback"}),
-    ("invalid-server-empty-port", lambda: k3s("server", good_kc(server="https://10.43.0.1:")), {},
-     {"kubeconfig-invalid"}, set()),
-    ("invalid-server-empty", lambda: k3s("server", good_kc(server="")), {}, {"kubeconfig-invalid"}, set()),
-    ("invalid-key-data-base64", lambda: k3s("server", certs.kubeconfig(
-        cert=certs.plain_client(), user_extra={"client-key-data": "%%% not base64 %%%"})), {},
-     {"kubeconfig-invalid"}, set()),
-    ("invalid-duplicate-cluster", lambda: k3s("server", edited(good_kc(), lambda d: d["clusters"].append(
-        d["clusters"][0]))), {}, {"kubeconfig-invalid"}, set()),
-    ("valid-schemeless-server", lambda: k3s("server", good_kc(server="10.43.0.1:443")), {}, set(), "rest"),
+    Case("invalid-yaml", lambda: k3s("server", "clusters:\n- name: x\n  cluster: {server: [\n"),
+     present=("kubeconfig-invalid",), only=KC_IDS),
+    Case("invalid-binary", lambda: k3s("server", File(b"\x00\xff\xfe binary", mode=0o600)),
+     present=("kubeconfig-invalid",), only=KC_IDS),
+    Case("invalid-empty-file", lambda: k3s("server", File("", mode=0o600)),
+     present=("kubeconfig-invalid",), only=KC_IDS),
+    Case("invalid-no-current-context", lambda: k3s("server", good_kc(current_context=None)),
+     present=("kubeconfig-invalid",), only=KC_IDS),
+    Case("invalid-current-context-unknown", lambda: k3s("server", good_kc(current_context="nope")),
+     present=("kubeconfig-invalid",), only=KC_IDS),
+    Case("invalid-cluster-missing", lambda: k3s("server", edited(good_kc(), lambda d: d["clusters"].clear())),
+     present=("kubeconfig-invalid",)),
+    Case("invalid-user-missing", lambda: k3s("server", edited(good_kc(), lambda d: d["users"].clear())),
+     present=("kubeconfig-invalid",)),
+    Case("invalid-server-brackets-mc1283", lambda: k3s("server", good_kc(server="https://[]:")),
+     present=("kubeconfig-invalid",), absent=("kubeconfig-server-loopback",)),
+    Case("invalid-server-empty-port", lambda: k3s("server", good_kc(server="https://10.43.0.1:")),
+     present=("kubeconfig-invalid",)),
+    Case("invalid-server-empty", lambda: k3s("server", good_kc(server="")), present=("kubeconfig-invalid",)),
+    Case("invalid-key-data-base64", lambda: k3s("server", certs.kubeconfig(
+        cert=certs.plain_client(), user_extra={"client-key-data": "%%% not base64 %%%"})),
+     present=("kubeconfig-invalid",)),
+    Case("invalid-duplicate-cluster", lambda: k3s("server", edited(good_kc(), lambda d: d["clusters"].append(
+        d["clusters"][0]))), present=("kubeconfig-invalid",)),
+    Case("valid-schemeless-server", lambda: k3s("server", good_kc(server="10.43.0.1:443")), only=KC_IDS),
     # kubeconfig-permissions
-    ("perm-0644", lambda: k3s("server", File(good_kc(), mode=0o644)), {}, {"kubeconfig-permissions"}, "rest"),
-    ("perm-0640", lambda: k3s("server", File(good_kc(), mode=0o640)), {}, {"kubeconfig-permissions"}, "rest"),
-    ("perm-0700", lambda: k3s("server", File(good_kc(), mode=0o700)), {}, {"kubeconfig-permissions"}, "rest"),
-    ("perm-0400-ok", lambda: k3s("server", File(good_kc(), mode=0o400)), {}, set(), "rest"),
+    Case("perm-0644", lambda: k3s("server", File(good_kc(), mode=0o644)),
+     present=("kubeconfig-permissions",), only=KC_IDS),
+    Case("perm-0640", lambda: k3s("server", File(good_kc(), mode=0o640)),
+     present=("kubeconfig-permissions",), only=KC_IDS),
+    Case("perm-0700", lambda: k3s("server", File(good_kc(), mode=0o700)),
+     present=("kubeconfig-permissions",), only=KC_IDS),
+    Case("perm-0400-ok", lambda: k3s("server", File(good_kc(), mode=0o400)), only=KC_IDS),
     # kubeconfig-admin-credentials
-    ("admin-seed-k3s-yaml-on-agent", lambda: k3s("agent", certs.k3s_yaml()), {},
-     {"kubeconfig-admin-credentials", "kubeconfig-server-loopback"}, "rest"),
-    ("admin-copy-of-k3s-yaml-on-server", lambda: k3s("server", certs.k3s_yaml(), **{
-        "/etc/rancher/k3s/k3s.yaml": File(certs.k3s_yaml(), mode=0o600)}), {},
-     {"kubeconfig-admin-credentials", "kubeconfig-server-loopback"}, "rest"),
-    ("admin-kubeadm-cluster-admins", lambda: k3s("server", certs.kubeconfig(cert=certs.kubeadm_admin())), {},
-     {"kubeconfig-admin-credentials"}, "rest"),
-    ("admin-same-token-as-admin-kubeconfig", lambda: k3s("server", good_kc(token="static-admin-token-1234567"), **{
+    Case("admin-seed-k3s-yaml-on-agent", lambda: k3s("agent", certs.k3s_yaml()),
+     present=("kubeconfig-admin-credentials", "kubeconfig-server-loopback"), only=KC_IDS),
+    Case("admin-copy-of-k3s-yaml-on-server", lambda: k3s("server", certs.k3s_yaml(), **{
+        "/etc/rancher/k3s/k3s.yaml": File(certs.k3s_yaml(), mode=0o600)}),
+     present=("kubeconfig-admin-credentials", "kubeconfig-server-loopback"), only=KC_IDS),
+    Case("admin-kubeadm-cluster-admins", lambda: k3s("server", certs.kubeconfig(cert=certs.kubeadm_admin())),
+     present=("kubeconfig-admin-credentials",), only=KC_IDS),
+    Case("admin-same-token-as-admin-kubeconfig", lambda: k3s("server", good_kc(token="static-admin-token-1234567"), **{
         "/etc/rancher/k3s/k3s.yaml": File(certs.kubeconfig(
             "https://127.0.0.1:6443", token="static-admin-token-1234567", names=("default",) * 3), mode=0o600)}),
-     {}, {"kubeconfig-admin-credentials"}, "rest"),
-    ("not-admin-plain-client-cert", lambda: k3s("server", certs.kubeconfig(cert=certs.plain_client())), {},
-     set(), "rest"),
+     present=("kubeconfig-admin-credentials",), only=KC_IDS),
+    Case("not-admin-plain-client-cert", lambda: k3s("server", certs.kubeconfig(cert=certs.plain_client())),
+     only=KC_IDS),
     # kubeconfig-server-loopback
-    ("loopback-k3s-server-6443-info", lambda: k3s("server", good_kc(server="https://127.0.0.1:6443")), {},
-     {"kubeconfig-server-loopback"}, "rest"),
-    ("loopback-k3s-agent-6443-error", lambda: k3s("agent", good_kc(server="https://127.0.0.1:6443")), {},
-     {"kubeconfig-server-loopback"}, "rest"),
-    ("loopback-k3s-agent-localhost", lambda: k3s("agent", good_kc(server="https://localhost:6443")), {},
-     {"kubeconfig-server-loopback"}, "rest"),
-    ("loopback-k3s-agent-ipv6", lambda: k3s("agent", good_kc(server="https://[::1]:6443")), {},
-     {"kubeconfig-server-loopback"}, "rest"),
-    ("loopback-k3s-agent-lb-6444", lambda: k3s("agent", good_kc(server="https://127.0.0.1:6444")), {},
-     {"kubeconfig-server-loopback"}, "rest"),
-    ("loopback-thick-kubeadm-worker", lambda: kubeadm_thick(good_kc(server="https://127.0.0.1:6443"),
-                                                            role="worker"), {},
-     {"kubeconfig-server-loopback"}, "rest"),
-    ("loopback-thin-kubeadm-worker", lambda: kubeadm_thin(good_kc(server="https://127.0.0.1:6443"), role="worker"),
-     {}, {"kubeconfig-server-loopback"}, "rest"),
-    ("loopback-unknown-distro-role", lambda: {
+    Case("loopback-k3s-server-6443-info", lambda: k3s("server", good_kc(server="https://127.0.0.1:6443")),
+     present=("kubeconfig-server-loopback",), only=KC_IDS),
+    Case("loopback-k3s-agent-6443-error", lambda: k3s("agent", good_kc(server="https://127.0.0.1:6443")),
+     present=("kubeconfig-server-loopback",), only=KC_IDS),
+    Case("loopback-k3s-agent-localhost", lambda: k3s("agent", good_kc(server="https://localhost:6443")),
+     present=("kubeconfig-server-loopback",), only=KC_IDS),
+    Case("loopback-k3s-agent-ipv6", lambda: k3s("agent", good_kc(server="https://[::1]:6443")),
+     present=("kubeconfig-server-loopback",), only=KC_IDS),
+    Case("loopback-k3s-agent-lb-6444", lambda: k3s("agent", good_kc(server="https://127.0.0.1:6444")),
+     present=("kubeconfig-server-loopback",), only=KC_IDS),
+    Case("loopback-thick-kubeadm-worker", lambda: kubeadm_thick(good_kc(server="https://127.0.0.1:6443"),
+                                                            role="worker"),
+     present=("kubeconfig-server-loopback",), only=KC_IDS),
+    Case("loopback-thin-kubeadm-worker", lambda: kubeadm_thin(good_kc(server="https://127.0.0.1:6443"), role="worker"),
+     present=("kubeconfig-server-loopback",), only=KC_IDS),
+    Case("loopback-unknown-distro-role", lambda: {
         "/etc/cni/net.d/00-multus.conf": {"cniVersion": "0.3.1", "name": "m", "type": "multus",
                                           "kubeconfig": STD_KC, "delegates": [roots.flannel_conflist()]},
-        STD_KC: File(good_kc(server="https://127.0.0.1:6443"), mode=0o600)}, {},
-     {"kubeconfig-server-loopback"}, "rest"),
-    ("not-loopback-node-ip", lambda: k3s("agent", good_kc(server="https://10.0.0.10:6443")), {}, set(), "rest"),
+        STD_KC: File(good_kc(server="https://127.0.0.1:6443"), mode=0o600)},
+     present=("kubeconfig-server-loopback",), only=KC_IDS),
+    Case("not-loopback-node-ip", lambda: k3s("agent", good_kc(server="https://10.0.0.10:6443")), only=KC_IDS),
     # kubeconfig-token-expired / -expiring
-    ("token-expired", lambda: k3s("server", good_kc(token=certs.bound_token(
-        issued=certs.NOW - 3 * D, lifetime=2 * D))), {}, {"kubeconfig-token-expired"}, "rest"),
-    ("token-expired-in-tokenfile", lambda: k3s("server", good_kc(token=None, user_extra={"tokenFile": "token"}), **{
+    Case("token-expired", lambda: k3s("server", good_kc(token=certs.bound_token(
+        issued=certs.NOW - 3 * D, lifetime=2 * D))), present=("kubeconfig-token-expired",), only=KC_IDS),
+    Case("token-expired-in-tokenfile", lambda: k3s("server", good_kc(token=None, user_extra={"tokenFile": "token"}), **{
         f"{roots.K3S_CONF_DIR}/multus.d/token": File(certs.bound_token(issued=certs.NOW - 3 * D, lifetime=2 * D),
-                                                     mode=0o600)}), {}, {"kubeconfig-token-expired"}, "rest"),
-    ("token-expiring-3-days", lambda: k3s("server", good_kc(token=certs.bound_token(
-        issued=certs.NOW - 27 * D, lifetime=30 * D))), {}, {"kubeconfig-token-expiring"}, "rest"),
-    ("token-expiring-short-lived", lambda: k3s("server", good_kc(token=certs.bound_token(
-        issued=certs.NOW - 10 * timedelta(minutes=1), lifetime=H))), {}, {"kubeconfig-token-expiring"}, "rest"),
-    ("token-expiring-kubelet-extended", lambda: k3s("server", good_kc(token=certs.kubelet_token())), {},
-     {"kubeconfig-token-expiring"}, "rest"),
-    ("token-expiring-pod-bound", lambda: k3s("server", good_kc(token=certs.bound_token(
-        lifetime=365 * D, pod="kube-multus-ds-abcde"))), {}, {"kubeconfig-token-expiring"}, "rest"),
-    ("token-opaque", lambda: k3s("server", good_kc(token="abcdef.0123456789abcdef")), {}, set(), "rest"),
+                                                     mode=0o600)}), present=("kubeconfig-token-expired",), only=KC_IDS),
+    Case("token-expiring-3-days", lambda: k3s("server", good_kc(token=certs.bound_token(
+        issued=certs.NOW - 27 * D, lifetime=30 * D))), present=("kubeconfig-token-expiring",), only=KC_IDS),
+    Case("token-expiring-short-lived", lambda: k3s("server", good_kc(token=certs.bound_token(
+        issued=certs.NOW - 10 * timedelta(minutes=1), lifetime=H))),
+     present=("kubeconfig-token-expiring",), only=KC_IDS),
+    Case("token-expiring-kubelet-extended", lambda: k3s("server", good_kc(token=certs.kubelet_token())),
+     present=("kubeconfig-token-expiring",), only=KC_IDS),
+    Case("token-expiring-pod-bound", lambda: k3s("server", good_kc(token=certs.bound_token(
+        lifetime=365 * D, pod="kube-multus-ds-abcde"))), present=("kubeconfig-token-expiring",), only=KC_IDS),
+    Case("token-opaque", lambda: k3s("server", good_kc(token="abcdef.0123456789abcdef")), only=KC_IDS),
     # kubeconfig-file-ref-missing
-    ("ref-ca-missing", lambda: k3s("server", good_kc(cluster_extra={"certificate-authority": "/etc/nope/ca.crt"})),
-     {}, {"kubeconfig-file-ref-missing"}, "rest"),
-    ("ref-relative-cert-missing", lambda: k3s("server", good_kc(token=None, user_extra={
-        "client-certificate": "certs/client.crt", "client-key": "certs/client.key"})), {},
-     {"kubeconfig-file-ref-missing"}, "rest"),
-    ("ref-relative-present", lambda: k3s("server", good_kc(token=None, cluster_extra={
+    Case("ref-ca-missing", lambda: k3s("server", good_kc(cluster_extra={"certificate-authority": "/etc/nope/ca.crt"})),
+     present=("kubeconfig-file-ref-missing",), only=KC_IDS),
+    Case("ref-relative-cert-missing", lambda: k3s("server", good_kc(token=None, user_extra={
+        "client-certificate": "certs/client.crt", "client-key": "certs/client.key"})),
+     present=("kubeconfig-file-ref-missing",), only=KC_IDS),
+    Case("ref-relative-present", lambda: k3s("server", good_kc(token=None, cluster_extra={
         "certificate-authority": "certs/ca.crt"}, user_extra={
         "client-certificate": "certs/client.crt", "client-key": "certs/client.key"}), **{
         f"{roots.K3S_CONF_DIR}/multus.d/certs/ca.crt": certs.server_ca().cert_pem.decode(),
         f"{roots.K3S_CONF_DIR}/multus.d/certs/client.crt": certs.plain_client().cert_pem.decode(),
         f"{roots.K3S_CONF_DIR}/multus.d/certs/client.key": File(certs.plain_client().key_pem, mode=0o600)}),
-     {}, set(), "rest"),
-    ("ref-tokenfile-missing", lambda: k3s("server", good_kc(token=None, user_extra={
-        "tokenFile": "/var/lib/multus/token"})), {}, {"kubeconfig-file-ref-missing"}, "rest"),
-    ("ref-thick-hostpath-missing", lambda: kubeadm_thick(good_kc(user_extra={
-        "tokenFile": "/host/etc/cni/net.d/multus.d/token"})), {}, {"kubeconfig-file-ref-missing"}, "rest"),
+     only=KC_IDS),
+    Case("ref-tokenfile-missing", lambda: k3s("server", good_kc(token=None, user_extra={
+        "tokenFile": "/var/lib/multus/token"})), present=("kubeconfig-file-ref-missing",), only=KC_IDS),
+    Case("ref-thick-hostpath-missing", lambda: kubeadm_thick(good_kc(user_extra={
+        "tokenFile": "/host/etc/cni/net.d/multus.d/token"})), present=("kubeconfig-file-ref-missing",), only=KC_IDS),
     # kubeconfig-ca-invalid
-    ("ca-not-pem", lambda: k3s("server", good_kc(ca_pem=b"hello, not a certificate\n")), {},
-     {"kubeconfig-ca-invalid"}, "rest"),
-    ("ca-truncated-pem", lambda: k3s("server", good_kc(ca_pem=certs.server_ca().cert_pem[:200])), {},
-     {"kubeconfig-ca-invalid"}, "rest"),
-    ("ca-expired", lambda: k3s("server", good_kc(ca_pem=certs.expired_ca().cert_pem)), {},
-     {"kubeconfig-ca-invalid"}, "rest"),
-    ("ca-bundle-one-current", lambda: k3s("server", good_kc(
-        ca_pem=certs.expired_ca().cert_pem + certs.server_ca().cert_pem)), {}, set(), "rest"),
-    ("ca-file-not-pem", lambda: k3s("server", good_kc(cluster_extra={"certificate-authority": "/etc/multus/ca.crt"}),
-                                    **{"/etc/multus/ca.crt": "PLACEHOLDER\n"}), {}, {"kubeconfig-ca-invalid"}, "rest"),
-    ("ca-ignored-when-insecure", lambda: k3s("server", good_kc(ca_pem=b"junk", cluster_extra={
-        "insecure-skip-tls-verify": True})), {}, {"kubeconfig-insecure"}, "rest"),
+    Case("ca-not-pem", lambda: k3s("server", good_kc(ca_pem=b"hello, not a certificate\n")),
+     present=("kubeconfig-ca-invalid",), only=KC_IDS),
+    Case("ca-truncated-pem", lambda: k3s("server", good_kc(ca_pem=certs.server_ca().cert_pem[:200])),
+     present=("kubeconfig-ca-invalid",), only=KC_IDS),
+    Case("ca-expired", lambda: k3s("server", good_kc(ca_pem=certs.expired_ca().cert_pem)),
+     present=("kubeconfig-ca-invalid",), only=KC_IDS),
+    Case("ca-bundle-one-current", lambda: k3s("server", good_kc(
+        ca_pem=certs.expired_ca().cert_pem + certs.server_ca().cert_pem)), only=KC_IDS),
+    Case("ca-file-not-pem", lambda: k3s("server", good_kc(cluster_extra={
+        "certificate-authority": "/etc/multus/ca.crt"}), **{"/etc/multus/ca.crt": "PLACEHOLDER\n"}),
+     present=("kubeconfig-ca-invalid",), only=KC_IDS),
+    Case("ca-ignored-when-insecure", lambda: k3s("server", good_kc(ca_pem=b"junk", cluster_extra={
+        "insecure-skip-tls-verify": True})), present=("kubeconfig-insecure",), only=KC_IDS),
 ]
 
 
@@ -249,17 +256,42 @@ def edited_thick_without_kubeconfig() -> dict[str, Any]:
     return files
 
 
-@pytest.mark.parametrize(("files", "overrides", "present", "absent"),
-                         [pytest.param(*row[1:], id=row[0]) for row in GRID])
-def test_grid(tmp_path: Path, files: Callable[[], dict[str, Any]], overrides: dict[str, Any], present: set[str],
-              absent: set[str] | str) -> None:
-    got = {f.id for f in findings(tmp_path, files(), now=certs.NOW, **overrides)}
-    mine = got & KC_IDS
-    assert present <= mine, f"missing {present - mine}; got {sorted(mine)}"
-    if absent == "rest":
-        assert mine == present, f"unexpected {sorted(mine - present)}"
-    else:
-        assert not (mine & absent), f"unexpected {sorted(mine & absent)}"
+PERM_FIX = f"chown root:root {K3S_KC} && chmod 600 {K3S_KC}"
+CASES += [
+    # what kubeconfig-invalid names: the field and why
+    *(Case(f"invalid-names-field-{name}", lambda text=text: k3s("server", text()),
+           expect=(E("kubeconfig-invalid", path=K3S_KC, field=field, message=(words,), count=1),))
+      for name, text, field, words in [
+          ("current-context", lambda: good_kc(current_context=None), "current-context", "not set"),
+          ("brackets", lambda: good_kc(server="https://[]:"), "clusters[local].cluster.server", "malformed"),
+          ("empty-port", lambda: good_kc(server="https://10.43.0.1:"), "clusters[local].cluster.server",
+           "empty port"),
+          ("no-users", lambda: edited(good_kc(), lambda d: d["users"].clear()), "users", "anonymously"),
+      ]),
+    # kubeconfig-permissions: group/other readable is an error, other bits a warning; one fix
+    *(Case(f"perm-severity-{mode:04o}", lambda mode=mode: k3s("server", File(good_kc(), mode=mode)),
+           expect=(E("kubeconfig-permissions", severity=severity, message=(f"{mode:04o}",), fix_is=PERM_FIX,
+                     count=1),))
+      for mode, severity in [(0o644, "error"), (0o604, "error"), (0o640, "error"), (0o660, "error"),
+                             (0o700, "warning"), (0o620, "warning")]),
+    # kubeconfig-token-expiring says why
+    *(Case(f"token-expiring-says-{name}", lambda token=token: k3s("server", good_kc(token=token())),
+           expect=(E("kubeconfig-token-expiring", severity="warning", message=(words,),
+                     fix=("multusctl kubeconfig create",), count=1),))
+      for name, token, words in [
+          ("in-3-days", lambda: certs.bound_token(issued=certs.NOW - 27 * D, lifetime=30 * D), "in 3 days"),
+          ("short-lived", lambda: certs.bound_token(issued=certs.NOW - 10 * timedelta(minutes=1), lifetime=H),
+           "issued for only 60 min"),
+          ("warnafter", lambda: certs.kubelet_token("kube-multus-ds-x7k2p"), "warnafter"),
+          ("pod-bound", lambda: certs.bound_token(lifetime=365 * D, pod="kube-multus-ds-abcde"),
+           "bound to pod kube-multus-ds-abcde"),
+      ]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_grid(tmp_path: Path, case: GridCase) -> None:
+    assert_grid(tmp_path, case)
 
 
 # ------------------------------------------------------------------------------- what the user reads
@@ -346,17 +378,6 @@ def test_missing_thick_names_pod_and_host_path(tmp_path: Path) -> None:
     assert f.path == STD_KC and "/host/etc/cni/net.d/multus.d/multus.kubeconfig" in f.message
 
 
-@pytest.mark.parametrize(("text", "field", "words"), [
-    (lambda: good_kc(current_context=None), "current-context", "not set"),
-    (lambda: good_kc(server="https://[]:"), "clusters[local].cluster.server", "malformed"),
-    (lambda: good_kc(server="https://10.43.0.1:"), "clusters[local].cluster.server", "empty port"),
-    (lambda: edited(good_kc(), lambda d: d["users"].clear()), "users", "anonymously"),
-])
-def test_invalid_names_field(tmp_path: Path, text: Callable[[], str], field: str, words: str) -> None:
-    f = one(run(tmp_path, k3s("server", text())), "kubeconfig-invalid")
-    assert f.field == field and words in f.message and f.path == K3S_KC
-
-
 def test_invalid_current_context_fix_names_the_only_context(tmp_path: Path) -> None:
     f = one(run(tmp_path, k3s("server", good_kc(current_context=None))), "kubeconfig-invalid")
     assert "current-context: multus-context" in f.fix
@@ -365,14 +386,6 @@ def test_invalid_current_context_fix_names_the_only_context(tmp_path: Path) -> N
 def test_invalid_yaml_reports_line(tmp_path: Path) -> None:
     f = one(run(tmp_path, k3s("server", "clusters:\n- name: x\n  cluster: {server: [\n")), "kubeconfig-invalid")
     assert "YAML" in f.message and f.field is None
-
-
-@pytest.mark.parametrize(("mode", "severity"), [(0o644, "error"), (0o604, "error"), (0o640, "error"),
-                                                (0o660, "error"), (0o700, "warning"), (0o620, "warning")])
-def test_permissions_severity(tmp_path: Path, mode: int, severity: str) -> None:
-    f = one(run(tmp_path, k3s("server", File(good_kc(), mode=mode))), "kubeconfig-permissions")
-    assert f.severity == severity and f"{mode:04o}" in f.message
-    assert f.fix == f"chown root:root {K3S_KC} && chmod 600 {K3S_KC}"
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="chown needs root")
@@ -396,17 +409,6 @@ def test_token_file_path_is_reported(tmp_path: Path) -> None:
         token_path: File(certs.bound_token(issued=certs.NOW - 3 * D, lifetime=2 * D) + "\n", mode=0o600)})
     f = one(run(tmp_path, files), "kubeconfig-token-expired")
     assert f.path == token_path and f.field == "users[multus].user.tokenFile"
-
-
-@pytest.mark.parametrize(("token", "words"), [
-    (lambda: certs.bound_token(issued=certs.NOW - 27 * D, lifetime=30 * D), "in 3 days"),
-    (lambda: certs.bound_token(issued=certs.NOW - 10 * timedelta(minutes=1), lifetime=H), "issued for only 60 min"),
-    (lambda: certs.kubelet_token("kube-multus-ds-x7k2p"), "warnafter"),
-    (lambda: certs.bound_token(lifetime=365 * D, pod="kube-multus-ds-abcde"), "bound to pod kube-multus-ds-abcde"),
-])
-def test_token_expiring_says_why(tmp_path: Path, token: Callable[[], str], words: str) -> None:
-    f = one(run(tmp_path, k3s("server", good_kc(token=token()))), "kubeconfig-token-expiring")
-    assert words in f.message and "multusctl kubeconfig create" in f.fix and f.severity == "warning"
 
 
 def test_file_ref_relative_resolved_against_kubeconfig_dir(tmp_path: Path) -> None:

@@ -7,12 +7,12 @@ never reads, so pods silently get only flannel and `check` must not say "no prob
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests import distro_roots as R
-from tests.checkrun import findings
+from tests.checkrun import Expect as E
+from tests.checkrun import GridCase, assert_grid, findings
 from tests.noderoot import File
 
 ID = "multus-config-missing"
@@ -21,34 +21,32 @@ EXE = File("#!/bin/sh\n", mode=0o755)
 THIN = {"cniVersion": "1.0.0", "name": "multus-cni-network", "type": "multus",
         "kubeconfig": f"{K3S_CONF}/multus.d/multus.kubeconfig", "delegates": [R.flannel_conflist()]}
 
-ROWS: list[tuple[str, dict[str, Any], bool]] = [
-    ("k3s: upstream thick DaemonSet wrote to /opt/cni/bin only",
-     {**R.k3s_agent(), "/opt/cni/bin/multus-shim": EXE}, True),
-    ("k3s: upstream thin DaemonSet left multus.d in /etc/cni/net.d",
-     {**R.k3s_agent(), "/etc/cni/net.d/multus.d/multus.kubeconfig": File("x", mode=0o600)}, True),
-    ("k3s: thick daemon ran (socket) but its config is gone (MC#1527)",
-     {**R.k3s_server(), f"{K3S_BIN}/multus-shim": EXE, "/run/multus/multus.sock": ""}, True),
-    ("kubeadm: multus binary present, no config",
-     {**R.kubeadm_worker(), "/opt/cni/bin/multus": EXE}, True),
-    ("k3s without any multus trace: a node that simply does not use Multus", R.k3s_agent(), False),
-    ("kubeadm without any multus trace", R.kubeadm_worker(), False),
-    ("k3s with thin multus installed right", {**R.k3s_agent(), f"{K3S_BIN}/multus": EXE,
-                                                f"{K3S_CONF}/00-multus.conf": THIN}, False),
-    ("stray multus config: multus-conf-wrong-dir says it better",
-     {**R.k3s_agent(), "/opt/cni/bin/multus": EXE, "/etc/cni/net.d/00-multus.conf": THIN}, False),
-    ("empty 00-multus.conf (MC#1155): it is there but broken, conf-invalid says it better",
-     {**R.k3s_agent(), f"{K3S_BIN}/multus": EXE, f"{K3S_CONF}/00-multus.conf": ""}, False),
+FIRES = (E(ID, severity="error", message=("only the primary network",), count=1),)
+CASES: list[GridCase] = [
+    GridCase("k3s: upstream thick DaemonSet wrote to /opt/cni/bin only",
+             lambda: {**R.k3s_agent(), "/opt/cni/bin/multus-shim": EXE}, expect=FIRES),
+    GridCase("k3s: upstream thin DaemonSet left multus.d in /etc/cni/net.d",
+             lambda: {**R.k3s_agent(), "/etc/cni/net.d/multus.d/multus.kubeconfig": File("x", mode=0o600)},
+             expect=FIRES),
+    GridCase("k3s: thick daemon ran (socket) but its config is gone (MC#1527)",
+             lambda: {**R.k3s_server(), f"{K3S_BIN}/multus-shim": EXE, "/run/multus/multus.sock": ""}, expect=FIRES),
+    GridCase("kubeadm: multus binary present, no config",
+             lambda: {**R.kubeadm_worker(), "/opt/cni/bin/multus": EXE}, expect=FIRES),
+    GridCase("k3s without any multus trace: a node that simply does not use Multus", R.k3s_agent, absent=(ID,)),
+    GridCase("kubeadm without any multus trace", R.kubeadm_worker, absent=(ID,)),
+    GridCase("k3s with thin multus installed right",
+             lambda: {**R.k3s_agent(), f"{K3S_BIN}/multus": EXE, f"{K3S_CONF}/00-multus.conf": THIN}, absent=(ID,)),
+    GridCase("stray multus config: multus-conf-wrong-dir says it better",
+             lambda: {**R.k3s_agent(), "/opt/cni/bin/multus": EXE, "/etc/cni/net.d/00-multus.conf": THIN},
+             absent=(ID,)),
+    GridCase("empty 00-multus.conf (MC#1155): it is there but broken, conf-invalid says it better",
+             lambda: {**R.k3s_agent(), f"{K3S_BIN}/multus": EXE, f"{K3S_CONF}/00-multus.conf": ""}, absent=(ID,)),
 ]
 
 
-@pytest.mark.parametrize(("name", "files", "fires"), ROWS, ids=[r[0] for r in ROWS])
-def test_grid(tmp_path: Path, name: str, files: dict[str, Any], fires: bool) -> None:
-    hits = [f for f in findings(tmp_path, files) if f.id == ID]
-    assert bool(hits) == fires, name
-    if fires:
-        (hit,) = hits
-        assert hit.severity == "error"
-        assert "only the primary network" in hit.message
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_grid(tmp_path: Path, case: GridCase) -> None:
+    assert_grid(tmp_path, case)
 
 
 def test_k3s_fix_names_the_k3s_paths(tmp_path: Path) -> None:

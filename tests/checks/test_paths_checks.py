@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from multusctl.report.finding import Finding
 from tests import distro_roots as R
-from tests.checkrun import findings
+from tests.checkrun import Expect as E
+from tests.checkrun import GridCase as Case
+from tests.checkrun import assert_grid, findings
 from tests.noderoot import Dir, File
 
 K3S_CONF = R.K3S_CONF_DIR
@@ -117,56 +116,46 @@ def without(files: dict[str, Any], *paths: str) -> dict[str, Any]:
     return {k: v for k, v in files.items() if k not in paths}
 
 
-@dataclass
-class Case:
-    name: str
-    files: Callable[[], dict[str, Any]]
-    present: tuple[str, ...] = ()
-    absent: tuple[str, ...] = ()
-    # id -> what the user reads: keys path, field, severity, fix (substring), message (substring)
-    expect: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-CASES = [
+CASES: list[Case] = [
     # --- thin-pod-path ---------------------------------------------------------------------------
     Case("thin k3s: kubeconfig by its pod path",
          lambda: k3s_thin(kubeconfig="/host/etc/cni/net.d/multus.d/multus.kubeconfig"),
          present=("thin-pod-path",),
-         expect={"thin-pod-path": {"path": f"{K3S_CONF}/00-multus.conf", "field": "kubeconfig",
-                                   "fix": f'"kubeconfig": "{K3S_KC}"', "severity": "error",
-                                   "message": "/host/etc/cni/net.d/multus.d/multus.kubeconfig"}}),
+         expect=(E("thin-pod-path", path=f"{K3S_CONF}/00-multus.conf", field="kubeconfig",
+                   fix=(f'"kubeconfig": "{K3S_KC}"',), severity="error",
+                   message=("/host/etc/cni/net.d/multus.d/multus.kubeconfig",)),)),
     Case("thin k3s: binDir by its pod path",
          lambda: k3s_thin(binDir="/host/opt/cni/bin"),
          present=("thin-pod-path",),
-         expect={"thin-pod-path": {"field": "binDir", "fix": f'"binDir": "{K3S_BIN}"'}}),
+         expect=(E("thin-pod-path", field="binDir", fix=(f'"binDir": "{K3S_BIN}"',)),)),
     Case("thin kubeadm: kubeconfig by its pod path",
          lambda: kubeadm_thin(kubeconfig="/host/etc/cni/net.d/multus.d/multus.kubeconfig"),
          present=("thin-pod-path",),
-         expect={"thin-pod-path": {"path": "/etc/cni/net.d/00-multus.conf", "fix": f'"kubeconfig": "{STD_KC}"'}}),
+         expect=(E("thin-pod-path", path="/etc/cni/net.d/00-multus.conf", fix=(f'"kubeconfig": "{STD_KC}"',)),)),
     Case("thin k3s: clusterNetwork by its pod path (one finding, not two)",
          lambda: k3s_thin(clusterNetwork="/host/etc/cni/net.d/10-flannel.conflist"),
          present=("thin-pod-path",), absent=("cluster-network-unresolved",),
-         expect={"thin-pod-path": {"field": "clusterNetwork", "fix": f"{K3S_CONF}/10-flannel.conflist"}}),
+         expect=(E("thin-pod-path", field="clusterNetwork", fix=(f"{K3S_CONF}/10-flannel.conflist",)),)),
     Case("thin k3s: readinessindicatorfile by its pod path (one finding, not two)",
          lambda: k3s_thin(readinessindicatorfile="/host/run/flannel/subnet.env"),
          present=("thin-pod-path",), absent=("readiness-file-missing",),
-         expect={"thin-pod-path": {"field": "readinessindicatorfile",
-                                   "fix": '"readinessindicatorfile": "/run/flannel/subnet.env"'}}),
+         expect=(E("thin-pod-path", field="readinessindicatorfile",
+                   fix=('"readinessindicatorfile": "/run/flannel/subnet.env"',)),)),
     Case("thin k3s: logFile under /hostroot",
          lambda: k3s_thin(logFile="/hostroot/var/log/multus.log"),
          present=("thin-pod-path",),
-         expect={"thin-pod-path": {"field": "logFile", "fix": '"logFile": "/var/log/multus.log"'}}),
+         expect=(E("thin-pod-path", field="logFile", fix=('"logFile": "/var/log/multus.log"',)),)),
     Case("thin k3s: defaultNetworks entry by its pod path",
          lambda: k3s_thin(defaultNetworks=["/host/etc/cni/net.d/20-extra.conf"]),
          present=("thin-pod-path",),
-         expect={"thin-pod-path": {"field": "defaultNetworks[0]"}}),
+         expect=(E("thin-pod-path", field="defaultNetworks[0]"),)),
     Case("thin k3s: cniDir and confDir by pod paths",
          lambda: k3s_thin(cniDir="/host/var/lib/cni/multus", confDir="/host/etc/cni/multus/net.d"),
          present=("thin-pod-path",)),
     Case("thin k3s: kubeconfig inside the pod's ServiceAccount mount",
          lambda: k3s_thin(kubeconfig="/var/run/secrets/kubernetes.io/serviceaccount/kubeconfig"),
          present=("thin-pod-path",),
-         expect={"thin-pod-path": {"fix": "multusctl kubeconfig create", "message": "only inside a pod"}}),
+         expect=(E("thin-pod-path", fix=("multusctl kubeconfig create",), message=("only inside a pod",)),)),
     Case("thin k3s: all host paths (the seed's 00-multus.conf, done right)",
          lambda: {**k3s_thin(readinessindicatorfile="/run/flannel/subnet.env",
                              clusterNetwork=f"{K3S_CONF}/10-flannel.conflist")},
@@ -185,57 +174,55 @@ CASES = [
     Case("thick kubeadm: cniConfigDir is the host path",
          lambda: kubeadm_thick(daemon={"cniConfigDir": "/etc/cni/net.d"}),
          present=("thick-unmounted-path",),
-         expect={"thick-unmounted-path": {"path": "/etc/cni/net.d/multus.d/daemon-config.json",
-                                          "field": "cniConfigDir", "severity": "error",
-                                          "fix": '"cniConfigDir": "/host/etc/cni/net.d"'}}),
+         expect=(E("thick-unmounted-path", path="/etc/cni/net.d/multus.d/daemon-config.json", field="cniConfigDir",
+                   severity="error", fix=('"cniConfigDir": "/host/etc/cni/net.d"',)),)),
     Case("thick k3s: multusAutoconfigDir is the k3s host path",
          lambda: k3s_thick(daemon={"multusAutoconfigDir": K3S_CONF}),
          present=("thick-unmounted-path",), absent=("cluster-network-unresolved",),
-         expect={"thick-unmounted-path": {"field": "multusAutoconfigDir",
-                                          "fix": '"multusAutoconfigDir": "/host/etc/cni/net.d"',
-                                          "message": "cannot find valid master CNI config"}}),
+         expect=(E("thick-unmounted-path", field="multusAutoconfigDir",
+                   fix=('"multusAutoconfigDir": "/host/etc/cni/net.d"',),
+                   message=("cannot find valid master CNI config",)),)),
     Case("thick: socketDir is the host's /run/multus",
          lambda: kubeadm_thick(daemon={"socketDir": "/run/multus"}),
          present=("thick-unmounted-path",),
-         expect={"thick-unmounted-path": {"field": "socketDir", "fix": '"socketDir": "/host/run/multus"'}}),
+         expect=(E("thick-unmounted-path", field="socketDir", fix=('"socketDir": "/host/run/multus"',)),)),
     Case("thick k3s: shim clusterNetwork is the host path of flannel's conflist",
          lambda: k3s_thick(conf={"clusterNetwork": f"{K3S_CONF}/10-flannel.conflist"}),
          present=("thick-unmounted-path",), absent=("cluster-network-unresolved",),
-         expect={"thick-unmounted-path": {"path": f"{K3S_CONF}/00-multus.conf", "field": "clusterNetwork",
-                                          "fix": '"clusterNetwork": "/host/etc/cni/net.d/10-flannel.conflist"'}}),
+         expect=(E("thick-unmounted-path", path=f"{K3S_CONF}/00-multus.conf", field="clusterNetwork",
+                   fix=('"clusterNetwork": "/host/etc/cni/net.d/10-flannel.conflist"',)),)),
     Case("thick k3s: readinessindicatorfile is the host path (one finding, not two)",
          lambda: k3s_thick(daemon={"readinessindicatorfile": "/run/flannel/subnet.env"}),
          present=("thick-unmounted-path",), absent=("readiness-file-missing",),
-         expect={"thick-unmounted-path": {"fix": '"readinessindicatorfile": "/host/run/flannel/subnet.env"'}}),
+         expect=(E("thick-unmounted-path", fix=('"readinessindicatorfile": "/host/run/flannel/subnet.env"',)),)),
     Case("thick with chrootDir: binDir by a pod path is wrong (plugins are looked up in the host root)",
          lambda: kubeadm_thick(daemon={"binDir": "/host/opt/cni/bin"}),
          present=("thick-unmounted-path",),
-         expect={"thick-unmounted-path": {"field": "binDir", "fix": '"binDir": "/opt/cni/bin"',
-                                          "message": "chroot"}}),
+         expect=(E("thick-unmounted-path", field="binDir", fix=('"binDir": "/opt/cni/bin"',), message=("chroot",)),)),
     # Fact change (multus-cni PR #1161, v4.1.0): the lookup runs in the pod, only the exec is chrooted, so the
     # k3s host path is right for v4.0.x only; v4.1+ needs data/ mounted at the same path (relative symlinks).
     Case("thick with chrootDir: binDir by the k3s host path is right for v4.0 only",
          lambda: k3s_thick(daemon={"binDir": K3S_BIN}),
          present=("thick-unmounted-path",),
-         expect={"thick-unmounted-path": {"field": "binDir", "severity": "warning", "message": "v4.1.0",
-                                          "fix": "hostPath /var/lib/rancher/k3s/data -> mountPath "
-                                                 "/var/lib/rancher/k3s/data"}}),
+         expect=(E("thick-unmounted-path", field="binDir", severity="warning", message=("v4.1.0",),
+                   fix=("hostPath /var/lib/rancher/k3s/data -> mountPath "
+                                                 "/var/lib/rancher/k3s/data",)),)),
     Case("thick with chrootDir: binDir /opt/cni/bin, mounted at the same path: fine under both rules",
          lambda: kubeadm_thick(daemon={"binDir": "/opt/cni/bin"}), absent=("thick-unmounted-path",)),
     Case("thick without chrootDir: binDir by the k3s host path is not in the pod",
          lambda: k3s_thick(daemon={"binDir": K3S_BIN, "chrootDir": None}),
          present=("thick-unmounted-path",),
-         expect={"thick-unmounted-path": {"field": "binDir"}}),
+         expect=(E("thick-unmounted-path", field="binDir"),)),
     Case("thick: an unmounted kubeconfig is only info (the daemon uses its in-cluster ServiceAccount)",
          lambda: {**k3s_thick(daemon={"kubeconfig": K3S_KC}),
                   K3S_KC: File(R.kubeconfig("https://10.43.0.1:443"), mode=0o600)},
          present=("thick-unmounted-path",),
-         expect={"thick-unmounted-path": {"severity": "info", "fix": 'Remove "kubeconfig"'}}),
+         expect=(E("thick-unmounted-path", severity="info", fix=('Remove "kubeconfig"',)),)),
     Case("thin node with a stray daemon-config.json naming host paths: warning, not error",
          lambda: {**k3s_thin(), f"{K3S_CONF}/multus.d/daemon-config.json":
                   {**UPSTREAM_DAEMON_CONFIG, "cniConfigDir": K3S_CONF}},
          present=("thick-unmounted-path",),
-         expect={"thick-unmounted-path": {"severity": "warning", "message": "does not run thick multus"}}),
+         expect=(E("thick-unmounted-path", severity="warning", message=("does not run thick multus",)),)),
     Case("thick: a logFile path inside the container image is not judged",
          lambda: kubeadm_thick(daemon={"logFile": "/var/log/multus/multus.log"}),
          absent=("thick-unmounted-path",)),
@@ -246,12 +233,11 @@ CASES = [
     Case("thick kubeadm: no daemon socket",
          lambda: kubeadm_thick(socket_path=None),
          present=("thick-socket-missing",),
-         expect={"thick-socket-missing": {"path": "/run/multus/multus.sock", "severity": "error",
-                                          "message": "MC#1165"}}),
+         expect=(E("thick-socket-missing", path="/run/multus/multus.sock", severity="error", message=("MC#1165",)),)),
     Case("thick: daemonSocketDir names where the shim dials",
          lambda: kubeadm_thick(conf={"daemonSocketDir": "/run/multus/socket"}),
          present=("thick-socket-missing",),
-         expect={"thick-socket-missing": {"path": "/run/multus/socket/multus.sock", "field": "daemonSocketDir"}}),
+         expect=(E("thick-socket-missing", path="/run/multus/socket/multus.sock", field="daemonSocketDir"),)),
     Case("thick: socket under daemonSocketDir exists",
          lambda: kubeadm_thick(conf={"daemonSocketDir": "/run/multus/socket"},
                                socket_path="/run/multus/socket/multus.sock"),
@@ -262,14 +248,14 @@ CASES = [
     Case("thick: the daemon listens elsewhere than the shim dials",
          lambda: kubeadm_thick(daemon={"socketDir": "/host/run/multus-daemon/"}, socket_path=None),
          present=("thick-socket-missing",),
-         expect={"thick-socket-missing": {"message": "not /run/multus where the shim dials"}}),
+         expect=(E("thick-socket-missing", message=("not /run/multus where the shim dials",)),)),
     Case("thick: only socketDir (read by no released shim) and the socket at the default",
          lambda: kubeadm_thick(conf={"socketDir": "/var/run/multus-v3"}), absent=("thick-socket-missing",)),
     # Fact change: there was no v3 shim reading socketDir (only v4.0.0-alpha's), so the shim dials the default.
     Case("thick: only socketDir, no socket anywhere",
          lambda: kubeadm_thick(conf={"socketDir": "/var/run/multus-v3"}, socket_path=None),
          present=("thick-socket-missing",),
-         expect={"thick-socket-missing": {"path": "/run/multus/multus.sock", "message": '"daemonSocketDir"'}}),
+         expect=(E("thick-socket-missing", path="/run/multus/multus.sock", message=('"daemonSocketDir"',)),)),
     Case("thick: only socketDir, socket only where socketDir points: the shim does not dial there",
          lambda: {**kubeadm_thick(conf={"socketDir": "/var/run/multus-v3"}, socket_path=None),
                   "/var/run/multus-v3/multus.sock": ""},
@@ -277,26 +263,25 @@ CASES = [
     Case("thick: daemonSocketDir set to a pod path",
          lambda: kubeadm_thick(conf={"daemonSocketDir": "/host/run/multus"}),
          present=("thick-socket-missing",),
-         expect={"thick-socket-missing": {"message": "looks like a pod path"}}),
+         expect=(E("thick-socket-missing", message=("looks like a pod path",)),)),
     Case("thin: no socket needed", lambda: k3s_thin(), absent=("thick-socket-missing",)),
 
     # --- readiness-file-missing ------------------------------------------------------------------
     Case("thin k3s: flannel's subnet.env missing",
          lambda: without(k3s_thin(readinessindicatorfile="/run/flannel/subnet.env"), "/run/flannel/subnet.env"),
          present=("readiness-file-missing",),
-         expect={"readiness-file-missing": {"path": f"{K3S_CONF}/00-multus.conf",
-                                            "field": "readinessindicatorfile", "severity": "warning",
-                                            "message": "45 s"}}),
+         expect=(E("readiness-file-missing", path=f"{K3S_CONF}/00-multus.conf", field="readinessindicatorfile",
+                   severity="warning", message=("45 s",)),)),
     Case("thin k3s: subnet.env present",
          lambda: k3s_thin(readinessindicatorfile="/run/flannel/subnet.env"), absent=("readiness-file-missing",)),
     Case("thin: relative readinessindicatorfile",
          lambda: k3s_thin(readinessindicatorfile="subnet.env"), present=("readiness-file-missing",),
-         expect={"readiness-file-missing": {"message": "not an absolute path"}}),
+         expect=(E("readiness-file-missing", message=("not an absolute path",)),)),
     Case("thick kubeadm: pod path of a missing ready file",
          lambda: kubeadm_thick(daemon={"readinessindicatorfile": "/host/run/calico/ready"}),
          present=("readiness-file-missing",),
-         expect={"readiness-file-missing": {"path": "/etc/cni/net.d/multus.d/daemon-config.json",
-                                            "message": "/run/calico/ready does not exist"}}),
+         expect=(E("readiness-file-missing", path="/etc/cni/net.d/multus.d/daemon-config.json",
+                   message=("/run/calico/ready does not exist",)),)),
     Case("thick kubeadm: pod path of a present ready file",
          lambda: {**kubeadm_thick(daemon={"readinessindicatorfile": "/host/run/calico/ready"}),
                   "/run/calico/ready": ""},
@@ -307,19 +292,19 @@ CASES = [
     Case("thin k3s: clusterNetwork file missing",
          lambda: k3s_thin(clusterNetwork=f"{K3S_CONF}/10-calico.conflist"),
          present=("cluster-network-unresolved",),
-         expect={"cluster-network-unresolved": {"severity": "error", "field": "clusterNetwork",
-                                                "fix": f"{K3S_CONF}/10-flannel.conflist"}}),
+         expect=(E("cluster-network-unresolved", severity="error", field="clusterNetwork",
+                   fix=(f"{K3S_CONF}/10-flannel.conflist",)),)),
     Case("thin k3s: clusterNetwork file present",
          lambda: k3s_thin(clusterNetwork=f"{K3S_CONF}/10-flannel.conflist"),
          absent=("cluster-network-unresolved",)),
     Case("thin k3s: clusterNetwork is a dir without configs",
          lambda: {**k3s_thin(clusterNetwork="/etc/cni/multus/net.d"), "/etc/cni/multus/net.d": Dir()},
-         present=("cluster-network-unresolved",), expect={"cluster-network-unresolved": {"message": "directory"}}),
+         present=("cluster-network-unresolved",), expect=(E("cluster-network-unresolved", message=("directory",)),)),
     Case("thin k3s: a name that may be a NAD -> info, needs doctor",
          lambda: k3s_thin(clusterNetwork="cbr0"),
          present=("cluster-network-unresolved",),
-         expect={"cluster-network-unresolved": {"severity": "info", "fix": "multusctl doctor",
-                                                "message": "not in the runtime's conf dir"}}),
+         expect=(E("cluster-network-unresolved", severity="info", fix=("multusctl doctor",),
+                   message=("not in the runtime's conf dir",)),)),
     Case("thin k3s: a name found in confDir",
          lambda: k3s_thin(clusterNetwork="cbr0", confDir=K3S_CONF), absent=("cluster-network-unresolved",)),
     Case("thin k3s: a name found in the default confDir",
@@ -329,19 +314,19 @@ CASES = [
     Case("thin k3s: a name that cannot be a NAD -> error",
          lambda: k3s_thin(clusterNetwork="My_Net"),
          present=("cluster-network-unresolved",),
-         expect={"cluster-network-unresolved": {"severity": "error"}}),
+         expect=(E("cluster-network-unresolved", severity="error"),)),
     Case("thin k3s: defaultNetworks path missing",
          lambda: k3s_thin(defaultNetworks=["/etc/cni/multus/net.d/missing.conf"]),
          present=("cluster-network-unresolved",),
-         expect={"cluster-network-unresolved": {"field": "defaultNetworks[0]"}}),
+         expect=(E("cluster-network-unresolved", field="defaultNetworks[0]"),)),
     Case("thin without kubeconfig: multus never resolves clusterNetwork (kubeconfig-unset says why)",
          lambda: k3s_thin(kubeconfig=None, clusterNetwork="/nowhere/x.conflist"),
          absent=("cluster-network-unresolved",)),
     Case("thick kubeadm: clusterNetwork pod path of a missing file",
          lambda: kubeadm_thick(conf={"clusterNetwork": "/host/etc/cni/net.d/10-missing.conflist"}),
          present=("cluster-network-unresolved",),
-         expect={"cluster-network-unresolved": {"message": "host's /etc/cni/net.d/10-missing.conflist",
-                                                "fix": "/host/etc/cni/net.d/10-calico.conflist"}}),
+         expect=(E("cluster-network-unresolved", message=("host's /etc/cni/net.d/10-missing.conflist",),
+                   fix=("/host/etc/cni/net.d/10-calico.conflist",)),)),
     Case("thick k3s: clusterNetwork pod path maps onto the k3s conf dir",
          lambda: k3s_thick(), absent=MINE),
     Case("thick: daemon-config's clusterNetwork wins over the shim conf's",
@@ -353,30 +338,9 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_paths_grid(tmp_path: Path, case: Case) -> None:
-    got = findings(tmp_path, case.files())
-    ids = {f.id for f in got}
-    for i in case.present:
-        assert i in ids, f"{i} expected, got {sorted(ids)}"
-    for i in case.absent:
-        assert i not in ids, f"{i} not expected: {[f.message for f in got if f.id == i]}"
-    for fid, exp in case.expect.items():
-        hits = [f for f in got if f.id == fid]
-        assert any(_matches(f, exp) for f in hits), f"no {fid} finding matches {exp}: {[_show(f) for f in hits]}"
-    for f in got:
+    for f in assert_grid(tmp_path, case):
         if f.id in MINE:
-            assert f.path is None or not f.path.startswith(str(tmp_path)), f.path
-            assert f.message and f.fix
-
-
-def _matches(f: Finding, exp: dict[str, Any]) -> bool:
-    for key in ("path", "field", "severity"):
-        if key in exp and getattr(f, key) != exp[key]:
-            return False
-    return all(not (key in exp and exp[key] not in getattr(f, key)) for key in ("fix", "message"))
-
-
-def _show(f: Finding) -> dict[str, Any]:
-    return {"path": f.path, "field": f.field, "severity": f.severity, "message": f.message, "fix": f.fix}
+            assert f.message and f.fix, f
 
 
 def test_real_unix_socket_counts(tmp_path: Path) -> None:
