@@ -27,7 +27,9 @@ FINDING_KEYS = {"id", "severity", "title", "message", "fix", "path", "field", "e
 REPORT_KEYS = {"schema", "tool", "target", "findings", "checks_run", "summary"}
 TARGET_KEYS = {"kind", "root", "distro", "role", "mode"}
 DETECT_KEYS = {"schema", "root", "distro", "role", "version", "conf_dir", "bin_dirs", "multus_kubeconfig",
-               "admin_kubeconfig", "mode", "multus_config", "primary_config", "api_endpoints", "evidence"}
+               "admin_kubeconfig", "mode", "multus_config", "primary_config", "api_endpoints", "evidence",
+               # added by issue 8 #16 (additive: the v1 contract keeps every earlier key)
+               "multus_kubeconfig_exists", "local_api_ports", "cluster_cidr", "service_cidr", "runtime", "node_found"}
 
 
 def run(*args: str, entry: list[str] | None = None) -> subprocess.CompletedProcess[str]:

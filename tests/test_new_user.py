@@ -138,3 +138,18 @@ def test_help_is_never_cut_off_and_names_the_program_as_called(argv0: str, prog:
         if args == ["--help"]:
             assert f"  {prog} check --list" in out and f"Usage: {prog} [OPTIONS]" in out
             assert "_MULTUSCTL_COMPLETE=bash_source" in out
+
+
+def test_detect_prints_the_values_it_gives_evidence_for(tmp_path: Path) -> None:
+    from tests.distro_roots import k3s_server
+    from tests.noderoot import make_root
+
+    root = make_root(tmp_path / "node", dict(k3s_server()))
+    text = _run("detect", "--root", str(root)).stdout
+    rows = dict(line.split(None, 1) if "  " not in line else (line[:19].strip(), line[19:].strip())
+                for line in text.split("\n\n")[0].splitlines())
+    assert rows["runtime"] == "containerd" and rows["local API ports"] == "6443"
+    assert rows["cluster CIDR"] == "10.42.0.0/16" and rows["service CIDR"] == "10.43.0.0/16"
+    assert rows["multus kubeconfig"].endswith("multus.kubeconfig (missing)")
+    doc = json.loads(_run("detect", "--root", str(root), "-o", "json").stdout)
+    assert (doc["runtime"], doc["local_api_ports"], doc["multus_kubeconfig_exists"]) == ("containerd", [6443], False)
