@@ -153,3 +153,16 @@ def test_detect_prints_the_values_it_gives_evidence_for(tmp_path: Path) -> None:
     assert rows["multus kubeconfig"].endswith("multus.kubeconfig (missing)")
     doc = json.loads(_run("detect", "--root", str(root), "-o", "json").stdout)
     assert (doc["runtime"], doc["local_api_ports"], doc["multus_kubeconfig_exists"]) == ("containerd", [6443], False)
+
+
+def test_create_on_a_machine_that_is_no_node_says_so(cluster: TestCluster, admin: Path, tmp_path: Path,
+                                                      home: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = create(home, "--root", str(empty), "--kubeconfig", str(admin), "--dry-run")
+    assert out.startswith(f"! No Kubernetes node detected under {empty}"), out + err
+    assert code == 2 and "/etc does not exist" in err  # and the plan says why the write could not happen
+    code, out, err = create(home, "--root", str(empty), "--kubeconfig", str(admin))
+    assert code == 2 and "no Kubernetes node found" in err and "--path FILE" in err
+    assert not [r for r in cluster.requests if r[0] != "GET"], "the cluster was changed for a write that cannot be"
+    assert list(empty.iterdir()) == []

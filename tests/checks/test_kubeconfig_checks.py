@@ -31,6 +31,7 @@ KC_IDS = frozenset({
     "kubeconfig-unset", "kubeconfig-missing", "kubeconfig-invalid", "kubeconfig-permissions",
     "kubeconfig-admin-credentials", "kubeconfig-server-loopback", "kubeconfig-token-expired",
     "kubeconfig-token-expiring", "kubeconfig-file-ref-missing", "kubeconfig-ca-invalid", "kubeconfig-insecure",
+    "kubeconfig-backup-admin-credentials",
 })
 IS_ROOT = os.geteuid() == 0
 H = timedelta(hours=1)
@@ -289,6 +290,23 @@ CASES += [
 ]
 
 
+# kubeconfig-backup-admin-credentials: an admin kubeconfig left beside the one Multus uses
+BAK = f"{K3S_KC}.bak-20261201T000000"
+CASES += [
+    Case("backup-of-a-copied-k3s-yaml", lambda: k3s("agent", good_kc(), **{BAK: File(certs.k3s_yaml(), mode=0o600)}),
+         present=("kubeconfig-backup-admin-credentials",), absent=("kubeconfig-admin-credentials",),
+         expect=(E("kubeconfig-backup-admin-credentials", path=BAK, severity="warning", count=1,
+                   words=("group system:masters", "the backup `multusctl kubeconfig create` kept", f"rm {BAK}")),)),
+    Case("hand-made-orig-copy", lambda: k3s("agent", good_kc(), **{
+        f"{K3S_KC}.orig": File(certs.k3s_yaml(), mode=0o600)}),
+        expect=(E("kubeconfig-backup-admin-credentials", path=f"{K3S_KC}.orig", count=1),)),
+    Case("backup-of-a-serviceaccount-kubeconfig-is-fine", lambda: k3s("agent", good_kc(), **{
+        BAK: File(good_kc(), mode=0o600)}), absent=("kubeconfig-backup-admin-credentials",)),
+    Case("the-admin-kubeconfig-in-use-is-the-other-check-s", lambda: k3s("agent", certs.k3s_yaml()),
+         present=("kubeconfig-admin-credentials",), absent=("kubeconfig-backup-admin-credentials",)),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_grid(tmp_path: Path, case: GridCase) -> None:
     assert_grid(tmp_path, case)
@@ -484,3 +502,4 @@ def test_loopback_unknown_role_is_a_warning(tmp_path: Path) -> None:
              STD_KC: File(good_kc(server="https://127.0.0.1:6443"), mode=0o600)}
     f = one(run(tmp_path, files), "kubeconfig-server-loopback")
     assert f.severity == "warning" and "role is unknown" in f.message
+

@@ -11,6 +11,7 @@ from multusctl.checks.registry import REGISTRY, Check, checks_for
 def _load() -> None:
     # Importing a module registers its checks; listed explicitly so the set of checks is plain to see.
     from multusctl.checks import (  # noqa: F401
+        backups,
         binaries,
         confdir,
         drift,

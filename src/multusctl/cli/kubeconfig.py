@@ -101,6 +101,13 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
         raise click.BadParameter(problem, param_hint="--server")
 
     fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
+    if not layout.node_found and not path:
+        from multusctl.cli.run import not_a_node
+
+        if not dry_run:
+            _fail(2, f"kubeconfig create: {not_a_node(root, layout)}; or write to a file with --path FILE")
+        click.echo(f"! No Kubernetes node detected under {root}: the plan below writes to the CNI default "
+                   f"{layout.multus_kubeconfig}; pass --root DIR, --distro or --path FILE")
     admin_path, admin_source, admin_kc = _admin_kubeconfig("create", fs, layout, admin_kubeconfig)
     secrets = set(admin_kc.secrets)
     admin_ca = admin_kc.decoded(admin_kc.cluster, "certificate-authority-data")
