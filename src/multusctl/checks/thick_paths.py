@@ -237,7 +237,7 @@ def thick_unmounted_path(snap: NodeSnapshot) -> Iterator[Hit]:
                 message=f"Nothing reads this file: the multus config in use ({thin[0].path}) is thin (type: "
                 f"multus), and only the thick daemon reads daemon-config.json. Its {fields} name host paths "
                 "the thick daemon pod would not see.",
-                fix=f"Delete it (unused on a thin node): `rm {source}`",
+                fix=f"Nothing reads it on a thin node; delete it: `rm {source}`",
                 path=source,
                 evidence={"thick_in_use": False, "unused": True, "fields": [tp.field for tp in paths],
                           "values": {tp.field: tp.value for tp in paths}, "mounts": snap.thick_paths.source},
