@@ -75,9 +75,24 @@ def test_parse_refuses_malformed_entries() -> None:
         (good.replace("title = 't'\n", ""), "lacks 'title'"),
         (good + "[cluster.a-b]\nseverity = 'error'\ntitle = 't'\nwhen = 'w'\n", "is in"),
         ("[node.a-b\n", "checks.toml"),
+        (good + "impact = 'high'\n", "impact must be"),
+        (good + "impact = true\n", "impact must be"),
+        (good + "impact = -1\n", "impact must be"),
     ]:
         with pytest.raises(catalog.CatalogError, match=why):
             catalog.parse(bad)
+
+
+def test_impact_is_optional_and_orders_what_breaks_pods_first() -> None:
+    good = "[node.a-b]\nseverity = 'error'\ntitle = 't'\nwhen = 'w'\n"
+    assert catalog.parse(good)["a-b"].impact == catalog.DEFAULT_IMPACT
+    assert catalog.parse(good + "impact = 10\n")["a-b"].impact == 10
+    get = catalog.load()
+    # An unreachable API server and a missing binary or config break every pod; file modes do not.
+    for urgent in ("kubeconfig-server-loopback", "multus-binary-missing", "multus-config-missing",
+                   "kubeconfig-missing"):
+        assert get[urgent].impact < get["kubeconfig-permissions"].impact, urgent
+    assert get["kubeconfig-permissions"].impact < get["config-key-unknown"].impact
 
 
 def test_the_parse_is_cheap() -> None:

@@ -26,6 +26,7 @@ def _click_params(cmd, args: list[str]) -> dict[str, object] | None:
 TOKENS = ["--root", "--distro", "k3s", "kind", "--role", "agent", "--conf-dir", "/etc/cni/net.d", "--bin-dir",
           "/opt/cni/bin", "-o", "json", "-ojson", "-osarif", "--output", "--output=text", "junit", "yaml",
           "--skip", "confdir.order", "--daemon-config", "/x.json", "--color", "--no-color", "--color=1", "-h",
+          "-v", "--verbose", "-vv", "-vo", "--verbose=1",
           "--help", "--", "-", "", "--roo", "--root=", "x", "-o=json", "--bin-dir=/b", "--distro=rke2", "--root=ROOT"]
 
 
@@ -45,6 +46,7 @@ def _check(args: list[str], root: Path) -> None:
     [], ["--root", "ROOT"], ["--root=ROOT", "-ojson", "--skip", "a", "--skip", "b", "--no-color"],
     ["--root", "ROOT", "--bin-dir", "/a", "--bin-dir=/b", "--distro", "k3s", "--role", "agent", "-o", "json"],
     ["--root", "ROOT", "--output", "sarif", "--output", "junit", "--color"],
+    ["--root", "ROOT", "-v"], ["--verbose", "--root=ROOT", "-v"],
     ["--root", "ROOT", "--daemon-config", "/etc/cni/net.d/multus.d/daemon-config.json", "--conf-dir", "/c"],
 ])
 def test_accepted_command_lines_parse_as_click_parses_them(args: list[str], tmp_path: Path) -> None:
@@ -54,7 +56,8 @@ def test_accepted_command_lines_parse_as_click_parses_them(args: list[str], tmp_
 
 @pytest.mark.parametrize("args", [
     ["--help"], ["-h"], ["--root", "ROOT", "--help"], ["--root"], ["--root", "/nonexistent/x"], ["--roo", "ROOT"],
-    ["-o", "yaml"], ["--color=1"], ["x"], ["--"], ["--root", "ROOT", "--", "-o"], ["--root", ""],
+    ["-o", "yaml"], ["--color=1"], ["-vv"], ["--verbose=1"],
+    ["x"], ["--"], ["--root", "ROOT", "--", "-o"], ["--root", ""],
 ])
 def test_everything_else_goes_to_click(args: list[str], tmp_path: Path) -> None:
     assert fast.parse(_sub(args, tmp_path), fast._CHECK, fast._CHECK_FLAGS) is None

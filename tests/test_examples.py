@@ -76,8 +76,12 @@ def test_seed_example_names_every_cause(tmp_path: Path) -> None:
     assert by_id["kubeconfig-permissions"].severity == "error"
     assert "multusctl kubeconfig create" in by_id["kubeconfig-admin-credentials"].fix
     assert by_id["multus-conf-wrong-dir"].path == "/etc/cni/net.d/00-multus.conf"
-    unmounted = sorted((f.field, f.severity) for f in got if f.id == "thick-unmounted-path")
-    assert unmounted == [("cniConfigDir", "warning"), ("readinessindicatorfile", "warning")]
+    # A thin node: nothing reads daemon-config.json, so one info finding for the file (issue 8 #12).
+    unmounted = [f for f in got if f.id == "thick-unmounted-path"]
+    assert [(f.path, f.field, f.severity) for f in unmounted] == [(f"{K3S_CONF}/multus.d/daemon-config.json", None,
+                                                                    "info")]
+    assert unmounted[0].evidence["fields"] == ["cniConfigDir", "readinessindicatorfile"]
+    assert "rm " in unmounted[0].fix
     # The thin config's kubeconfig is a host path: right, so no thin-pod-path.
     assert "thin-pod-path" not in by_id
 

@@ -244,7 +244,7 @@ def test_junit_stays_valid_xml_with_control_characters_and_undecodable_names() -
 
 def test_text_groups_by_severity_with_path_why_and_fix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "100")
-    out = render_text(seed_report(), color=False)
+    out = render_text(seed_report(), color=False, verbose=True)  # why: with -v only (issue 8 #13)
     lines = out.splitlines()
     assert lines[0] == "multusctl check: k3s agent node, multus thin, root /tmp/node"
     heads = [i for i, line in enumerate(lines) if re.match(r"^(ERRORS|WARNINGS|INFO) \(\d+\)$", line)]
@@ -268,7 +268,8 @@ def test_text_clean_report_is_one_line_after_the_header() -> None:
 
 def test_text_summary_singular_forms() -> None:
     r = Report(Target(), [_finding("a", "error"), _finding("b", "warning")], ["a"])
-    assert render_text(r).splitlines()[-1] == "1 error, 1 warning, 0 info — 1 check run"
+    assert render_text(r).splitlines()[-1] == "1 error, 1 warning, 0 info — 1 check run (-v: why each matters)"
+    assert render_text(r, verbose=True).splitlines()[-1] == "1 error, 1 warning, 0 info — 1 check run"
 
 
 def test_text_colour_only_when_asked() -> None:
@@ -283,7 +284,7 @@ def test_text_colour_only_when_asked() -> None:
 def test_text_wraps_prose_but_not_quoted_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "60")
     long_msg = "word " * 40 + "then `kubectl -n kube-system rollout restart daemonset/kube-multus-ds` end"
-    out = render_text(Report(Target(), [_finding("a", "error", message=long_msg)], ["a"]))
+    out = render_text(Report(Target(), [_finding("a", "error", message=long_msg)], ["a"]), verbose=True)
     body = [line for line in out.splitlines() if line.startswith("    ")]
     assert all(len(line) <= 60 for line in body if "`" not in line)
     assert any("`kubectl -n kube-system rollout restart daemonset/kube-multus-ds`" in line for line in body)

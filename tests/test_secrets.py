@@ -182,9 +182,11 @@ def test_a_url_password_is_hidden_whatever_the_url_looks_like(server: str, passw
          "delegates": [{"cniVersion": "0.3.1", "name": "cbr0", "type": "flannel"}]}),
         f"{conf}/multus.d/multus.kubeconfig": File(kc, mode=0o600)})
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
-    for args in (["check"], ["check", "-o", "json"], ["check", "-o", "sarif"], ["check", "-o", "junit"],
-                 ["kubeconfig", "inspect"]):
+    for args in (["check"], ["check", "-v"], ["check", "-o", "json"], ["check", "-o", "sarif"],
+                 ["check", "-o", "junit"], ["kubeconfig", "inspect"]):
         proc = subprocess.run([sys.executable, "-m", "multusctl", *args, "--root", str(root)], capture_output=True,
                               text=True, env=env, check=False)
         both = proc.stdout + proc.stderr
-        assert password not in both and "127.0.0.1:6443" in both, (args, both[-1500:])
+        assert password not in both, (args, both[-1500:])
+        if args != ["check"]:  # the plain text report shows no why, where the server is quoted
+            assert "127.0.0.1:6443" in both, (args, both[-1500:])

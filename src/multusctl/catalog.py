@@ -25,7 +25,11 @@ CATALOG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", 
 # Where each id is documented: the table row of docs/CHECKS.md carries an anchor named after the id.
 DOCS_URL = "https://github.com/multusctl/multusctl/blob/main/docs/CHECKS.md"
 
-_KEYS = frozenset({"severity", "also_severities", "title", "when", "references", "defers_to", "implemented"})
+_KEYS = frozenset({"severity", "also_severities", "title", "when", "references", "defers_to", "implemented",
+                   "impact"})
+# The order of findings within a severity (lower = more urgent, see the bands in data/checks.toml): what
+# breaks every pod leads, leftovers and hygiene come last. An id without `impact` gets this one.
+DEFAULT_IMPACT = 50
 
 
 class CatalogError(ValueError):
@@ -45,6 +49,7 @@ class Entry:
     defers_to: tuple[str, ...] = ()
     also_severities: tuple[str, ...] = ()
     implemented: bool = True
+    impact: int = DEFAULT_IMPACT  # lower = more urgent; orders findings within a severity
 
     @property
     def severities(self) -> tuple[str, ...]:
@@ -59,7 +64,8 @@ class Entry:
         return {
             "id": self.id, "area": self.area, "severity": self.severity, "severities": list(self.severities),
             "title": self.title, "when": self.when, "references": list(self.references),
-            "defers_to": list(self.defers_to), "implemented": self.implemented, "doc_url": self.doc_url,
+            "defers_to": list(self.defers_to), "implemented": self.implemented, "impact": self.impact,
+            "doc_url": self.doc_url,
         }
 
 
@@ -76,11 +82,15 @@ def _entry(area: str, cid: str, raw: Any) -> Entry:
     unknown = set(raw) - _KEYS
     if unknown:
         raise CatalogError(f"{CATALOG_PATH}: [{area}.{cid}] has unknown key(s) {', '.join(sorted(unknown))}")
+    impact = raw.get("impact", DEFAULT_IMPACT)
+    if type(impact) is not int or impact < 0:  # bool is an int subclass: refuse `impact = true` too
+        raise CatalogError(f"{CATALOG_PATH}: [{area}.{cid}] impact must be a non-negative integer, not {impact!r}")
     try:
         return Entry(
             id=cid, area=area, severity=raw["severity"], title=raw["title"], when=raw["when"],
             references=tuple(raw.get("references", ())), defers_to=tuple(raw.get("defers_to", ())),
             also_severities=tuple(raw.get("also_severities", ())), implemented=raw.get("implemented", True),
+            impact=impact,
         )
     except KeyError as exc:
         raise CatalogError(f"{CATALOG_PATH}: [{area}.{cid}] lacks {exc.args[0]!r}") from None

@@ -189,7 +189,9 @@ def kubeconfig_permissions(snap: NodeSnapshot) -> Iterator[Hit]:
         fix=f"chown root:root {kf.info.path} && chmod 600 {kf.info.path}",
         path=kf.path,
         field=None,
-        evidence={"mode": f"{mode:04o}", "uid": uid, "gid": kf.info.gid},
+        # `kubeconfig create` rewrites the file mode 0600, owner root: it fixes this too (report/fixes.py).
+        evidence={"mode": f"{mode:04o}", "uid": uid, "gid": kf.info.gid,
+                  "fixed_by": [f"chown root:root {kf.info.path} && chmod 600 {kf.info.path}", CREATE]},
         severity="error" if mode & 0o044 else None,
     )
 

@@ -88,7 +88,7 @@ class CheckRun:
 
 
 def run_checks(snapshot: Any, area: str, only: Iterable[str] | None = None) -> CheckRun:
-    """Run every check of `area` (or only the named ones), most severe findings first."""
+    """Run every check of `area` (or only the named ones); findings in `impact_order()`."""
     wanted = set(only) if only is not None else None
     result = CheckRun([], [], [])
     for c in checks_for(area):
@@ -113,6 +113,20 @@ def run_checks(snapshot: Any, area: str, only: Iterable[str] | None = None) -> C
                     evidence=dict(h.evidence),
                 )
             )
-    order = {"error": 0, "warning": 1, "info": 2}
-    result.findings.sort(key=lambda f: (order[f.severity], f.id, f.path or "", f.field or ""))
+    result.findings.sort(key=impact_order())
     return result
+
+
+def impact_order() -> Callable[[Finding], tuple[int, int, int, str, str]]:
+    """The order of a report: most severe first; within a severity by the catalog's `impact` (what breaks
+    every pod before what exposes credentials before leftovers), then in catalog order, then by path."""
+    sev = {"error": 0, "warning": 1, "info": 2}
+    entries = catalog.load()
+    pos = {cid: i for i, cid in enumerate(entries)}
+
+    def key(f: Finding) -> tuple[int, int, int, str, str]:
+        e = entries.get(f.id)
+        return (sev[f.severity], e.impact if e else catalog.DEFAULT_IMPACT, pos.get(f.id, len(pos)),
+                f.path or "", f.field or "")
+
+    return key

@@ -225,7 +225,25 @@ def _thick_consequence(key: str) -> str:
 
 @check("thick-unmounted-path")
 def thick_unmounted_path(snap: NodeSnapshot) -> Iterator[Hit]:
-    for u in thick_unmounted(snap):
+    found = thick_unmounted(snap)
+    thin = _thin(snap) if _thick(snap) is None else None
+    if thin is not None and found:
+        # A thin node: nothing reads daemon-config.json, so one info line per file, not mount advice per path.
+        for source in dict.fromkeys(u.tp.source for u in found):
+            paths = [u.tp for u in found if u.tp.source == source]
+            fields = " and ".join(tp.field for tp in paths)
+            yield Hit(
+                message=f"Nothing reads this file: the multus config in use ({thin[0].path}) is thin (type: "
+                f"multus), and only the thick daemon reads daemon-config.json. Its {fields} name host paths "
+                "the thick daemon pod would not see.",
+                fix=f"Nothing reads it on a thin node; delete it: `rm {source}`",
+                path=source,
+                evidence={"thick_in_use": False, "unused": True, "fields": [tp.field for tp in paths],
+                          "values": {tp.field: tp.value for tp in paths}, "mounts": snap.thick_paths.source},
+                severity="info",
+            )
+        return
+    for u in found:
         tp = u.tp
         yield Hit(
             message=f'"{tp.field}": "{tp.value}" in {tp.source}: {u.reason}',

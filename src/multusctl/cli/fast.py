@@ -34,7 +34,8 @@ _CHECK = {
     "--skip": ("skip", None, True),
 }
 _DETECT = {**_NODE, "--output": ("output", DETECT_FORMATS, False), "-o": ("output", DETECT_FORMATS, False)}
-_CHECK_FLAGS = {"--color": ("color", True), "--no-color": ("color", False)}
+_CHECK_FLAGS = {"--color": ("color", True), "--no-color": ("color", False), "--verbose": ("verbose", True),
+                "-v": ("verbose", True)}
 
 
 def parse(args: list[str], options: dict[str, tuple[str, tuple[str, ...] | None, bool]],
@@ -43,7 +44,8 @@ def parse(args: list[str], options: dict[str, tuple[str, tuple[str, ...] | None,
     values: dict[str, object] = {"root": "/", "distro": None, "role": None, "conf_dir": None, "bin_dirs": (),
                                  "output": "text"}
     if "--skip" in options:
-        values.update(daemon_config=None, skip=(), color=None, list_ids=False)  # --list itself goes to click
+        # --list itself goes to click
+        values.update(daemon_config=None, skip=(), color=None, verbose=False, list_ids=False)
     i = 0
     while i < len(args):
         arg = args[i]

@@ -59,17 +59,19 @@ def unknown_skips(skip: tuple[str, ...]) -> list[str]:
 
 
 def run_check(root: str, distro: str | None, role: str | None, conf_dir: str | None, bin_dirs: tuple[str, ...],
-              output: str, daemon_config: str | None, skip: tuple[str, ...], color: bool | None) -> None:
+              output: str, daemon_config: str | None, skip: tuple[str, ...], color: bool | None,
+              verbose: bool = False) -> None:
     """`multusctl check`; raises UsageProblem for an unknown --skip id (before reading anything)."""
     try:
-        _check(root, distro, role, conf_dir, bin_dirs, output, daemon_config, skip, color)
+        _check(root, distro, role, conf_dir, bin_dirs, output, daemon_config, skip, color, verbose)
     except NotANode as exc:
         sys.stderr.write(f"multusctl: {exc}\n")
         sys.exit(2)
 
 
 def _check(root: str, distro: str | None, role: str | None, conf_dir: str | None, bin_dirs: tuple[str, ...],
-           output: str, daemon_config: str | None, skip: tuple[str, ...], color: bool | None) -> None:
+           output: str, daemon_config: str | None, skip: tuple[str, ...], color: bool | None,
+           verbose: bool = False) -> None:
     from multusctl.analyze import UnknownCheck, analyze_snapshot, node_check_ids, node_snapshot
     from multusctl.layout.detect import Overrides
     from multusctl.report.formats import render
@@ -97,7 +99,7 @@ def _check(root: str, distro: str | None, role: str | None, conf_dir: str | None
         sys.stderr.write(f"multusctl: internal error in check {crash} (please report this)\n")
     use_color = sys.stdout.isatty() if color is None else color
     tolerant_stdout()
-    sys.stdout.write(render(report, output, color=use_color, secrets=snap.secrets))
+    sys.stdout.write(render(report, output, color=use_color, secrets=snap.secrets, verbose=verbose))
     sys.exit(2 if report.crashed and not report.findings else report.exit_code())
 
 

@@ -58,8 +58,18 @@ def redact_report(report: Report, secrets: set[str]) -> Report:
     return dataclasses.replace(report, findings=findings, target=target)
 
 
-def render(report: Report, fmt: str, *, color: bool = False, secrets: set[str] | None = None) -> str:
+def render(report: Report, fmt: str, *, color: bool = False, secrets: set[str] | None = None,
+           verbose: bool = False) -> str:
+    """`report` as `fmt`; `verbose` adds the why of each finding to the text report (the other formats always
+    carry everything)."""
+    fn = FORMATTERS[fmt]
+    if verbose and fmt == "text":
+        from multusctl.report.text import render_text
+
+        def fn(report: Report, color: bool = False) -> str:
+            return render_text(report, color, verbose=True)
+
     if not secrets:
-        return FORMATTERS[fmt](report, color)
-    out = FORMATTERS[fmt](redact_report(report, secrets), color)
+        return fn(report, color)
+    out = fn(redact_report(report, secrets), color)
     return redact(out, secrets)  # last line of defence, e.g. a secret that only a format's wording joins
