@@ -52,7 +52,9 @@ Limits (it is a test double, not an apiserver):
   types; server-side apply tracks ownership only between Apply managers (updates do not own
   fields), managedFields are simplified.
 - Protobuf request bodies are decoded only for reviews, TokenRequest, Namespace, ServiceAccount,
-  Secret and ConfigMap (415 otherwise); responses are always JSON. No pagination (`limit` and
+  Secret, ConfigMap, Event and Pod status updates (the metadata and the common status fields; what the
+  real Multus thin plugin sends, tests/test_peers.py) (415 otherwise); responses are always JSON. A
+  status update keeps the live spec and takes the request's status, labels and annotations. No pagination (`limit` and
   `continue` are ignored), no HTTP/2, no aggregated APIs or metrics API.
 - Deleting is immediate: no finalizers, graceful deletion or garbage collection of dependents
   (deleting a Namespace deletes its contents at once; default, kube-system and kube-public refuse).

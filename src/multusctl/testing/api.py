@@ -220,8 +220,15 @@ class ResourceApi:
             raise bad_request("the name of the object does not match the name on the URL")
         live = self._get_live()
         if self.target.subresource == "status":
+            # As the apiserver's status strategies: the spec stays the live one; status, labels and
+            # annotations are the request's (multus writes its network-status annotation through /status).
             new = copy.deepcopy(live)
             new["status"] = obj.get("status")
+            for key in ("labels", "annotations"):
+                if key in obj["metadata"]:
+                    new["metadata"][key] = obj["metadata"][key]
+                else:
+                    new["metadata"].pop(key, None)
             new["metadata"]["resourceVersion"] = obj["metadata"].get("resourceVersion")
             obj = new
         elif "status" in self.rt.subresources:

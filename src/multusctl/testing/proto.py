@@ -18,6 +18,8 @@ from typing import Any
 from multusctl.testing.store import ApiError
 
 MAGIC = b"k8s\x00"
+_NOT_TOP_LEVEL = frozenset({"Unknown", "TypeMeta", "ObjectMeta", "Time", "PodStatus", "PodIP", "ObjectReference",
+                            "EventSource"})
 
 # message -> field number -> (json name, type, repeated). Types: "string", "int", "bool", "bytes",
 # a message name from this table, "map" (map<string,string>) or "mapbytes" (map<string,bytes>, base64 in JSON).
@@ -27,8 +29,28 @@ SCHEMAS: dict[str, Schema] = {
                 3: ("contentEncoding", "string", False), 4: ("contentType", "string", False)},
     "TypeMeta": {1: ("apiVersion", "string", False), 2: ("kind", "string", False)},
     "ObjectMeta": {1: ("name", "string", False), 2: ("generateName", "string", False),
-                   3: ("namespace", "string", False), 11: ("labels", "map", False),
+                   3: ("namespace", "string", False), 5: ("uid", "string", False),
+                   6: ("resourceVersion", "string", False), 11: ("labels", "map", False),
                    12: ("annotations", "map", False), 14: ("finalizers", "string", True)},
+    "Time": {1: ("seconds", "int", False), 2: ("nanos", "int", False)},  # shown as RFC 3339, see _time
+    # core/v1 Pod as client-go's UpdateStatus sends it (multus writes its network-status annotation so);
+    # the spec of a status update is ignored by the apiserver, and only these status fields are understood:
+    # a body with others is refused (415) rather than stored half-read.
+    "Pod": {1: ("metadata", "ObjectMeta", False), 3: ("status", "PodStatus", False)},
+    "PodStatus": {1: ("phase", "string", False), 3: ("message", "string", False), 4: ("reason", "string", False),
+                  5: ("hostIP", "string", False), 6: ("podIP", "string", False), 9: ("qosClass", "string", False),
+                  12: ("podIPs", "PodIP", True), 16: ("hostIPs", "PodIP", True)},
+    "PodIP": {1: ("ip", "string", False)},
+    # core/v1 Event as client-go's event recorder sends it (multus reports AddedInterface this way)
+    "Event": {1: ("metadata", "ObjectMeta", False), 2: ("involvedObject", "ObjectReference", False),
+              3: ("reason", "string", False), 4: ("message", "string", False), 5: ("source", "EventSource", False),
+              6: ("firstTimestamp", "Time", False), 7: ("lastTimestamp", "Time", False), 8: ("count", "int", False),
+              9: ("type", "string", False), 14: ("reportingComponent", "string", False),
+              15: ("reportingInstance", "string", False)},
+    "ObjectReference": {1: ("kind", "string", False), 2: ("namespace", "string", False), 3: ("name", "string", False),
+                        4: ("uid", "string", False), 5: ("apiVersion", "string", False),
+                        6: ("resourceVersion", "string", False), 7: ("fieldPath", "string", False)},
+    "EventSource": {1: ("component", "string", False), 2: ("host", "string", False)},
     # core/v1 objects `kubectl create <kind>` sends
     "Namespace": {1: ("metadata", "ObjectMeta", False), 2: ("spec", "NamespaceSpec", False)},
     "NamespaceSpec": {1: ("finalizers", "string", True)},
@@ -101,11 +123,25 @@ def _fields(data: bytes) -> list[tuple[int, int, Any]]:
     return out
 
 
+# Messages whose unknown fields are refused instead of dropped: dropping one would store a wrong object.
+STRICT = frozenset({"PodStatus"})
+
+
+def _time(value: dict[str, Any]) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(int(value.get("seconds", 0)), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def decode_message(data: bytes, message: str) -> dict[str, Any]:
     schema = SCHEMAS[message]
     out: dict[str, Any] = {}
     for num, _wire, raw in _fields(data):
         if num not in schema:
+            # gogo-protobuf writes every non-pointer string and int field, empty or zero: only a value counts.
+            if message in STRICT and raw not in (b"", 0):
+                raise ApiError(415, "UnsupportedMediaType", f"this test server does not decode field {num} of a "
+                               f"protobuf {message}; send JSON")
             continue
         name, typ, repeated = schema[num]
         value: Any
@@ -122,6 +158,8 @@ def decode_message(data: bytes, message: str) -> dict[str, Any]:
             key, val = entry.get(1, b"").decode(), entry.get(2, b"")
             out.setdefault(name, {})[key] = base64.b64encode(val).decode() if typ == "mapbytes" else val.decode()
             continue
+        elif typ == "Time":
+            value = _time(decode_message(raw, typ))
         else:
             value = decode_message(raw, typ)
         if repeated:
@@ -131,20 +169,25 @@ def decode_message(data: bytes, message: str) -> dict[str, Any]:
     return out
 
 
-def decode_body(body: bytes) -> dict[str, Any]:
-    """A protobuf request body as the equivalent JSON object; 415 for types not in the table."""
+def decode_body(body: bytes, status_update: bool = False) -> dict[str, Any]:
+    """A protobuf request body as the equivalent JSON object; 415 for types not in the table. A Pod is
+    decoded only for a status update, whose spec the apiserver ignores (its schema here has no spec)."""
     if not body.startswith(MAGIC):
         raise ApiError(400, "BadRequest", "the body of the request was not a Kubernetes protobuf envelope")
     try:
         unknown = decode_message(body[len(MAGIC):], "Unknown")
         type_meta = unknown.get("typeMeta", {})
         kind = type_meta.get("kind", "")
-        if kind not in SCHEMAS or kind in ("Unknown", "TypeMeta", "ObjectMeta"):
+        if kind not in SCHEMAS or kind in _NOT_TOP_LEVEL:
             raise ApiError(415, "UnsupportedMediaType",
                            f"the body of the request was in an unknown format - accepted media types include: "
                            f"application/json, application/yaml (this test server decodes protobuf only for "
-                           f"reviews, tokens, Namespaces, ServiceAccounts, Secrets and ConfigMaps, not "
+                           f"reviews, tokens, Namespaces, ServiceAccounts, Secrets, ConfigMaps, Pod status updates and "
+                           f"Events, not "
                            f"{kind or 'this type'})")
+        if kind == "Pod" and not status_update:
+            raise ApiError(415, "UnsupportedMediaType", "this test server decodes a protobuf Pod only for a "
+                           "status update; send JSON")
         obj = decode_message(unknown.get("raw", b""), kind)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "BadRequest", f"the body of the request could not be decoded: {exc}") from None

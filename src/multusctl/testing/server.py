@@ -564,7 +564,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         ctype = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
         if body and ctype == "application/vnd.kubernetes.protobuf":
-            body, ctype = json.dumps(proto.decode_body(body)).encode(), "application/json"
+            status_update = self.path.split("?", 1)[0].endswith("/status")
+            body, ctype = json.dumps(proto.decode_body(body, status_update)).encode(), "application/json"
         code, obj = api.dispatch(verb, method, body, ctype)
         if isinstance(obj, dict) and obj.get("kind") == "Table":
             self._send(code, json.dumps(obj).encode(), "application/json;as=Table;v=v1;g=meta.k8s.io")

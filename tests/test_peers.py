@@ -1,0 +1,105 @@
+"""The real upstream Multus thin plugin (../shared/peers: v4.0.2 and v4.3.0) with the kubeconfigs multusctl
+writes, through the test cluster, in a network namespace made here: what `create` and `refresh` promise
+("Multus can use this file") proven by Multus itself, not by a reading of its sources.
+
+A pod ADD with the plugin reads the kubeconfig (client-go), GETs the pod, runs the delegate (the real
+loopback plugin from containernetworking-plugins) and writes the `k8s.v1.cni.cncf.io/network-status`
+annotation through pods/status; DEL undoes it. `.ci/run` unpacks the binaries and sets MULTUS_PEERS; without
+it (a user's clone) the tests skip with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from multusctl.testing import TestCluster
+from tests.test_kubeconfig_create import create
+from tests.test_refresh import refresh
+
+PEERS = os.environ.get("MULTUS_PEERS", "")
+CNI_BIN = "/usr/lib/cni"
+STATUS = "k8s.v1.cni.cncf.io/network-status"
+
+pytestmark = [
+    pytest.mark.skipif(not PEERS, reason="MULTUS_PEERS is not set (.ci/run sets it from ../shared/peers/unpack.sh)"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a network namespace"),
+    pytest.mark.skipif(not os.path.exists(f"{CNI_BIN}/loopback"),
+                       reason=f"no {CNI_BIN}/loopback (Debian package containernetworking-plugins)"),
+    pytest.mark.skipif(shutil.which("ip") is None, reason="no ip (iproute2) for the network namespace"),
+]
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    name = f"mctl-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        yield f"/var/run/netns/{name}"
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+@pytest.fixture
+def pod(cluster: TestCluster) -> dict[str, str]:
+    (stored,) = cluster.seed([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"},
+                               "spec": {"nodeName": "node1", "containers": [{"name": "c", "image": "busybox"}]}}])
+    return {"name": "web", "namespace": "default", "uid": stored["metadata"]["uid"]}
+
+
+def multus(version: str, command: str, kubeconfig: Path, netns: str, pod: dict[str, str],
+           tmp: Path) -> subprocess.CompletedProcess[str]:
+    conf = {"cniVersion": "0.3.1", "name": "multus-cni-network", "type": "multus", "kubeconfig": str(kubeconfig),
+            "cniDir": str(tmp / "cache"), "binDir": CNI_BIN,
+            "delegates": [{"cniVersion": "0.3.1", "name": "lo-net", "type": "loopback"}]}
+    env = {"PATH": os.environ.get("PATH", ""), "CNI_COMMAND": command, "CNI_CONTAINERID": "c0ffee" + pod["uid"][:6],
+           "CNI_NETNS": netns, "CNI_IFNAME": "eth0", "CNI_PATH": CNI_BIN,
+           "CNI_ARGS": f"IgnoreUnknown=1;K8S_POD_NAMESPACE={pod['namespace']};K8S_POD_NAME={pod['name']};"
+                       f"K8S_POD_INFRA_CONTAINER_ID=c0ffee;K8S_POD_UID={pod['uid']}"}
+    return subprocess.run([f"{PEERS}/{version}/multus"], input=json.dumps(conf), capture_output=True, text=True,
+                          env=env, timeout=60, check=False)
+
+
+def _status(cluster: TestCluster) -> list[dict[str, object]]:
+    got = cluster.store.get("", "pods", "default", "web")
+    return list(json.loads(((got or {}).get("metadata") or {}).get("annotations", {}).get(STATUS, "[]")))
+
+
+@pytest.mark.parametrize("version", ["v4.0.2", "v4.3.0"])
+def test_the_real_thin_plugin_runs_a_pod_with_the_kubeconfig_create_wrote(
+        version: str, cluster: TestCluster, admin: Path, home: Path, tmp_path: Path, netns: str,
+        pod: dict[str, str]) -> None:
+    kc = tmp_path / "multus.d" / "multus.kubeconfig"
+    kc.parent.mkdir()
+    code, out, err = create(home, "--path", str(kc), "--kubeconfig", str(admin), "--server", cluster.url)
+    assert code == 0, out + err
+    add = multus(version, "ADD", kc, netns, pod, tmp_path)
+    assert add.returncode == 0, add.stdout + add.stderr
+    assert json.loads(add.stdout)["interfaces"][0]["name"] == "lo"
+    status = _status(cluster)
+    assert [s["name"] for s in status] == ["lo-net"] and status[0]["default"] is True
+    delete = multus(version, "DEL", kc, netns, pod, tmp_path)
+    assert delete.returncode == 0, delete.stdout + delete.stderr
+
+
+def test_the_real_plugin_keeps_working_after_refresh_and_fails_loudly_without(
+        cluster: TestCluster, admin: Path, home: Path, tmp_path: Path, netns: str, pod: dict[str, str]) -> None:
+    kc = tmp_path / "multus.d" / "multus.kubeconfig"
+    kc.parent.mkdir()
+    code, out, err = create(home, "--path", str(kc), "--kubeconfig", str(admin), "--server", cluster.url,
+                            "--token-duration", "1h")
+    assert code == 0, out + err
+    code, out, err = refresh(home, "--path", str(kc), "--kubeconfig", str(admin), "--force")
+    assert code == 0 and "Wrote" in out, out + err
+    assert multus("v4.3.0", "ADD", kc, netns, pod, tmp_path).returncode == 0
+    # The founding case: the token is gone (here: its ServiceAccount deleted) -> Unauthorized, every pod.
+    cluster.store.delete("", "serviceaccounts", "kube-system", "multus")
+    failed = multus("v4.3.0", "ADD", kc, netns, pod, tmp_path)
+    assert failed.returncode != 0 and "Unauthorized" in failed.stdout + failed.stderr, failed.stdout
