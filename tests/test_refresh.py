@@ -95,3 +95,51 @@ def test_the_printed_timer_runs_this_refresh(tmp_path: Path, home: Path) -> None
     assert os.path.isabs(argv[0]) and argv[1:] == ["kubeconfig", "refresh", "--before", "48h", "--root", "/",
                                                    "--kubeconfig", "/etc/rancher/k3s/k3s.yaml"]
     assert "[Timer]" in out and "OnUnitActiveSec=1h" in out and "WantedBy=timers.target" in out
+
+
+def test_the_printed_cronjob_is_least_privilege_and_runs_refresh_in_its_pod(
+        cluster: TestCluster, admin: Path, root: Path, home: Path, short_lived: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from multusctl.config import yamlload
+
+    code, out, err = refresh(home, "--root", str(root), "--print-cronjob", "--image", "registry.example/mctl:1",
+                             "--node", "agent-1")
+    assert code == 0, err
+    docs = {d["kind"]: d for d in yamlload.load_all(out)}
+    assert set(docs) == {"ServiceAccount", "Role", "RoleBinding", "CronJob"}
+    assert docs["Role"]["rules"] == [{"apiGroups": [""], "resources": ["serviceaccounts/token"],
+                                      "resourceNames": ["multus"], "verbs": ["create"]}]
+    pod = docs["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["nodeName"] == "agent-1" and pod["volumes"][0]["hostPath"]["path"] == os.path.dirname(
+        "/var/lib/rancher/k3s/agent/etc/cni/net.d/multus.d/multus.kubeconfig")
+    command = pod["containers"][0]["command"]
+    assert command[:4] == ["multusctl", "kubeconfig", "refresh", "--in-cluster"]
+    # The real kubectl accepts the objects; then the job's pod does what the CronJob says, with only that
+    # ServiceAccount's rights: its token dir, the Service env, and the node's multus.d at /host/multus.d.
+    manifests = tmp_path / "cronjob.yaml"
+    manifests.write_text(out)
+    if KUBECTL:
+        res = kubectl(home, admin, "apply", "-f", str(manifests))
+        assert res.returncode == 0, res.stderr
+        denied = kubectl(home, admin, "auth", "can-i", "get", "secrets", "-n", "kube-system",
+                         "--as", "system:serviceaccount:kube-system:multus-token-refresher")
+        assert denied.stdout.strip() == "no"
+    else:
+        cluster.seed([d for k, d in docs.items() if k != "CronJob"])
+    sa_dir = tmp_path / "serviceaccount"
+    sa_dir.mkdir()
+    (sa_dir / "token").write_text(cluster.create_token("kube-system", "multus-token-refresher"))
+    (sa_dir / "ca.crt").write_bytes(cluster.ca_pem)
+    (sa_dir / "namespace").write_text("kube-system")
+    host, port = cluster.url.removeprefix("https://").rsplit(":", 1)
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", host)
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", port)
+    code, out, err = refresh(home, "--in-cluster", "--service-account-dir", str(sa_dir),
+                             "--path", str(target_of(root)), "--force")
+    assert code == 0, out + err
+    assert _token(root) != short_lived and "Verified against" in out
+
+
+def test_print_cronjob_needs_an_image(root: Path, home: Path) -> None:
+    code, _out, err = refresh(home, "--root", str(root), "--print-cronjob")
+    assert code == 2 and "--image" in err

@@ -163,11 +163,22 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
               help="Do not contact the file's server (its ClusterIP may not be reachable from here); the new "
                    "token is still checked through the admin connection.")
 @click.option("--dry-run", is_flag=True, help="Change nothing; say whether a token is due and show the diff.")
+@click.option("--in-cluster", is_flag=True,
+              help="Request the token with this pod's own ServiceAccount (what --print-cronjob's job does).")
+@click.option("--service-account-dir", default="/var/run/secrets/kubernetes.io/serviceaccount", show_default=True,
+              metavar="DIR", help="Where --in-cluster finds the pod's token, ca.crt and namespace.")
 @click.option("--print-systemd-timer", "print_timer", is_flag=True,
               help="Print a systemd service and timer that run this refresh hourly, and exit.")
+@click.option("--print-cronjob", "print_cronjob", is_flag=True,
+              help="Print a CronJob (and its ServiceAccount, allowed only to create multus tokens) that runs "
+                   "this refresh on one node, and exit; needs --image.")
+@click.option("--image", default=None, metavar="REF", help="With --print-cronjob: an image that contains multusctl.")
+@click.option("--node", default=None, metavar="NAME", help="With --print-cronjob: the node to run on (nodeName).")
+@click.option("--schedule", default="17 * * * *", show_default=True, help="With --print-cronjob: its cron schedule.")
 def refresh_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | None, bin_dirs: tuple[str, ...],
                 path: str | None, admin_kubeconfig: str | None, context: str | None, before: str, force: bool,
-                no_verify: bool, dry_run: bool, print_timer: bool) -> None:
+                no_verify: bool, dry_run: bool, in_cluster: bool, service_account_dir: str, print_timer: bool,
+                print_cronjob: bool, image: str | None, node: str | None, schedule: str) -> None:
     """Renew the TokenRequest token of Multus's kubeconfig when it expires within --before.
 
     Keeps the file's server and CA, requests a token of the same ServiceAccount and lifetime, verifies it
@@ -202,6 +213,20 @@ def refresh_cmd(root: str, distro: str | None, role: str | None, conf_dir: str |
         click.echo(systemd_units(shlex.join(args)), nl=False)
         return
     fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
+    if print_cronjob:
+        import posixpath
+
+        from multusctl.provision.objects import Names
+        from multusctl.provision.refresh import cronjob_manifests
+
+        if not image:
+            raise click.UsageError("--print-cronjob needs --image REF (an image that contains multusctl)")
+        if in_cluster and admin_kubeconfig:
+            raise click.UsageError("--in-cluster and --kubeconfig exclude each other")
+        host_dir = posixpath.dirname(path) if path else posixpath.dirname(layout.multus_kubeconfig)
+        click.echo(cronjob_manifests(host_dir, image, names=Names.for_account(), node=node, schedule=schedule,
+                                     before=before), nl=False)
+        return
     try:
         target, shown, _may_create = node_target(fs, layout, path)
         existing = files.read_existing(target, shown(target))
@@ -217,20 +242,24 @@ def refresh_cmd(root: str, distro: str | None, role: str | None, conf_dir: str |
         out.ok(d.why)
         sys.exit(0)
     out.info(d.why)
-    admin_path, admin_source, admin_kc = _admin_kubeconfig("refresh", fs, layout, admin_kubeconfig)
-    out.secrets |= admin_kc.secrets
 
     from multusctl.config.secrets import redact
-    from multusctl.provision.api import ApiFailure, connect_admin
+    from multusctl.provision.api import ApiFailure, connect_admin, connect_in_cluster
     from multusctl.provision.create import Options
 
     assert d.names is not None
-    opts = Options(admin_path=admin_path, admin_source=admin_source, context=context, names=d.names,
-                   target=target, shown=shown, verify=not no_verify, dry_run=dry_run)
     try:
-        admin = connect_admin(admin_path, admin_kc.raw, context, out.secrets)
+        if in_cluster:
+            admin = connect_in_cluster(service_account_dir, out.secrets)
+            admin_path, admin_source = service_account_dir, "--in-cluster"
+        else:
+            admin_path, admin_source, admin_kc = _admin_kubeconfig("refresh", fs, layout, admin_kubeconfig)
+            out.secrets |= admin_kc.secrets
+            admin = connect_admin(admin_path, admin_kc.raw, context, out.secrets)
     except ApiFailure as exc:
         _fail(2, f"kubeconfig refresh: {exc}")
+    opts = Options(admin_path=admin_path, admin_source=admin_source, context=context, names=d.names,
+                   target=target, shown=shown, verify=not no_verify, dry_run=dry_run)
     try:
         code = run(opts, d, admin, out, existing)
     except (ApiFailure, Failed, LocalError) as exc:

@@ -309,6 +309,36 @@ def connect_admin(path: str, raw: dict[str, Any], context: str | None, secrets: 
     return Api(client, redact_url(single.cluster.server), f"the credentials of {path}", secrets, single)
 
 
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def connect_in_cluster(sa_dir: str, secrets: set[str]) -> Api:
+    """A client with the pod's own ServiceAccount (token, ca.crt in `sa_dir`; KUBERNETES_SERVICE_HOST/PORT),
+    as a CronJob of `kubeconfig refresh --print-cronjob` runs it."""
+    import os
+
+    from lightkube import Client, KubeConfig
+    from lightkube.core.exceptions import ConfigError
+
+    from multusctl.gather.nodefs import NodeFSError, read_regular_file
+
+    try:
+        token_path = os.path.join(sa_dir, "token")
+        secrets.add(read_regular_file(token_path, token_path).decode("utf-8", "replace").strip())
+        config = KubeConfig.from_service_account(sa_dir)
+        single = config.get()
+        if single is None:
+            raise ConfigError("no context")
+        client = Client(single, timeout=_timeout(CONNECT_TIMEOUT), field_manager="multusctl")
+    except KeyError as exc:
+        raise ApiFailure("config", f"--in-cluster: {exc.args[0]} is not set (not running in a pod?)") from None
+    except (ConfigError, OSError, NodeFSError) as exc:
+        raise ApiFailure("config", f"--in-cluster: cannot use the ServiceAccount in {sa_dir}: "
+                         f"{redact(str(exc), secrets)}") from None
+    return Api(client, redact_url(single.cluster.server), f"the ServiceAccount of this pod ({sa_dir})", secrets,
+               single)
+
+
 def connect_token(server: str, ca_pem: bytes | None, token: str, secrets: set[str], *, via: Any = None,
                   connect_timeout: float = 3.0) -> Api:
     """A client with the new credentials: `server` + `ca_pem`, or the admin connection's cluster (`via`)."""

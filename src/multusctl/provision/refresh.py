@@ -132,4 +132,49 @@ def systemd_units(command: str, every: str = "1h") -> str:
     )
 
 
-__all__ = ["Due", "due", "run", "systemd_units"]
+REFRESHER = "multus-token-refresher"
+IN_POD_DIR = "/host/multus.d"
+
+
+def cronjob_manifests(host_dir: str, image: str, *, names: Names, node: str | None, schedule: str,
+                      before: str) -> str:
+    """A CronJob that runs this refresh on one node (hostPath `host_dir`, the layout's multus.d) with a
+    ServiceAccount that may do exactly one thing: create tokens for the multus ServiceAccount."""
+    import yaml
+
+    ns = names.namespace
+    meta = {"name": REFRESHER, "namespace": ns, "labels": {"app.kubernetes.io/name": REFRESHER}}
+    job_name = f"multus-token-refresh-{node}" if node else "multus-token-refresh"
+    pod_spec: dict[str, object] = {
+        "serviceAccountName": REFRESHER, "restartPolicy": "OnFailure", "tolerations": [{"operator": "Exists"}],
+        "containers": [{
+            "name": "refresh", "image": image,
+            "command": ["multusctl", "kubeconfig", "refresh", "--in-cluster", "--path",
+                        f"{IN_POD_DIR}/multus.kubeconfig", "--before", before],
+            "volumeMounts": [{"name": "multus-d", "mountPath": IN_POD_DIR}],
+            "securityContext": {"runAsUser": 0, "allowPrivilegeEscalation": False},
+        }],
+        "volumes": [{"name": "multus-d", "hostPath": {"path": host_dir, "type": "Directory"}}],
+    }
+    if node:
+        pod_spec["nodeName"] = node
+    docs = [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta,
+         "rules": [{"apiGroups": [""], "resources": ["serviceaccounts/token"],
+                    "resourceNames": [names.service_account], "verbs": ["create"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta,
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": REFRESHER},
+         "subjects": [{"kind": "ServiceAccount", "name": REFRESHER, "namespace": ns}]},
+        {"apiVersion": "batch/v1", "kind": "CronJob",
+         "metadata": {**meta, "name": job_name},
+         "spec": {"schedule": schedule, "concurrencyPolicy": "Forbid", "successfulJobsHistoryLimit": 1,
+                  "jobTemplate": {"spec": {"backoffLimit": 2, "template": {"spec": pod_spec}}}}},
+    ]
+    head = (f"# multusctl kubeconfig refresh on {'node ' + node if node else 'one node'}: renews the token of "
+            f"{host_dir}/multus.kubeconfig\n# when it expires within {before}. The image must contain "
+            "multusctl (e.g. `pip install .` of this repository).\n")
+    return head + "---\n".join(yaml.safe_dump(d, sort_keys=False) for d in docs)
+
+
+__all__ = ["Due", "cronjob_manifests", "due", "run", "systemd_units"]

@@ -31,7 +31,7 @@ generateName as a prefix); watch (chunked, from a resourceVersion, initial event
 bookmark for sendInitialEvents, 410 when too old); JSON patch, JSON merge patch, strategic merge patch and
 server-side apply; the TokenRequest subresource (expirationSeconds >= 600); a token controller for
 service-account-token Secrets; kube-root-ca.crt and a default ServiceAccount in every namespace;
-`default/kubernetes` Service and Endpoints; CRDs that serve their resources (plural, singular, short names,
+`default/kubernetes` Service and Endpoints; batch/v1 CronJobs (stored, never run); CRDs that serve their resources (plural, singular, short names,
 additionalPrinterColumns); pod logs (seeded) and status; DaemonSet status derived from seeded nodes and pods
 (so `rollout status` works); Self/SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview, TokenReview;
 /version, /healthz, /readyz, /livez; legacy discovery (clients asking for aggregated discovery get it and fall

@@ -87,6 +87,8 @@ BUILTIN: tuple[ResourceType, ...] = (
     _r("", "v1", "events", "Event", True, ("ev",)),
     _r("apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), subresources=("status",), categories=("all",)),
     _r("events.k8s.io", "v1", "events", "Event", True, ("ev",)),
+    # Stored only (no controller runs jobs): `kubeconfig refresh --print-cronjob` is applied to the test cluster.
+    _r("batch", "v1", "cronjobs", "CronJob", True, ("cj",), subresources=("status",), categories=("all",)),
     _r("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False,
        ("crd", "crds"), subresources=("status",), categories=("api-extensions",)),
     _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
@@ -108,7 +110,7 @@ BUILTIN: tuple[ResourceType, ...] = (
 )
 
 # Groups served even when they hold only virtual resources, in the order the real server lists them.
-GROUP_ORDER = ("", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io",
+GROUP_ORDER = ("", "apps", "batch", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io",
                "rbac.authorization.k8s.io", "apiextensions.k8s.io")
 
 
