@@ -31,14 +31,14 @@ generateName as a prefix); watch (chunked, from a resourceVersion, initial event
 bookmark for sendInitialEvents, 410 when too old); JSON patch, JSON merge patch, strategic merge patch and
 server-side apply; the TokenRequest subresource (expirationSeconds >= 600); a token controller for
 service-account-token Secrets; kube-root-ca.crt and a default ServiceAccount in every namespace;
-`default/kubernetes` Service and Endpoints; batch/v1 CronJobs (stored, never run); CRDs that serve their resources (plural, singular, short names,
-additionalPrinterColumns); pod logs (seeded) and status; DaemonSet status derived from seeded nodes and pods
-(so `rollout status` works); Self/SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview, TokenReview;
-/version, /healthz, /readyz, /livez; legacy discovery (clients asking for aggregated discovery get it and fall
-back, as against a pre-1.26 server); server-side Table printing for `kubectl get` (list, get and watch); a
-skeleton OpenAPI v3 (PATCH operations with their fieldValidation parameter, so kubectl leaves validation to
-the server) and an empty OpenAPI v2; protobuf request bodies of the types kubectl 1.32+ sends that way (see
-``multusctl.testing.proto``).
+`default/kubernetes` Service and Endpoints; batch/v1 CronJobs (stored, never run); CRDs that serve their
+resources (plural, singular, short names, additionalPrinterColumns); pod logs (seeded) and status; DaemonSet
+status derived from seeded nodes and pods (so `rollout status` works); Self/SubjectAccessReview,
+SelfSubjectRulesReview, SelfSubjectReview, TokenReview; /version, /healthz, /readyz, /livez; legacy discovery
+(clients asking for aggregated discovery get it and fall back, as against a pre-1.26 server); server-side
+Table printing for `kubectl get` (list, get and watch); a skeleton OpenAPI v3 (PATCH operations with their
+fieldValidation parameter, so kubectl leaves validation to the server) and an empty OpenAPI v2; protobuf
+request bodies of the types kubectl 1.32+ sends that way (see ``multusctl.testing.proto``).
 
 Limits (it is a test double, not an apiserver):
 - No OpenAPI schemas (`kubectl explain` fails), hence no schema validation, pruning or fieldValidation
