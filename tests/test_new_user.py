@@ -166,3 +166,22 @@ def test_create_on_a_machine_that_is_no_node_says_so(cluster: TestCluster, admin
     assert code == 2 and "no Kubernetes node found" in err and "--path FILE" in err
     assert not [r for r in cluster.requests if r[0] != "GET"], "the cluster was changed for a write that cannot be"
     assert list(empty.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None or os.geteuid() != 0, reason="needs root and setpriv")
+def test_an_unreadable_directory_is_the_tool_s_problem_too(tmp_path: Path) -> None:
+    from tests.distro_roots import k3s_server
+    from tests.noderoot import File, make_root
+
+    kc = f"{K3S_CONF}/multus.d/multus.kubeconfig"
+    root = make_root(tmp_path / "node", {
+        **k3s_server(), kc: File(certs.kubeconfig("https://10.43.0.1:443", token=certs.legacy_token()), mode=0o600),
+        f"{K3S_CONF}/00-multus.conf": json.dumps({"cniVersion": "1.0.0", "name": "m", "type": "multus",
+                                                   "kubeconfig": kc, "clusterNetwork": "cbr0"})})
+    (root / kc.lstrip("/")).parent.chmod(0o000)
+    try:
+        proc = _run("check", "--root", str(root), unprivileged=True)
+    finally:
+        (root / kc.lstrip("/")).parent.chmod(0o700)
+    assert proc.returncode == 2 and "kubeconfig-missing" not in proc.stdout
+    assert proc.stderr.startswith(f"multusctl: cannot read {K3S_CONF}/multus.d: permission denied"), proc.stderr

@@ -143,3 +143,106 @@ def test_the_printed_cronjob_is_least_privilege_and_runs_refresh_in_its_pod(
 def test_print_cronjob_needs_an_image(root: Path, home: Path) -> None:
     code, _out, err = refresh(home, "--root", str(root), "--print-cronjob")
     assert code == 2 and "--image" in err
+
+
+# ---- what an adversarial pass found (each failed before its fix) ------------------------------------------
+
+@pytest.mark.parametrize("args, why", [
+    (["--node", "n1\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: evil}"], "is not a node name"),
+    (["--node", "UPPER_case"], "is not a node name"),
+    (["--node", ""], "is not a node name"),
+    (["--image", "img\n  privileged: true"], "is not an image reference"),
+    (["--schedule", "garbage"], "is not a cron schedule"),
+    (["--path", "/x\n---\nkind: Namespace\n#/m.kc"], "is not an absolute path a hostPath can name"),
+])
+def test_print_cronjob_refuses_values_that_would_change_the_yaml(args: list[str], why: str, root: Path,
+                                                                 home: Path) -> None:
+    base = ["--root", str(root), "--print-cronjob", "--image", "registry.example/mctl:1", "--node", "agent-1"]
+    code, out, err = refresh(home, *base, *args)
+    assert code == 2 and why in err and out == "", err
+
+
+def test_print_cronjob_always_prints_four_documents_and_a_valid_job_name(root: Path, home: Path) -> None:
+    from multusctl.config import yamlload
+
+    long_node = "ip-10-0-0-1.eu-central-1.compute.internal.example.org"
+    code, out, _err = refresh(home, "--root", str(root), "--print-cronjob", "--image", "r.example/m:1",
+                              "--node", long_node)
+    docs = yamlload.load_all(out)
+    assert code == 0 and [d["kind"] for d in docs] == ["ServiceAccount", "Role", "RoleBinding", "CronJob"]
+    name = docs[3]["metadata"]["name"]
+    assert len(name) <= 52 and name.startswith("multus-token-refresh-ip-10-0-0-1")
+
+
+def test_print_systemd_timer_refuses_control_characters_and_escapes_specifiers(home: Path) -> None:
+    code, _out, err = refresh(home, "--print-systemd-timer", "--path", "/tmp/a\n ExecStartPost=/bin/evil")
+    assert code == 2 and "control character" in err
+    code, out, _err = refresh(home, "--print-systemd-timer", "--path", "/tmp/a%h$HOME/m.kc")
+    exec_start = next(line for line in out.splitlines() if line.startswith("ExecStart="))
+    assert "/tmp/a%%h$$HOME/m.kc" in exec_start
+
+
+@pytest.mark.parametrize("before", ["999999999999h", "\u0661h", "1d"])
+def test_before_takes_go_durations_only(before: str, root: Path, home: Path) -> None:
+    code, _out, err = refresh(home, "--root", str(root), "--before", before)
+    assert code == 2 and "--before" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("exp", ['"1796000000"', "true", "NaN", "1e999", "253402300800"])
+def test_an_exp_claim_that_is_no_time_is_unreadable_not_never_expiring(exp: str, tmp_path: Path,
+                                                                        home: Path) -> None:
+    import base64
+
+    def part(obj: str) -> str:
+        return base64.urlsafe_b64encode(obj.encode()).decode().rstrip("=")
+
+    token = ".".join([part('{"alg":"RS256"}'), part(
+        '{"sub":"system:serviceaccount:kube-system:multus","iat":1700000000,"exp":' + exp + "}"), "c2ln"])
+    kc = tmp_path / "kc"
+    from tests import certs
+
+    kc.write_text(certs.kubeconfig("https://10.43.0.1:443", token=token))
+    code, out, err = refresh(home, "--path", str(kc))
+    assert code == 2 and "is not a time" in err and "never expires" not in out + err
+    res = CliRunner().invoke(cli, ["kubeconfig", "inspect", str(kc)])
+    assert "expires" in res.output and "unreadable" in res.output and "never" not in res.output
+
+
+def test_a_newline_in_a_claim_stays_on_its_line(tmp_path: Path) -> None:
+    import base64
+
+    from tests import certs
+
+    payload = '{"sub":"system:serviceaccount:default:evil\\n\\u001b[31m","iat":1700000000,"exp":1700000600}'
+    token = ".".join(base64.urlsafe_b64encode(p.encode()).decode().rstrip("=")
+                     for p in ('{"alg":"RS256"}', payload, "sig"))
+    kc = tmp_path / "kc"
+    kc.write_text(certs.kubeconfig("https://10.43.0.1:443", token=token))
+    res = CliRunner().invoke(cli, ["kubeconfig", "inspect", str(kc)])
+    identity = next(line for line in res.output.splitlines() if line.startswith("identity"))
+    assert "evil\\x0a\\x1b[31m" in identity
+
+
+def test_in_cluster_files_that_are_fifos_or_a_bad_port_are_one_line(tmp_path: Path, home: Path, root: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    short_lived: str) -> None:
+    sa = tmp_path / "sa"
+    sa.mkdir()
+    (sa / "token").write_text("abc")
+    (sa / "namespace").write_text("kube-system")
+    os.mkfifo(sa / "ca.crt")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "6443")
+    args = ("--in-cluster", "--service-account-dir", str(sa), "--path", str(target_of(root)), "--force")
+    code, _out, err = refresh(home, *args)
+    assert code == 2 and "ca.crt: not a regular file" in err
+    (sa / "ca.crt").unlink()
+    (sa / "ca.crt").write_text("x")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "notaport")
+    code, _out, err = refresh(home, *args)
+    assert code == 2 and "is not a port" in err
+    (sa / "token").write_text("")
+    code, _out, err = refresh(home, *args)
+    assert code == 2 and "is empty" in err
+    code, _out, err = refresh(home, "--in-cluster", "--kubeconfig", "x", "--path", str(target_of(root)))
+    assert code == 2 and "exclude each other" in err

@@ -188,13 +188,12 @@ def refresh_cmd(root: str, distro: str | None, role: str | None, conf_dir: str |
     Exit status: 0 refreshed or nothing due, 1 the API refused or verification failed, 2 bad usage or a
     file refresh cannot renew.
     """
-    import shlex
     from datetime import UTC, datetime, timedelta
 
     from multusctl.provision import duration, files
     from multusctl.provision.files import LocalError
     from multusctl.provision.plan import Failed, Output
-    from multusctl.provision.refresh import due, run, systemd_units
+    from multusctl.provision.refresh import due, run, systemd_exec, systemd_units
     from multusctl.provision.target import node_target
 
     try:
@@ -206,24 +205,31 @@ def refresh_cmd(root: str, distro: str | None, role: str | None, conf_dir: str |
 
         # systemd wants an absolute ExecStart; the one installed where this runs.
         exe = shutil.which("multusctl") or os.path.abspath(sys.argv[0])
+        from multusctl.report.escape import one_line
+
         args = [exe, "kubeconfig", "refresh", "--before", before]
         args += ["--path", os.path.abspath(path)] if path else ["--root", os.path.abspath(root)]
         if admin_kubeconfig:
             args += ["--kubeconfig", os.path.abspath(admin_kubeconfig)]
-        click.echo(systemd_units(shlex.join(args)), nl=False)
+        bad = [a for a in args if one_line(a) != a]
+        if bad:  # a newline would start a directive of its own in the unit file
+            raise click.UsageError(f"{one_line(bad[0])!r} holds a control character; a unit file cannot carry it")
+        click.echo(systemd_units(systemd_exec(args)), nl=False)
         return
+    if in_cluster and admin_kubeconfig:
+        raise click.UsageError("--in-cluster and --kubeconfig exclude each other")
     fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
     if print_cronjob:
         import posixpath
 
         from multusctl.provision.objects import Names
-        from multusctl.provision.refresh import cronjob_manifests
+        from multusctl.provision.refresh import cronjob_manifests, cronjob_problem
 
         if not image:
             raise click.UsageError("--print-cronjob needs --image REF (an image that contains multusctl)")
-        if in_cluster and admin_kubeconfig:
-            raise click.UsageError("--in-cluster and --kubeconfig exclude each other")
         host_dir = posixpath.dirname(path) if path else posixpath.dirname(layout.multus_kubeconfig)
+        if problem := cronjob_problem(image, node, schedule, host_dir):
+            raise click.UsageError(problem)
         click.echo(cronjob_manifests(host_dir, image, names=Names.for_account(), node=node, schedule=schedule,
                                      before=before), nl=False)
         return

@@ -26,6 +26,19 @@ class TokenClaims:
         return self._time("exp")
 
     @property
+    def exp_problem(self) -> str | None:
+        """Why an `exp` claim that is there cannot be read (a string, a bool, NaN, past year 9999), or None.
+        Such a token is not "never expiring": the API server refuses it."""
+        if "exp" not in self.raw or self.expires is not None:
+            return None
+        return f"its exp claim {self.raw['exp']!r:.40} is not a time"
+
+    @property
+    def lifetime_problem(self) -> str | None:
+        life = self.lifetime
+        return "its exp claim is before its iat claim" if life is not None and life.total_seconds() < 0 else None
+
+    @property
     def issued(self) -> datetime | None:
         return self._time("iat")
 

@@ -144,6 +144,12 @@ class NodeFS:
         try:
             resolved = self._resolve(path)
             st = os.stat(self.host(resolved), follow_symlinks=False)
+        except PermissionError:
+            # A directory on the way we may not search: whether the file exists is unknown, not "no".
+            parent = posixpath.dirname(path)
+            if parent not in self.denied:
+                self.denied.append(parent)
+            return None
         except (OSError, ValueError, NodeFSError):
             return None
         if stat_mod.S_ISREG(st.st_mode):

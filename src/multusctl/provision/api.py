@@ -323,8 +323,18 @@ def connect_in_cluster(sa_dir: str, secrets: set[str]) -> Api:
     from multusctl.gather.nodefs import NodeFSError, read_regular_file
 
     try:
-        token_path = os.path.join(sa_dir, "token")
-        secrets.add(read_regular_file(token_path, token_path).decode("utf-8", "replace").strip())
+        # Each file through the one safe reader first: lightkube would block on a FIFO, and say less.
+        files = {name: read_regular_file(os.path.join(sa_dir, name), os.path.join(sa_dir, name))
+                 for name in ("token", "ca.crt", "namespace")}
+        token = files["token"].decode("utf-8", "replace").strip()
+        secrets.add(token)
+        if not token:
+            raise ApiFailure("config", f"--in-cluster: {os.path.join(sa_dir, 'token')} is empty")
+        if problem := header_problem(token, f"the ServiceAccount's ({os.path.join(sa_dir, 'token')})"):
+            raise ApiFailure("config", f"--in-cluster: {problem}")
+        port = os.environ["KUBERNETES_SERVICE_PORT"]
+        if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ApiFailure("config", f"--in-cluster: KUBERNETES_SERVICE_PORT={port!r:.20} is not a port")
         config = KubeConfig.from_service_account(sa_dir)
         single = config.get()
         if single is None:

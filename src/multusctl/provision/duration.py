@@ -6,7 +6,8 @@ import re
 
 from multusctl.config.credentials import timestamp  # one time format for check, inspect and create
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(h|m|s)")  # ASCII digits only, as Go's time.ParseDuration
+MAX_SECONDS = 100 * 365 * 86400  # a century: anything longer is a typo, and timedelta overflows past ~2.7e6 years
 _UNITS = {"h": 3600, "m": 60, "s": 1}
 
 # TokenRequest refuses expirationSeconds below 10 minutes (FACTS.md §6).
@@ -26,6 +27,8 @@ def parse(text: str) -> int:
         pos = m.end()
     if not s or pos != len(s):
         raise ValueError(f"{text!r} is not a duration (use e.g. 24h, 8760h, 90m)")
+    if total > MAX_SECONDS:
+        raise ValueError(f"{text!r} is longer than a century (876000h)")
     return int(total)
 
 

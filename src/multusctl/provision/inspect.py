@@ -13,6 +13,7 @@ from multusctl.config.errors import ParseError
 from multusctl.config.jwt import decode_claims, looks_like_jwt
 from multusctl.config.kubeconfig import Kubeconfig, parse
 from multusctl.config.secrets import fingerprint, redact
+from multusctl.report.escape import one_line
 
 
 def _until(t: datetime, now: datetime) -> str:
@@ -51,7 +52,9 @@ def _auth(kc: Kubeconfig, now: datetime) -> list[tuple[str, str]]:
             rows.append(("kind", f"long-lived Secret token (Secret {secret})"))
         elif claims.bound_pod:
             rows.append(("kind", f"bound to pod {claims.bound_pod}: stops working when that pod is replaced"))
-        if claims.expires:
+        if claims.exp_problem or claims.lifetime_problem:
+            rows.append(("expires", f"unreadable: {claims.exp_problem or claims.lifetime_problem}"))
+        elif claims.expires:
             life = f", lifetime {span(claims.lifetime)}" if claims.lifetime else ""
             rows.append(("expires", f"{timestamp(claims.expires)} ({_until(claims.expires, now)}{life})"))
         else:
@@ -114,4 +117,4 @@ def inspect_rows(data: bytes, shown: str, mode: int | None, uid: int | None,
         rows.append(("CA", _first_cert(ca)[1] if ca is not None else "(none)"))
     rows.extend(_auth(kc, now))
     rows.extend(("problem", f"{where}: {why}") for where, why in kc.problems)
-    return [(k, redact(v, kc.secrets)) for k, v in rows]
+    return [(k, one_line(redact(v, kc.secrets))) for k, v in rows]

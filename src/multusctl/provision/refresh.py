@@ -9,6 +9,7 @@ every hour at no cost.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,12 +18,14 @@ from multusctl.config.errors import ParseError
 from multusctl.config.jwt import TokenClaims, decode_claims, looks_like_jwt
 from multusctl.config.kubeconfig import Kubeconfig, parse
 from multusctl.config.secrets import fingerprint, redact_url
+from multusctl.gather.nodefs import path_problem
 from multusctl.provision import files, kubeconfig_text
 from multusctl.provision.api import Api
 from multusctl.provision.create import Options, plan_file, verify, write_file
 from multusctl.provision.duration import MIN_TOKEN_SECONDS
 from multusctl.provision.objects import Names
 from multusctl.provision.plan import Failed, Output
+from multusctl.report.escape import one_line
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ def due(data: bytes | None, shown: str, now: datetime, before: timedelta, force:
     except ParseError as exc:
         raise Failed(f"{shown}: its token is unreadable ({exc}); recreate it with `multusctl kubeconfig create`",
                      2) from None
+    if claims.exp_problem or claims.lifetime_problem:
+        raise Failed(f"{shown}: its token is unreadable ({claims.exp_problem or claims.lifetime_problem}); "
+                     "recreate it with `multusctl kubeconfig create`", 2)
     names = _names(claims, shown)
     if claims.expires is None:
         return Due(False, f"{shown}: long-lived Secret token {fingerprint(token)} of ServiceAccount "
@@ -72,12 +78,18 @@ def due(data: bytes | None, shown: str, now: datetime, before: timedelta, force:
     return Due(True, f"{shown}: {state}, {reason}: requesting a new {span(seconds)} token", names, seconds, kc)
 
 
+_DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+
+
 def _names(claims: TokenClaims, shown: str) -> Names:
     sa = claims.service_account
     if not sa or "/" not in sa:
         raise Failed(f"{shown}: its token names no ServiceAccount; recreate it with `multusctl kubeconfig create`",
                      2)
     namespace, name = sa.split("/", 1)
+    if not (_DNS1123.fullmatch(namespace) and _DNS1123.fullmatch(name)):
+        raise Failed(f"{shown}: its token names ServiceAccount {one_line(sa)!r}, which is no valid name; "
+                     "recreate it with `multusctl kubeconfig create`", 2)
     return Names.for_account(namespace, name)
 
 
@@ -110,9 +122,16 @@ def run(opts: Options, d: Due, admin: Api, out: Output, existing: files.Existing
     return 0
 
 
+def systemd_exec(args: list[str]) -> str:
+    """`args` as an ExecStart= value: shell-quoted, with systemd's own specifiers (% and $) doubled."""
+    import shlex
+
+    return shlex.join(args).replace("%", "%%").replace("$", "$$")
+
+
 def systemd_units(command: str, every: str = "1h") -> str:
-    """A service and a timer that run `command` (a refresh) every `every`, as text to save under
-    /etc/systemd/system (a node-local schedule: the node must reach the API with the admin kubeconfig)."""
+    """A service and a timer that run `command` (a refresh, see systemd_exec) every `every`, as text to save
+    under /etc/systemd/system (a node-local schedule: the node must reach the API with the admin kubeconfig)."""
     return (
         "# /etc/systemd/system/multusctl-refresh.service\n"
         "[Unit]\n"
@@ -133,6 +152,34 @@ def systemd_units(command: str, every: str = "1h") -> str:
 
 
 REFRESHER = "multus-token-refresher"
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*/,?-]+")
+_IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*")
+
+
+def cronjob_problem(image: str, node: str | None, schedule: str, host_dir: str) -> str | None:
+    """Why these values cannot go into the printed CronJob (the API would refuse it, or it would mean
+    something else), or None."""
+    if not _IMAGE.fullmatch(image) or len(image) > 512:
+        return f"--image {one_line(image)!r} is not an image reference (e.g. registry.example/multusctl:0.1)"
+    if node is not None and not (_DNS1123.fullmatch(node) and len(node) <= 253):
+        return f"--node {one_line(node)!r} is not a node name (a lowercase DNS-1123 subdomain)"
+    fields = schedule.split()
+    if not (schedule.startswith("@") and _CRON_FIELD.fullmatch(schedule[1:])) and not (
+            len(fields) == 5 and all(_CRON_FIELD.fullmatch(f) for f in fields)):
+        return f"--schedule {one_line(schedule)!r} is not a cron schedule (five fields, e.g. '17 * * * *')"
+    if (problem := path_problem(host_dir)) or one_line(host_dir) != host_dir or not host_dir.startswith("/"):
+        return f"{one_line(host_dir)!r} is not an absolute path a hostPath can name" + (f" ({problem})" if problem
+                                                                                           else "")
+    return None
+
+
+def _job_name(node: str | None) -> str:
+    """`multus-token-refresh[-<node>]`, within the 52 characters a CronJob name may have."""
+    name = f"multus-token-refresh-{node}" if node else "multus-token-refresh"
+    if len(name) <= 52:
+        return name
+    digest = fingerprint(node or "").removeprefix("sha256:")
+    return f"multus-token-refresh-{(node or '')[:21].rstrip('.-')}-{digest}"
 IN_POD_DIR = "/host/multus.d"
 
 
@@ -144,7 +191,7 @@ def cronjob_manifests(host_dir: str, image: str, *, names: Names, node: str | No
 
     ns = names.namespace
     meta = {"name": REFRESHER, "namespace": ns, "labels": {"app.kubernetes.io/name": REFRESHER}}
-    job_name = f"multus-token-refresh-{node}" if node else "multus-token-refresh"
+    job_name = _job_name(node)
     pod_spec: dict[str, object] = {
         "serviceAccountName": REFRESHER, "restartPolicy": "OnFailure", "tolerations": [{"operator": "Exists"}],
         "containers": [{
@@ -171,10 +218,10 @@ def cronjob_manifests(host_dir: str, image: str, *, names: Names, node: str | No
          "spec": {"schedule": schedule, "concurrencyPolicy": "Forbid", "successfulJobsHistoryLimit": 1,
                   "jobTemplate": {"spec": {"backoffLimit": 2, "template": {"spec": pod_spec}}}}},
     ]
-    head = (f"# multusctl kubeconfig refresh on {'node ' + node if node else 'one node'}: renews the token of "
-            f"{host_dir}/multus.kubeconfig\n# when it expires within {before}. The image must contain "
-            "multusctl (e.g. `pip install .` of this repository).\n")
+    head = (f"# multusctl kubeconfig refresh on {'node ' + one_line(node) if node else 'one node'}: renews the "
+            f"token of {one_line(host_dir)}/multus.kubeconfig\n# when it expires within {one_line(before)}. "
+            "The image must contain multusctl (e.g. `pip install .` of this repository).\n")
     return head + "---\n".join(yaml.safe_dump(d, sort_keys=False) for d in docs)
 
 
-__all__ = ["Due", "cronjob_manifests", "due", "run", "systemd_units"]
+__all__ = ["Due", "cronjob_manifests", "cronjob_problem", "due", "run", "systemd_exec", "systemd_units"]

@@ -32,6 +32,14 @@ def safe_text(text: str) -> str:
     return escape_chars(UNSAFE, text)
 
 
+_UNSAFE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def one_line(text: str) -> str:
+    """`safe_text` that also escapes newlines and tabs: a value from a file shown inside one line."""
+    return escape_chars(_UNSAFE_LINE, text)
+
+
 def safe_stream_text(text: str) -> str:
     """`safe_text` for a whole line multusctl writes, keeping the colour sequences it adds itself."""
     return escape_chars(_UNSAFE_STREAM, text)
