@@ -31,16 +31,10 @@ CONF = "/var/lib/rancher/k3s/agent/etc/cni/net.d"
 
 
 def _root(base: Path, n: int) -> Path:
-    sys.path.insert(0, str(REPO))
-    from tests.distro_roots import k3s_server
-    from tests.noderoot import make_root
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_scaling import multus_root
 
-    files = dict(k3s_server())
-    for i in range(n):
-        files[f"{CONF}/00-multus-{i:05d}.conf"] = {
-            "cniVersion": "0.3.1", "name": "multus-cni-network", "type": "multus",
-            "kubeconfig": f"{CONF}/multus.d/multus.kubeconfig", "clusterNetwork": f"{CONF}/10-flannel.conflist"}
-    return make_root(base / f"n{n}", files)
+    return multus_root(base, n)
 
 
 def _json_reference(root: Path) -> float:

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 CONF = "/var/lib/rancher/k3s/agent/etc/cni/net.d"
 
 
-def _root(base: Path, n: int) -> Path:
+def multus_root(base: Path, n: int) -> Path:
+    """A k3s server root with `n` multus configs naming the flannel primary (shared with bench_conf_files)."""
     sys.path.insert(0, str(REPO))
     from tests.distro_roots import k3s_server
     from tests.noderoot import make_root
@@ -48,7 +49,7 @@ def main() -> int:
     sizes = sorted(int(s) for s in args.sizes.split(","))
     walls: dict[int, list[float]] = {n: [] for n in sizes}
     with tempfile.TemporaryDirectory(prefix="multusctl-scaling-") as tmp:
-        roots = {n: _root(Path(tmp), n) for n in sizes}
+        roots = {n: multus_root(Path(tmp), n) for n in sizes}
         for _ in range(args.runs):
             for n in sizes:
                 t0 = time.perf_counter()

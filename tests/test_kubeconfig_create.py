@@ -18,7 +18,6 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,34 +44,6 @@ NAD_CRD = {
                            "schema": {"openAPIV3Schema": {"type": "object"}}}]},
 }
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl not installed")
-
-
-@pytest.fixture
-def cluster() -> Iterator[TestCluster]:
-    with TestCluster() as c:
-        yield c
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    h = tmp_path / "home"
-    h.mkdir()
-    return h
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """A fresh copy of the seed node with the modes it has on a real node."""
-    dest = tmp_path / "examples"
-    shutil.copytree(SEED, dest / SEED.name, symlinks=True)
-    shutil.copy(REPO / "examples" / "modes.txt", dest / "modes.txt")
-    subprocess.run(["sh", str(REPO / "examples" / "prepare.sh"), str(dest)], check=True, timeout=30)
-    return dest / SEED.name
-
-
-@pytest.fixture
-def admin(cluster: TestCluster, tmp_path: Path) -> Path:
-    return cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
 
 
 def create(home: Path, *args: str) -> tuple[int, str, str]:

@@ -35,9 +35,7 @@ def check_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | N
         import sys
 
         from multusctl.cli.catalog_list import render_list
-        from multusctl.cli.run import tolerant_stdout
 
-        tolerant_stdout()
         sys.stdout.write(render_list(output))
         return
     try:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from multusctl.cli.options import detect_layout_from, node_options, tolerant_stdout
+from multusctl.cli.options import detect_layout_from, node_options
 from multusctl.gather.nodefs import NodeFSError, read_regular_file
 
 if TYPE_CHECKING:
@@ -127,7 +127,6 @@ def create_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | 
                    server=server, token_seconds=seconds, verify=not no_verify, dry_run=dry_run,
                    may_create=may_create)
     out = Output(echo=click.echo, secrets=secrets)
-    tolerant_stdout()
     try:
         admin = connect_admin(admin_path, admin_kc.raw, context, secrets)
     except ApiFailure as exc:
@@ -239,7 +238,6 @@ def refresh_cmd(root: str, distro: str | None, role: str | None, conf_dir: str |
     except files.FileError as exc:
         _fail(2, f"kubeconfig refresh: {exc}")
     out = Output(echo=click.echo)
-    tolerant_stdout()
     try:
         d = due(existing.data, shown(target), datetime.now(UTC), window, force)
     except Failed as exc:
@@ -316,5 +314,4 @@ def inspect_cmd(file: str | None, root: str, path: str | None, output: str) -> N
                 else "\n".join(describe(data, shown, mode, uid)))
     except ParseError as exc:
         _fail(2, f"kubeconfig inspect: {shown}: {exc}")
-    tolerant_stdout()
     click.echo(text)

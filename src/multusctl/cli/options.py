@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
-from multusctl.cli.run import detect_layout_from, tolerant_stdout
+from multusctl.cli.run import detect_layout_from
 from multusctl.layout.model import DISTROS, ROLES
 
-__all__ = ["detect_layout_from", "node_options", "tolerant_stdout"]
+__all__ = ["detect_layout_from", "node_options"]
 
 
 def node_options(fn: Callable[..., Any]) -> Callable[..., Any]:

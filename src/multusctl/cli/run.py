@@ -41,13 +41,6 @@ def detect_layout_from(root: str, distro: str | None, role: str | None, conf_dir
     return fs, layout
 
 
-def tolerant_stdout() -> None:
-    """Print what the terminal's encoding cannot show (node file names, the report's dashes) as escapes,
-    instead of dying with a UnicodeEncodeError traceback on a non-UTF-8 terminal."""
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="backslashreplace")
-
-
 def unknown_skips(skip: tuple[str, ...]) -> list[str]:
     from multusctl.analyze import UnknownCheck, node_check_ids
 
@@ -98,7 +91,6 @@ def _check(root: str, distro: str | None, role: str | None, conf_dir: str | None
         # The exception text may quote the node's files: the stream guard redacts it like every line.
         sys.stderr.write(f"multusctl: internal error in check {crash} (please report this)\n")
     use_color = sys.stdout.isatty() if color is None else color
-    tolerant_stdout()
     sys.stdout.write(render(report, output, color=use_color, secrets=snap.secrets, verbose=verbose))
     sys.exit(2 if report.crashed and not report.findings else report.exit_code())
 
