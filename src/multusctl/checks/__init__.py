@@ -28,9 +28,16 @@ def _load() -> None:
     )
 
 
+def cluster_checks() -> list[Check]:
+    """The checks of `multusctl doctor`: the live chain (cluster) and the NADs it read (nad)."""
+    from multusctl.checks import cluster_access, cluster_api, cluster_multus, cluster_nads  # noqa: F401
+
+    return checks_for("cluster") + [c for c in checks_for("nad") if c.id in ("nad-crd-missing", "nad-config-invalid")]
+
+
 def node_checks() -> list[Check]:
     _load()
     return checks_for("node")
 
 
-__all__ = ["REGISTRY", "Check", "node_checks"]
+__all__ = ["REGISTRY", "Check", "cluster_checks", "node_checks"]

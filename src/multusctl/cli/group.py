@@ -7,6 +7,7 @@ import click
 from multusctl import __version__
 from multusctl.cli.check import check_cmd
 from multusctl.cli.detect import detect_cmd
+from multusctl.cli.doctor import doctor_cmd
 from multusctl.cli.kubeconfig import kubeconfig_group
 
 
@@ -32,6 +33,7 @@ def cli() -> None:
     Start here:
       multusctl detect              where CNI files live on this node
       multusctl check               what is wrong with this node's Multus setup (offline)
+      multusctl doctor              test the live chain Multus needs and name the broken link
       multusctl kubeconfig create   a least-privilege, verified kubeconfig for Multus
       multusctl kubeconfig refresh  renew its token before it expires
       multusctl check --list        every check id, what it means, its references
@@ -42,4 +44,5 @@ def cli() -> None:
 
 cli.add_command(detect_cmd)
 cli.add_command(check_cmd)
+cli.add_command(doctor_cmd)
 cli.add_command(kubeconfig_group)

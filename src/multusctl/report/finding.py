@@ -54,6 +54,8 @@ class Report:
     # The catalog entries (title, default severity, when, references) of the checks that ran, for the
     # formats that describe rules (SARIF); the report itself never looks a check up. Not in to_dict().
     checks: dict[str, Entry] = dataclasses.field(default_factory=dict)
+    # doctor: each step of the live chain (name, label, status ok|failed|skipped, duration_ms, detail).
+    steps: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {s: 0 for s in SEVERITIES}
@@ -72,4 +74,5 @@ class Report:
             "findings": [f.to_dict() for f in self.findings],
             "checks_run": list(self.checks_run),
             "summary": self.summary(),
+            **({"steps": [dict(s) for s in self.steps]} if self.steps else {}),
         }

@@ -231,7 +231,12 @@ def render_text(report: Report, color: bool = False, verbose: bool = False) -> s
     style = _Style(color)
     width = _width()
     t = report.target
-    header = style(_BOLD, "multusctl check:") + " " + _safe(_describe(t.distro, t.role, t.mode, t.root))
+    verb = "doctor" if t.kind == "cluster" else "check"
+    header = style(_BOLD, f"multusctl {verb}:") + " " + _safe(_describe(t.distro, t.role, t.mode, t.root))
+    if report.steps:
+        from multusctl.report.steps import step_lines
+
+        header += "\n" + "\n".join(step_lines(report.steps, color))
     if not report.findings:
         return header + "\n" + style(_OK_STYLE, "ok") + f": no problems found — {_checks_run(report)}\n"
     findings = report.findings
