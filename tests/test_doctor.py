@@ -56,7 +56,8 @@ def nad(name: str, config: str, namespace: str = "default") -> dict[str, Any]:
 
 
 def daemonset(command: list[str] | None = None, account_name: str = "multus") -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "kube-multus-ds", "namespace": "kube-system"},
+    return {"apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": "kube-multus-ds", "namespace": "kube-system"},
             "spec": {"selector": {"matchLabels": {"app": "multus"}},
                      "template": {"metadata": {"labels": {"app": "multus"}},
                                   "spec": {"serviceAccountName": account_name, "containers": [
@@ -70,11 +71,10 @@ def node(name: str) -> dict[str, Any]:
 
 def pod(name: str, node_name: str, *, ready: bool = True, waiting: str | None = None,
         oom: bool = False) -> dict[str, Any]:
-    status: dict[str, Any] = {"phase": "Running",
-                              "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
-                              "containerStatuses": [{"name": "kube-multus", "ready": ready, "restartCount": 7 if oom else 0,
-                                                     "state": {"waiting": {"reason": waiting}} if waiting
-                                                     else {"running": {}}}]}
+    container: dict[str, Any] = {"name": "kube-multus", "ready": ready, "restartCount": 7 if oom else 0,
+                                 "state": {"waiting": {"reason": waiting}} if waiting else {"running": {}}}
+    status: dict[str, Any] = {"phase": "Running", "containerStatuses": [container],
+                              "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}
     if oom:
         status["containerStatuses"][0]["lastState"] = {"terminated": {"reason": "OOMKilled", "exitCode": 137}}
     return {"apiVersion": "v1", "kind": "Pod",
@@ -242,7 +242,8 @@ def test_thick_daemon_identity_is_its_service_account_and_its_rbac(
     denied = [f for f in doc["findings"] if f["id"] == "rbac-missing"]
     assert {f["evidence"]["identity"] for f in denied} == {"system:serviceaccount:kube-system:multus-thick"}
     assert {(f["evidence"]["verb"], f["evidence"]["resource"]) for f in denied} >= {
-        ("get", "pods"), ("list", "pods"), ("watch", "pods"), ("update", "pods"), ("list", "network-attachment-definitions")}
+        ("get", "pods"), ("list", "pods"), ("watch", "pods"), ("update", "pods"),
+        ("list", "network-attachment-definitions")}
     assert steps(doc)["daemon-identity"]["status"] == "ok"
     # With its binding, the same daemon is fine.
     cluster.seed([binding("multus-thick")])
