@@ -28,7 +28,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-@click.command("doctor", short_help="Test the live chain Multus depends on (DNS, TCP, TLS, auth, RBAC, ...).")
+@click.command("doctor", short_help="Test the live chain Multus needs (DNS, TCP, TLS, auth, RBAC, NADs, DaemonSet).")
 @click.option("--root", default="/", show_default=True, metavar="DIR", type=click.Path(file_okay=False, exists=True),
               help="The node to check (a copy of a node's files works for the offline part).")
 @click.option("--kubeconfig", "admin", default=None, metavar="ADMIN",
