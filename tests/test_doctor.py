@@ -375,3 +375,36 @@ def test_on_a_terminal_each_step_prints_a_progress_line_and_json_stays_clean(
         assert ("[ ok ] TCP connect" in text) is expect_progress, text
         if fmt == "json":
             assert json.loads(proc.stdout)["steps"]
+
+
+def test_a_server_without_selfsubjectreview_still_tells_whether_the_credentials_authenticate(
+        cluster: TestCluster, multus_kc: Path, empty_root: Path) -> None:
+    """Before Kubernetes 1.27/1.28 there is no SelfSubjectReview: doctor falls back on an access review."""
+    cluster.seed([NAD_CRD])
+    cluster.faults.burst(404, 2, path_prefix="/apis/authentication.k8s.io/")
+    code, doc, _ = doctor("--root", str(empty_root), "--multus-kubeconfig", str(multus_kc), "-o", "json")
+    assert code == 0, doc
+    assert "identity not known" in steps(doc)["auth"]["detail"]
+    assert "api-identity-unexpected" not in ids(doc)
+
+
+def test_an_api_server_that_stops_answering_after_the_handshake(cluster: TestCluster, multus_kc: Path,
+                                                                 empty_root: Path) -> None:
+    cluster.seed([NAD_CRD])
+    cluster.faults.latency(3.0, "/apis/authorization.k8s.io/", count=5)
+    code, doc, _ = doctor("--root", str(empty_root), "--multus-kubeconfig", str(multus_kc), "--timeout", "500ms",
+                          "-o", "json")
+    assert code == 1
+    (f,) = [f for f in doc["findings"] if f["id"] == "api-request-failed"]
+    assert "no answer within 0.5 s" in f["message"]
+    got = steps(doc)
+    assert got["rbac"]["status"] == "failed" and got["nad-crd"]["status"] == "skipped"
+
+
+def test_an_api_server_error_is_a_failed_request_not_a_crash(cluster: TestCluster, multus_kc: Path,
+                                                             empty_root: Path) -> None:
+    cluster.faults.burst(503, 10, path_prefix="/apis/authorization.k8s.io/")
+    code, doc, _ = doctor("--root", str(empty_root), "--multus-kubeconfig", str(multus_kc), "-o", "json")
+    assert code == 1
+    assert "api-request-failed" in ids(doc)
+    assert "503" in steps(doc)["rbac"]["detail"]
