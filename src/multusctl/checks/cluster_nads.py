@@ -14,8 +14,17 @@ CRD_URL = ("https://raw.githubusercontent.com/k8snetworkplumbingwg/multus-cni/ma
 
 
 def nad_name(nad: dict[str, Any]) -> str:
-    meta = nad.get("metadata") or {}
+    meta = nad.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
     return f"{meta.get('namespace') or 'default'}/{meta.get('name') or '?'}"
+
+
+def nad_config(nad: dict[str, Any]) -> Any:
+    """`spec.config` as stored: the CRD keeps unknown fields, so `spec` itself may be anything."""
+    spec = nad.get("spec")
+    if not isinstance(spec, dict):
+        return None if spec is None else spec
+    return spec.get("config", "")
 
 
 @check("nad-crd-missing")
@@ -33,8 +42,9 @@ def nad_crd_missing(snap: Any) -> Iterator[Hit]:
 @check("nad-config-invalid")
 def nad_config_invalid(snap: Any) -> Iterator[Hit]:
     for nad in getattr(snap, "nads", None) or []:
-        config = (nad.get("spec") or {}).get("config", "")
-        for where, reason in config_problems(config):
+        config = nad_config(nad)
+        problems = config_problems(config) if config is not None else [("spec", "the NAD has no spec")]
+        for where, reason in problems:
             yield Hit(message=f"NetworkAttachmentDefinition {nad_name(nad)}: {reason}. Pods that name it stay in "
                       "ContainerCreating.",
                       fix=f"Fix spec.config of {nad_name(nad)} (kubectl edit net-attach-def -n "
