@@ -11,66 +11,33 @@ it (a user's clone) the tests skip with the reason.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from multusctl.testing import TestCluster
+from tests.peerkit import PEER_MARKS, multus, seed_pod, throwaway_netns
+from tests.peerkit import network_status as _network_status
 from tests.test_kubeconfig_create import create
 from tests.test_refresh import refresh
 
-PEERS = os.environ.get("MULTUS_PEERS", "")
-CNI_BIN = "/usr/lib/cni"
-STATUS = "k8s.v1.cni.cncf.io/network-status"
-
-pytestmark = [
-    pytest.mark.skipif(not PEERS, reason="MULTUS_PEERS is not set (.ci/run sets it from ../shared/peers/unpack.sh)"),
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a network namespace"),
-    pytest.mark.skipif(not os.path.exists(f"{CNI_BIN}/loopback"),
-                       reason=f"no {CNI_BIN}/loopback (Debian package containernetworking-plugins)"),
-    pytest.mark.skipif(shutil.which("ip") is None, reason="no ip (iproute2) for the network namespace"),
-]
+pytestmark = PEER_MARKS
 
 
 @pytest.fixture
 def netns() -> Iterator[str]:
-    name = f"mctl-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        yield f"/var/run/netns/{name}"
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
+    with throwaway_netns() as path:
+        yield path
 
 
 @pytest.fixture
 def pod(cluster: TestCluster) -> dict[str, str]:
-    (stored,) = cluster.seed([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"},
-                               "spec": {"nodeName": "node1", "containers": [{"name": "c", "image": "busybox"}]}}])
-    return {"name": "web", "namespace": "default", "uid": stored["metadata"]["uid"]}
-
-
-def multus(version: str, command: str, kubeconfig: Path, netns: str, pod: dict[str, str],
-           tmp: Path, *, version_key: str = "0.3.1", delegate_version: str = "0.3.1",
-           kubeconfig_key: str = "kubeconfig") -> subprocess.CompletedProcess[str]:
-    conf = {"cniVersion": version_key, "name": "multus-cni-network", "type": "multus",
-            kubeconfig_key: str(kubeconfig), "cniDir": str(tmp / "cache"), "binDir": CNI_BIN,
-            "delegates": [{"cniVersion": delegate_version, "name": "lo-net", "type": "loopback"}]}
-    env = {"PATH": os.environ.get("PATH", ""), "CNI_COMMAND": command, "CNI_CONTAINERID": "c0ffee" + pod["uid"][:6],
-           "CNI_NETNS": netns, "CNI_IFNAME": "eth0", "CNI_PATH": CNI_BIN,
-           "CNI_ARGS": f"IgnoreUnknown=1;K8S_POD_NAMESPACE={pod['namespace']};K8S_POD_NAME={pod['name']};"
-                       f"K8S_POD_INFRA_CONTAINER_ID=c0ffee;K8S_POD_UID={pod['uid']}"}
-    return subprocess.run([f"{PEERS}/{version}/multus"], input=json.dumps(conf), capture_output=True, text=True,
-                          env=env, timeout=60, check=False)
+    return seed_pod(cluster)
 
 
 def _status(cluster: TestCluster) -> list[dict[str, object]]:
-    got = cluster.store.get("", "pods", "default", "web")
-    return list(json.loads(((got or {}).get("metadata") or {}).get("annotations", {}).get(STATUS, "[]")))
+    return _network_status(cluster)
 
 
 @pytest.mark.parametrize("version", ["v4.0.2", "v4.3.0"])

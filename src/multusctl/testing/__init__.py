@@ -54,7 +54,9 @@ Limits (it is a test double, not an apiserver):
 - Protobuf request bodies are decoded only for reviews, TokenRequest, Namespace, ServiceAccount,
   Secret, ConfigMap, Event and Pod status updates (the metadata and the common status fields; what the
   real Multus thin plugin sends, tests/test_peers.py) (415 otherwise); responses are always JSON. A
-  status update keeps the live spec and takes the request's status, labels and annotations. No pagination (`limit` and
+  status write (update, patch, apply) keeps the live spec, ownerReferences and deletionTimestamp and takes the
+  request's status, and for built-in kinds its labels and annotations (custom resources keep their metadata,
+  as upstream's ResetObjectMetaForStatus); no update changes a deletionTimestamp. No pagination (`limit` and
   `continue` are ignored), no HTTP/2, no aggregated APIs or metrics API.
 - Deleting is immediate: no finalizers, graceful deletion or garbage collection of dependents
   (deleting a Namespace deletes its contents at once; default, kube-system and kube-public refuse).

@@ -220,22 +220,37 @@ class ResourceApi:
             raise bad_request("the name of the object does not match the name on the URL")
         live = self._get_live()
         if self.target.subresource == "status":
-            # As the apiserver's status strategies: the spec stays the live one; status, labels and
-            # annotations are the request's (multus writes its network-status annotation through /status).
-            new = copy.deepcopy(live)
-            new["status"] = obj.get("status")
-            for key in ("labels", "annotations"):
-                if key in obj["metadata"]:
-                    new["metadata"][key] = obj["metadata"][key]
-                else:
-                    new["metadata"].pop(key, None)
-            new["metadata"]["resourceVersion"] = obj["metadata"].get("resourceVersion")
-            obj = new
+            obj = self._status_write(live, obj)
         elif "status" in self.rt.subresources:
             obj["status"] = live.get("status")
         return self._write(obj, live)
 
+    def _status_write(self, live: Obj, sent: Obj) -> Obj:
+        """What a write to the status subresource (update, patch or apply) stores: `sent` as the status
+        strategies of the apiserver keep it. The spec, ownerReferences, deletionTimestamp and the rest of the
+        metadata stay the live object's and the status is the request's; built-in kinds (pods: podStatusStrategy)
+        take the request's labels and annotations too (multus writes its network-status annotation through
+        pods/status), while custom resources and CRDs keep the live ones (ResetObjectMetaForStatus)."""
+        new = copy.deepcopy(live)
+        new["status"] = sent.get("status")
+        meta = sent.get("metadata") or {}
+        if not self.rt.crd and (self.rt.group, self.rt.plural) != ("apiextensions.k8s.io",
+                                                                      "customresourcedefinitions"):
+            for key in ("labels", "annotations"):
+                if key in meta:
+                    new["metadata"][key] = meta[key]
+                else:
+                    new["metadata"].pop(key, None)
+        # A resourceVersion in the request stays a precondition (409 when stale).
+        new["metadata"]["resourceVersion"] = meta.get("resourceVersion")
+        return new
+
     def _write(self, obj: Obj, live: Obj) -> Obj:
+        # rest.BeforeUpdate: an update can never set, remove or change a deletionTimestamp.
+        if live["metadata"].get("deletionTimestamp"):
+            obj["metadata"]["deletionTimestamp"] = live["metadata"]["deletionTimestamp"]
+        else:
+            obj["metadata"].pop("deletionTimestamp", None)
         apply_defaults(self.rt, obj)
         if "managedFields" not in obj["metadata"] and "managedFields" in live["metadata"]:
             obj["metadata"]["managedFields"] = live["metadata"]["managedFields"]
@@ -274,9 +289,7 @@ class ResourceApi:
             if k in live["metadata"]:
                 new["metadata"][k] = live["metadata"][k]
         if self.target.subresource == "status":
-            status = new.get("status")
-            new = copy.deepcopy(live)
-            new["status"] = status
+            new = self._status_write(live, new)
         elif "status" in self.rt.subresources:
             new["status"] = live.get("status")
         new["kind"], new["apiVersion"] = self.rt.kind, self.rt.api_version
@@ -303,9 +316,7 @@ class ResourceApi:
         for k in ("uid", "creationTimestamp", "resourceVersion"):
             merged["metadata"][k] = live["metadata"][k]
         if self.target.subresource == "status":
-            status = merged.get("status")
-            merged = copy.deepcopy(live)
-            merged["status"] = status
+            merged = self._status_write(live, merged)
         apply_defaults(self.rt, merged)
         self._validate(merged)
         if self.dry_run:

@@ -147,6 +147,17 @@ class FaultPlan:
         with self._lock:
             self._armed.clear()
 
+    def disarm(self, fault: Fault, path_prefix: str | None = None) -> bool:
+        """Remove the most recently armed ``fault`` (equal fault and prefix), leaving the others armed.
+
+        For a fixture that armed one fault on a shared cluster and must take only that one back."""
+        with self._lock:
+            for i in range(len(self._armed) - 1, -1, -1):
+                if self._armed[i].fault == fault and self._armed[i].path_prefix == path_prefix:
+                    del self._armed[i]
+                    return True
+        return False
+
     @property
     def armed(self) -> int:
         with self._lock:
