@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from multusctl.explain import explain
 from multusctl.testing import TestCluster
 from multusctl.testing.faults import NetnsBlackhole
 from tests.faultkit import FAULTS, Fault
@@ -42,10 +43,6 @@ SLOW_CASES = {("blackhole", "v4.0.2"): "v4.0.2 waits 30 s for Go's dial timeout 
 
 
 def assert_explained(message: str, explain_id: str) -> None:
-    try:
-        from multusctl.explain import explain  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        pytest.skip("multusctl.explain lands from branch explain")
     ids = [m.id for m in explain(message)]
     assert ids and ids[0] == explain_id, (ids, message)
 

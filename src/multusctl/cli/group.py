@@ -8,6 +8,7 @@ from multusctl import __version__
 from multusctl.cli.check import check_cmd
 from multusctl.cli.detect import detect_cmd
 from multusctl.cli.doctor import doctor_cmd
+from multusctl.cli.explain import explain_cmd
 from multusctl.cli.kubeconfig import kubeconfig_group
 
 
@@ -34,6 +35,7 @@ def cli() -> None:
       multusctl detect              where CNI files live on this node
       multusctl check               what is wrong with this node's Multus setup (offline)
       multusctl doctor              test the live chain Multus needs and name the broken link
+      multusctl explain "<error>"   the likely causes of a pasted error message, and the fixes
       multusctl kubeconfig create   a least-privilege, verified kubeconfig for Multus
       multusctl kubeconfig refresh  renew its token before it expires
       multusctl check --list        every check id, what it means, its references
@@ -45,4 +47,5 @@ def cli() -> None:
 cli.add_command(detect_cmd)
 cli.add_command(check_cmd)
 cli.add_command(doctor_cmd)
+cli.add_command(explain_cmd)
 cli.add_command(kubeconfig_group)
