@@ -7,7 +7,6 @@ the cluster work from `multusctl.install`; lightkube is imported only inside the
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import os
 import sys
@@ -45,6 +44,10 @@ def _progress() -> Callable[[str], None]:
     """Progress lines on a terminal only: a pipe or a CI log gets the outcome, not the ticking."""
     tty = sys.stderr.isatty()
     return (lambda line: click.echo(f"  {line}", err=True)) if tty else (lambda _line: None)
+
+
+def _ds_progress(say: Callable[[str], None], name: str) -> Callable[[Any], None]:
+    return lambda p: say(f"DaemonSet {name}: {p.line()}")
 
 
 @contextmanager
@@ -189,7 +192,7 @@ def install_cmd(admin_kubeconfig: str | None, context: str | None, namespace: st
             name = ds["metadata"]["name"]
             try:
                 done = wait_rollout(api, ds["metadata"].get("namespace") or namespace, name, seconds,
-                                    lambda p, n=name: say(f"DaemonSet {n}: {p.line()}"))
+                                    _ds_progress(say, name))
             except KeyboardInterrupt:
                 _interrupted("install", f"waiting for DaemonSet {name} to roll out; the objects are applied, "
                              "`multusctl status --wait` waits again")
@@ -222,7 +225,7 @@ def status_cmd(admin_kubeconfig: str | None, context: str | None, namespace: str
             for ds in found:
                 name = ds["metadata"]["name"]
                 try:
-                    wait_rollout(api, namespace, name, seconds, lambda p, n=name: say(f"DaemonSet {n}: {p.line()}"))
+                    wait_rollout(api, namespace, name, seconds, _ds_progress(say, name))
                 except RolloutTimeout as exc:
                     click.echo(f"multusctl: status: {exc}", err=True)
                 except KeyboardInterrupt:
@@ -270,7 +273,11 @@ def uninstall_cmd(admin_kubeconfig: str | None, context: str | None, namespace: 
     seconds = _seconds(timeout, "--timeout")
     _, layout = detect_layout_from(root, None if distro == "auto" else distro, None, conf_dir, ())
     rendered = None
-    if importlib.util.find_spec("multusctl.render") is not None:  # its names, to refuse same-named foreigners
+    try:  # render's names, to refuse same-named objects of someone else's; without render, the labels alone
+        importlib.import_module("multusctl.render")
+    except ModuleNotFoundError:
+        pass
+    else:
         rendered = render("uninstall", distro=distro, root=root, namespace=namespace)
     nodes = NodeCleanup(layout.conf_dir, layout.multus_kubeconfig, image, seconds, print_node_commands)
     secrets: set[str] = set()

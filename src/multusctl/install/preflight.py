@@ -70,10 +70,9 @@ def install_checks(api: Any, objects: list[Obj], force: bool) -> dict[Ref, Obj]:
     for obj in objects:
         ref = Ref.of(obj)
         perms.need(kind_of(ref.api_version, ref.kind), ("get", "create", "patch"), ref.namespace)
-    problems = [p for p in [perms.problem()] if p]
+    if problem := perms.problem():  # before reading: the reads need these rights too
+        raise Refused("install", [problem])
     owned, live = foreign(api, objects)
     if owned and not force:
-        problems += [*owned[:-1], owned[-1] + " (--force-conflicts takes it over)"]
-    if problems:
-        raise Refused("install", problems)
+        raise Refused("install", [*owned[:-1], owned[-1] + " (--force-conflicts takes it over)"])
     return live

@@ -112,6 +112,11 @@ def uninstall(api: Any, namespace: str, dry_run: bool, *, rendered: list[Obj] | 
     perms = Permissions(api)
     for api_version, kind in DISCOVER:
         perms.need(kind_of(api_version, kind), ("list",), namespace)
+    for obj in rendered or []:
+        ref = Ref.of(obj)
+        perms.need(kind_of(ref.api_version, ref.kind), ("get",), ref.namespace)
+    if problem := perms.problem():  # before reading: the reads need these rights too
+        raise Refused("uninstall", [problem])
     targets, refused = _candidates(api, namespace, rendered)
     for live in targets:
         ref = Ref.of(live)
