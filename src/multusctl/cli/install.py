@@ -143,7 +143,7 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-@click.command("install", short_help="Apply the rendered Multus (server-side apply) and wait for it.")
+@click.command("install", short_help="Apply Multus (server-side) and wait for it.")
 @_common
 @click.option("--distro", type=click.Choice(["auto", *DISTROS[:-1]]), default="auto", show_default=True,
               help="Distribution whose paths to render for.")
@@ -199,7 +199,7 @@ def install_cmd(admin_kubeconfig: str | None, context: str | None, namespace: st
             click.echo(f"DaemonSet {name} rolled out: {done.line()}")
 
 
-@click.command("status", short_help="Multus's DaemonSet, its pods per node, NADs and version.")
+@click.command("status", short_help="Multus pods per node, NADs and version.")
 @_common
 @click.option("--wait", is_flag=True, help="First wait for the DaemonSet's rollout (see --timeout).")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, metavar="DURATION", help="Bound for --wait.")
@@ -239,7 +239,7 @@ def status_cmd(admin_kubeconfig: str | None, context: str | None, namespace: str
     sys.exit(st.exit_code)
 
 
-@click.command("uninstall", short_help="Remove what install manages and clean 00-multus.conf off the nodes.")
+@click.command("uninstall", short_help="Remove what install manages; clean the nodes.")
 @_common
 @click.option("--distro", type=click.Choice(["auto", *DISTROS[:-1]]), default="auto", show_default=True,
               help="Distribution whose node paths to clean.")
