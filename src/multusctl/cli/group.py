@@ -9,6 +9,7 @@ from multusctl.cli.check import check_cmd
 from multusctl.cli.detect import detect_cmd
 from multusctl.cli.doctor import doctor_cmd
 from multusctl.cli.explain import explain_cmd
+from multusctl.cli.install import install_cmd, status_cmd, uninstall_cmd
 from multusctl.cli.kubeconfig import kubeconfig_group
 
 
@@ -38,6 +39,9 @@ def cli() -> None:
       multusctl explain "<error>"   the likely causes of a pasted error message, and the fixes
       multusctl kubeconfig create   a least-privilege, verified kubeconfig for Multus
       multusctl kubeconfig refresh  renew its token before it expires
+      multusctl install             apply the rendered Multus (server-side apply) and wait for it
+      multusctl status              Multus's DaemonSet, pods per node, NADs, version
+      multusctl uninstall           remove what install manages and clean the nodes
       multusctl check --list        every check id, what it means, its references
 
     Shell completion: eval "$(_MULTUSCTL_COMPLETE=bash_source multusctl)" (zsh_source, fish_source).
@@ -49,3 +53,6 @@ cli.add_command(check_cmd)
 cli.add_command(doctor_cmd)
 cli.add_command(explain_cmd)
 cli.add_command(kubeconfig_group)
+cli.add_command(install_cmd)
+cli.add_command(status_cmd)
+cli.add_command(uninstall_cmd)

@@ -1,7 +1,7 @@
 """The only place that talks to the Kubernetes API (lightkube), and the one-line names of what went wrong.
 
 Objects go in and come out as plain API dicts, so the rest of `provision` stays free of lightkube types
-and this module is the whole price of the dependency (imported only by `kubeconfig create`).
+and this module (with `api_objects`) is the whole price of the dependency.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from multusctl.config.secrets import redact, redact_url, url_password
+from multusctl.provision.api_objects import ObjectsMixin
 
 Obj = dict[str, Any]
 
@@ -155,8 +156,9 @@ def _retry_delay(exc: BaseException, attempt: int) -> float | None:
 
 
 @dataclass
-class Api:
-    """A lightkube client plus what is needed to name failures (the server URL and whose credentials)."""
+class Api(ObjectsMixin):
+    """A lightkube client plus what is needed to name failures (the server URL and whose credentials);
+    the generic object operations (apply, list, delete, watch of any kind) are in `api_objects`."""
 
     client: Any
     server: str

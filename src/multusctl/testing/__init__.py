@@ -29,7 +29,10 @@ generation, 404/409/422 Status bodies, label and field selectors; object names v
 server does (DNS-1123 subdomain, label for Namespaces, DNS-1035 for Services, path segments for RBAC;
 generateName as a prefix); watch (chunked, from a resourceVersion, initial events and the initial-events-end
 bookmark for sendInitialEvents, 410 when too old); JSON patch, JSON merge patch, strategic merge patch and
-server-side apply; the TokenRequest subresource (expirationSeconds >= 600); a token controller for
+server-side apply; server-side dry run (``dryRun=All`` on create, update, patch, apply and delete:
+validated, admitted and answered as stored, never stored; see ``multusctl.testing.writeopts``) and
+DeleteOptions in the body or the query (propagationPolicy validated, uid/resourceVersion preconditions);
+the TokenRequest subresource (expirationSeconds >= 600); a token controller for
 service-account-token Secrets; kube-root-ca.crt and a default ServiceAccount in every namespace;
 `default/kubernetes` Service and Endpoints; batch/v1 CronJobs (stored, never run); CRDs that serve their
 resources (plural, singular, short names, additionalPrinterColumns); pod logs (seeded) and status; DaemonSet

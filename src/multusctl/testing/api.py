@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from multusctl.testing import patch as patches
+from multusctl.testing import writeopts
 from multusctl.testing.auth import AuthError, RequestAttributes, UserInfo
 from multusctl.testing.names import generate_name, name_causes
 from multusctl.testing.resources import Registry, ResourceType
-from multusctl.testing.store import ApiError, Obj, bad_request, invalid, not_found
+from multusctl.testing.store import ApiError, Obj, already_exists, bad_request, invalid, not_found
 from multusctl.testing.table import table, wants_table
 
 if TYPE_CHECKING:
@@ -92,7 +93,8 @@ class ResourceApi:
         self.rt = target.rt
         self.query = query
         self.user = user
-        self.dry_run = query.get("dryRun") == "All"
+        self.dry_run = False  # decided per verb in dispatch (the options kind names a bad value)
+        self.delete_options = writeopts.DeleteOptions()
 
     def as_table(self, objects: list[Obj], rv: str, with_columns: bool = True) -> Obj:
         crd = None
@@ -136,6 +138,12 @@ class ResourceApi:
                 return 200, self.as_table([self.present(o) for o in items], str(rv))
             return 200, {"kind": self.rt.list_kind, "apiVersion": self.rt.api_version,
                          "metadata": {"resourceVersion": str(rv)}, "items": [self.present(o) for o in items]}
+        if verb in ("create", "update", "patch"):
+            kind = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}[verb]
+            self.dry_run = writeopts.dry_run(self.query, kind)
+        elif verb in ("delete", "deletecollection"):
+            self.delete_options = writeopts.delete_options(self.query, body)
+            self.dry_run = self.delete_options.dry_run
         if verb == "create" and self.target.subresource == "token":
             return 201, self.token_request(self._decode(body, ctype))
         if verb == "create":
@@ -211,7 +219,10 @@ class ResourceApi:
         apply_defaults(self.rt, obj)
         patches.record_update(obj, self._manager("kubectl-create"), self.rt.api_version)
         if self.dry_run:
-            return obj
+            meta = obj["metadata"]
+            if self.store.get(self.rt.group, self.rt.plural, meta.get("namespace"), meta["name"]) is not None:
+                raise already_exists(self.rt.group, self.rt.plural, meta["name"])
+            return self.present(writeopts.created(obj, self.rt.group))
         return self.present(self.store.create(self.rt.group, self.rt.plural, obj))
 
     def update(self, obj: Any) -> Obj:
@@ -258,7 +269,7 @@ class ResourceApi:
             patches.record_update(obj, self._manager("kubectl-edit"), self.rt.api_version)
         self._validate(obj)
         if self.dry_run:
-            return obj
+            return self.present(writeopts.updated(obj, live, self.rt.group, self.rt.plural))
         return self.present(self.store.update(self.rt.group, self.rt.plural, obj))
 
     def patch(self, patch: Any, ctype: str) -> tuple[int, Obj]:
@@ -311,7 +322,7 @@ class ResourceApi:
             self._validate(merged)
             apply_defaults(self.rt, merged)
             if self.dry_run:
-                return 201, merged
+                return 201, self.present(writeopts.created(merged, self.rt.group))
             return 201, self.present(self.store.create(self.rt.group, self.rt.plural, merged))
         for k in ("uid", "creationTimestamp", "resourceVersion"):
             merged["metadata"][k] = live["metadata"][k]
@@ -320,7 +331,7 @@ class ResourceApi:
         apply_defaults(self.rt, merged)
         self._validate(merged)
         if self.dry_run:
-            return 200, merged
+            return 200, self.present(writeopts.updated(merged, live, self.rt.group, self.rt.plural))
         return 200, self.present(self.store.update(self.rt.group, self.rt.plural, merged))
 
     def delete(self, name: str, namespace: str | None = None) -> Obj:
@@ -328,8 +339,12 @@ class ResourceApi:
         if (self.rt.group, self.rt.plural) == ("", "namespaces") and name in PROTECTED_NAMESPACES:
             raise ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
                            {"name": name, "kind": "namespaces"})
+        live = self.store.get(self.rt.group, self.rt.plural, ns or None, name)
+        if live is None:
+            raise not_found(self.rt.group, self.rt.plural, name)
+        writeopts.check_preconditions(live, self.delete_options.preconditions, self.rt.group, self.rt.plural)
         if self.dry_run:
-            return self._get_live(name)
+            return self.present(live)
         return self.present(self.store.delete(self.rt.group, self.rt.plural, ns or None, name))
 
     # -- subresources and reviews --
