@@ -9,6 +9,7 @@ from multusctl.cli.check import check_cmd
 from multusctl.cli.detect import detect_cmd
 from multusctl.cli.doctor import doctor_cmd
 from multusctl.cli.kubeconfig import kubeconfig_group
+from multusctl.cli.render import render_cmd
 
 
 class _Group(click.Group):
@@ -36,6 +37,8 @@ def cli() -> None:
       multusctl doctor              test the live chain Multus needs and name the broken link
       multusctl kubeconfig create   a least-privilege, verified kubeconfig for Multus
       multusctl kubeconfig refresh  renew its token before it expires
+      multusctl render --mode thick Multus manifests with this distro's paths (thin or thick)
+      multusctl check --manifest F  what is wrong with Multus manifests for this node's layout
       multusctl check --list        every check id, what it means, its references
 
     Shell completion: eval "$(_MULTUSCTL_COMPLETE=bash_source multusctl)" (zsh_source, fish_source).
@@ -46,3 +49,4 @@ cli.add_command(detect_cmd)
 cli.add_command(check_cmd)
 cli.add_command(doctor_cmd)
 cli.add_command(kubeconfig_group)
+cli.add_command(render_cmd)
