@@ -193,7 +193,8 @@ def _mode(c: dict[str, Any]) -> str | None:
         return "thin"
     if first == "multus-daemon":
         return "thick"
-    image = c.get("image") if isinstance(c.get("image"), str) else ""
+    raw = c.get("image")
+    image = raw if isinstance(raw, str) else ""
     if "multus-cni" in image or "multus-thick" in image:  # the images' own ENTRYPOINT (images/Dockerfile*)
         return "thick" if "thick" in image else "thin"
     return None
@@ -210,7 +211,8 @@ def multus_daemonsets(snap: ManifestSnapshot) -> Iterator[MultusDaemonSet]:
                 continue
             main = _container_view(i, False, c, volumes)
             inits = [_container_view(j, True, _d(ic), volumes) for j, ic in enumerate(_l(spec.get("initContainers")))]
-            image = c.get("image") if isinstance(c.get("image"), str) else ""
+            raw = c.get("image")
+            image = raw if isinstance(raw, str) else ""
             flags = parse_flags(main.argv[1:]) if mode == "thin" else {}
             yield MultusDaemonSet(o, mode, main, inits, image_version(image), flags, spec,
                                   _files(c, volumes, snap, o.namespace))

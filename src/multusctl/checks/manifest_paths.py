@@ -14,10 +14,11 @@ from multusctl.render.volumes import CONF_POD, k3s_data_dir
 SHIM_SOCKET_DIR = "/run/multus"  # the shim's daemonSocketDir default, a host path (FACTS.md §8)
 DEFAULT_BIN_DIR = "/opt/cni/bin"
 # daemon-config.json keys the daemon reads in its pod (pkg/server/types.go, pkg/server/config), and the
-# value the daemon assumes when a key is absent (None: no default path).
+# value the daemon assumes when a key is absent (None: no default path). binDir is judged apart: a host
+# path for v4.0.x (looked up after chroot), the same path on both sides since v4.1.0.
 THICK_POD_KEYS: dict[str, str | None] = {
     "cniConfigDir": CONF_POD, "multusAutoconfigDir": None, "socketDir": None, "chrootDir": None,
-    "logFile": None, "readinessindicatorfile": None, "cniDir": None, "binDir": DEFAULT_BIN_DIR,
+    "logFile": None, "readinessindicatorfile": None, "cniDir": None,
 }
 
 

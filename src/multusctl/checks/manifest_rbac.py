@@ -40,8 +40,8 @@ def _bound(snap: ManifestSnapshot) -> Iterator[Bound]:
         got: list[Obj] = []
         broad: list[tuple[Obj, str]] = []
         for b in mine:
-            ref = b.doc.get("roleRef") if isinstance(b.doc.get("roleRef"), dict) else {}
-            name = ref.get("name")
+            ref = b.doc.get("roleRef")
+            name = ref.get("name") if isinstance(ref, dict) else None
             if name in BROAD_ROLES:
                 broad.append((b, str(name)))
             elif isinstance(name, str) and name in roles:
