@@ -8,8 +8,8 @@ from typing import Any
 
 from multusctl.analyze import analyze_manifests
 from multusctl.gather.manifests import ManifestSnapshot, Obj, parse
-from multusctl.layout.detect import Overrides, detect_layout
 from multusctl.gather.nodefs import NodeFS
+from multusctl.layout.detect import Overrides, detect_layout
 from multusctl.render import RenderOptions, render_objects
 from multusctl.report.finding import Finding
 

@@ -82,8 +82,8 @@ def test_thin_v4_0_is_a_static_config_that_cannot_nest(tmp_path: Path) -> None:
 def test_thin_v4_0_names_the_primary_the_root_shows_or_refuses(tmp_path: Path) -> None:
     with pytest.raises(RenderError, match="primary CNI config"):
         render_objects(opts(tmp_path, distro="kubeadm", multus_version="v4.0.2"))
-    root = make_root(tmp_path / "n", {**R.kubeadm_worker(), "/etc/cni/net.d/10-calico.conflist":
-                                      {"cniVersion": "0.3.1", "name": "k8s-pod-network", "plugins": [{"type": "calico"}]}})
+    calico = {"cniVersion": "0.3.1", "name": "k8s-pod-network", "plugins": [{"type": "calico"}]}
+    root = make_root(tmp_path / "n", {**R.kubeadm_worker(), "/etc/cni/net.d/10-calico.conflist": calico})
     conf = json.loads(configmap(render_objects(RenderOptions(root=str(root), distro="kubeadm",
                                                              multus_version="v4.0.2")))["data"]["00-multus.conf"])
     assert conf["clusterNetwork"] == "/etc/cni/net.d/10-calico.conflist"
