@@ -9,7 +9,7 @@ import click
 from multusctl.render.options import DEFAULT_VERSION, FORMATS, MODES, RENDER_DISTROS
 
 
-@click.command("render", short_help="Multus thin or thick manifests (or Helm values) with this distro's paths.")
+@click.command("render", short_help="Multus manifests for this distro (thin or thick).")
 @click.option("--distro", default="auto", show_default=True, metavar="|".join(RENDER_DISTROS),
               help="The distribution whose paths to use; auto: detected from --root.")
 @click.option("--root", default="/", show_default=True, metavar="DIR",
