@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from multusctl import __version__
 from multusctl.gather.nodefs import NodeFS
 from multusctl.gather.snapshot import NodeSnapshot, gather_node
 from multusctl.layout.detect import Overrides, detect_layout
 from multusctl.report.finding import Report, Target
+
+if TYPE_CHECKING:
+    from multusctl.gather.manifests import ManifestSnapshot
 
 
 class UnknownCheck(ValueError):
@@ -59,3 +63,35 @@ def analyze_node(root: str = "/", overrides: Overrides | None = None, *, daemon_
     """Every node check of CHECKS.md over the node at `root` (paths in the report as the node sees them)."""
     snap = node_snapshot(root, overrides, daemon_config=daemon_config, now=now)
     return analyze_snapshot(snap, root=root, skip=skip)
+
+
+def manifest_check_ids(skip: Iterable[str] = ()) -> list[str]:
+    """The ids of the manifest checks to run; UnknownCheck for a skipped id that does not exist."""
+    from multusctl.checks import manifest_checks
+
+    ids = [c.id for c in manifest_checks()]
+    skipped = {part.strip() for s in skip for part in s.split(",") if part.strip()}
+    unknown = sorted(skipped - set(ids))
+    if unknown:
+        raise UnknownCheck(f"unknown check id {', '.join(unknown)} (`multusctl check --list` lists them)")
+    return [i for i in ids if i not in skipped]
+
+
+def analyze_manifests(snap: ManifestSnapshot, *, root: str = "/", skip: Iterable[str] = ()) -> Report:
+    """Every manifest check of CHECKS.md over the objects of `snap`, judged by its layout."""
+    from multusctl.checks import manifest_checks
+    from multusctl.checks.manifest_model import multus_daemonsets
+    from multusctl.checks.registry import run_checks
+
+    run = run_checks(snap, "manifest", only=manifest_check_ids(skip))
+    modes = sorted({ds.mode for ds in multus_daemonsets(snap)})
+    layout = snap.layout
+    return Report(
+        target=Target(kind="manifest", root=root, distro=layout.distro, role=layout.role,
+                      mode=modes[0] if len(modes) == 1 else ("none" if not modes else "unknown")),
+        findings=run.findings,
+        checks_run=run.ran,
+        tool_version=__version__,
+        crashed=run.crashed,
+        checks={c.id: c.entry for c in manifest_checks() if c.id in run.ran},
+    )

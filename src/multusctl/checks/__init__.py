@@ -35,9 +35,16 @@ def cluster_checks() -> list[Check]:
     return checks_for("cluster") + [c for c in checks_for("nad") if c.id in ("nad-crd-missing", "nad-config-invalid")]
 
 
+def manifest_checks() -> list[Check]:
+    """The checks of `multusctl check --manifest`, over a ManifestSnapshot."""
+    from multusctl.checks import manifest_paths, manifest_pod, manifest_rbac  # noqa: F401
+
+    return checks_for("manifest")
+
+
 def node_checks() -> list[Check]:
     _load()
     return checks_for("node")
 
 
-__all__ = ["REGISTRY", "Check", "cluster_checks", "node_checks"]
+__all__ = ["REGISTRY", "Check", "cluster_checks", "manifest_checks", "node_checks"]

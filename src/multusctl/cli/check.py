@@ -20,11 +20,14 @@ LIST_FORMATS = ("text", "json")
 @click.option("--skip", "skip", multiple=True, metavar="ID", help="Do not run this check (repeatable).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: only on a terminal).")
 @click.option("--verbose", "-v", is_flag=True, help="Text report: also say why each finding matters.")
+@click.option("--manifest", "manifests", multiple=True, metavar="FILE",
+              help="Check Multus manifests (YAML, multi-document or List; - for stdin; repeatable) against the "
+                   "layout of --root or --distro, instead of the node.")
 @click.option("--list", "list_ids", is_flag=True,
               help="List the check catalog (every id, also those not built yet) as text or json; read no node.")
 def check_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | None, bin_dirs: tuple[str, ...],
               output: str, daemon_config: str | None, skip: tuple[str, ...], color: bool | None,
-              verbose: bool, list_ids: bool) -> None:
+              verbose: bool, list_ids: bool, manifests: tuple[str, ...]) -> None:
     """Find what is wrong with this node's Multus setup, without touching the cluster.
 
     Exit status: 0 no error findings, 1 at least one error, 2 bad usage or unreadable input.
@@ -39,6 +42,10 @@ def check_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | N
         sys.stdout.write(render_list(output))
         return
     try:
+        if manifests:
+            from multusctl.cli.run import run_check_manifests
+
+            run_check_manifests(manifests, root, distro, role, conf_dir, bin_dirs, output, skip, color, verbose)
         run_check(root, distro, role, conf_dir, bin_dirs, output, daemon_config, skip, color, verbose)
     except UsageProblem as exc:
         raise click.UsageError(str(exc)) from None

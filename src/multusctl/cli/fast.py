@@ -43,8 +43,8 @@ def parse(args: list[str], options: dict[str, tuple[str, tuple[str, ...] | None,
     values: dict[str, object] = {"root": "/", "distro": None, "role": None, "conf_dir": None, "bin_dirs": (),
                                  "output": "text"}
     if "--skip" in options:
-        # --list itself goes to click
-        values.update(daemon_config=None, skip=(), color=None, verbose=False, list_ids=False)
+        # --list and --manifest themselves go to click
+        values.update(daemon_config=None, skip=(), color=None, verbose=False, list_ids=False, manifests=())
     i = 0
     while i < len(args):
         arg = args[i]
@@ -112,6 +112,7 @@ def run_fast(argv: list[str], prog_name: str) -> bool:
             if run.unknown_skips(values["skip"]):  # type: ignore[arg-type]
                 return False  # click says which, with its usage line
             values.pop("list_ids")
+            values.pop("manifests")
             run.run_check(**values)  # type: ignore[arg-type]
         else:
             values = parse(argv[1:], _DETECT, {})

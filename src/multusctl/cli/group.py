@@ -11,6 +11,7 @@ from multusctl.cli.doctor import doctor_cmd
 from multusctl.cli.explain import explain_cmd
 from multusctl.cli.install import install_cmd, status_cmd, uninstall_cmd
 from multusctl.cli.kubeconfig import kubeconfig_group
+from multusctl.cli.render import render_cmd
 
 
 class _Group(click.Group):
@@ -42,6 +43,8 @@ def cli() -> None:
       multusctl install             apply the rendered Multus (server-side apply) and wait for it
       multusctl status              Multus's DaemonSet, pods per node, NADs, version
       multusctl uninstall           remove what install manages and clean the nodes
+      multusctl render --mode thick Multus manifests with this distro's paths (thin or thick)
+      multusctl check --manifest F  what is wrong with Multus manifests for this node's layout
       multusctl check --list        every check id, what it means, its references
 
     Shell completion: eval "$(_MULTUSCTL_COMPLETE=bash_source multusctl)" (zsh_source, fish_source).
@@ -56,3 +59,4 @@ cli.add_command(kubeconfig_group)
 cli.add_command(install_cmd)
 cli.add_command(status_cmd)
 cli.add_command(uninstall_cmd)
+cli.add_command(render_cmd)

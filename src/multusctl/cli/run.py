@@ -95,6 +95,36 @@ def _check(root: str, distro: str | None, role: str | None, conf_dir: str | None
     sys.exit(2 if report.crashed and not report.findings else report.exit_code())
 
 
+def run_check_manifests(paths: tuple[str, ...], root: str, distro: str | None, role: str | None,
+                        conf_dir: str | None, bin_dirs: tuple[str, ...], output: str, skip: tuple[str, ...],
+                        color: bool | None, verbose: bool = False) -> None:
+    """`multusctl check --manifest FILE...`: the manifest checks against the layout of --root / --distro."""
+    from multusctl.analyze import UnknownCheck, analyze_manifests, manifest_check_ids
+    from multusctl.gather.manifests import ManifestError, ManifestSnapshot, read_sources
+    from multusctl.report.formats import render
+
+    try:
+        manifest_check_ids(skip)
+    except UnknownCheck as exc:
+        raise UsageProblem(f"--skip: {exc}") from None
+    _fs, layout = detect_layout_from(root, distro, role, conf_dir, bin_dirs)
+    if not layout.node_found and not distro:
+        sys.stderr.write(f"multusctl: --manifest: {not_a_node(root, layout)}\n")
+        sys.exit(2)
+    try:
+        objects = read_sources(list(paths))
+    except ManifestError as exc:
+        sys.stderr.write(f"multusctl: --manifest {exc}\n")
+        sys.exit(2)
+    snap = ManifestSnapshot(objects, layout, list(paths))
+    report = analyze_manifests(snap, root=root, skip=skip)
+    for crash in report.crashed:
+        sys.stderr.write(f"multusctl: internal error in check {crash} (please report this)\n")
+    use_color = sys.stdout.isatty() if color is None else color
+    sys.stdout.write(render(report, output, color=use_color, verbose=verbose))
+    sys.exit(2 if report.crashed and not report.findings else report.exit_code())
+
+
 def run_detect(root: str, distro: str | None, role: str | None, conf_dir: str | None,
                bin_dirs: tuple[str, ...], output: str) -> None:
     """`multusctl detect`."""

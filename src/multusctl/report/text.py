@@ -232,7 +232,11 @@ def render_text(report: Report, color: bool = False, verbose: bool = False) -> s
     width = _width()
     t = report.target
     verb = "doctor" if t.kind == "cluster" else "check"
-    header = style(_BOLD, f"multusctl {verb}:") + " " + _safe(_describe(t.distro, t.role, t.mode, t.root))
+    described = _describe(t.distro, t.role, t.mode, t.root)
+    if t.kind == "manifest":  # manifests judged against a layout, not a node's files
+        what = {"thin": "multus thin", "thick": "multus thick", "none": "no multus DaemonSet"}.get(t.mode, "multus")
+        described = f"manifests ({what}) against the {t.distro} layout of root {t.root}"
+    header = style(_BOLD, f"multusctl {verb}:") + " " + _safe(described)
     if report.steps:
         from multusctl.report.steps import step_lines
 
