@@ -1,12 +1,11 @@
-"""Helpers for the install/status/uninstall tests: a hand-built rendered set (until `multusctl.render` lands
-here, when these tests switch to render_objects), a stand-in render module, nodes, pods and a fake kubelet."""
+"""Helpers for the install/status/uninstall tests: the real render (recording its options), nodes, pods and a
+fake kubelet."""
 
 from __future__ import annotations
 
 import copy
 import sys
 import types
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from multusctl.testing.store import WatchEvent
 Obj = dict[str, Any]
 NS = "kube-system"
 LABELS = {"app.kubernetes.io/managed-by": "multusctl", "app.kubernetes.io/part-of": "multus"}
-IMAGE = "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.0"
+IMAGE = "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.0-thick"  # the tests install thick: it has all six objects
 K3S_CONF = "/var/lib/rancher/k3s/agent/etc/cni/net.d"
 
 
@@ -69,33 +68,29 @@ def rendered(image: str = IMAGE, conf_dir: str = K3S_CONF) -> list[Obj]:
     ]
 
 
-@dataclass(frozen=True)
-class RenderOptions:  # the interface of multusctl.render, as agreed
-    distro: str = "auto"
-    root: str = "/"
-    mode: str = "thin"
-    multus_version: str = "v4.3.0"
-    image: str | None = None
-    namespace: str = "kube-system"
-
-
 class FakeRender:
-    """Installs itself as `multusctl.render` and records the options it was called with."""
+    """The real `multusctl.render`, recording the options install was called with: `--distro auto` on this
+    machine (no node) is read as k3s, the layout the tests' paths (K3S_CONF) are those of."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls: list[RenderOptions] = []
-        self.objects = rendered()
-        mod = types.ModuleType("multusctl.render")
-        mod.RenderOptions = RenderOptions  # type: ignore[attr-defined]
-        mod.render_objects = self.render  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "multusctl.render", mod)
+        import dataclasses
 
-    def render(self, opts: RenderOptions) -> list[Obj]:
-        self.calls.append(opts)
-        objs = copy.deepcopy(self.objects)
-        if opts.image:
-            objs[-1]["spec"]["template"]["spec"]["containers"][0]["image"] = opts.image
-        return objs
+        import multusctl.render as real
+
+        self.calls: list[Any] = []
+        self.objects = real.render_objects(real.RenderOptions(distro="k3s", mode="thick"))
+        mod = types.ModuleType("multusctl.render")
+        mod.RenderOptions = real.RenderOptions  # type: ignore[attr-defined]
+        mod.RenderError = real.RenderError  # type: ignore[attr-defined]
+
+        def render(opts: Any) -> list[Obj]:
+            self.calls.append(opts)
+            if opts.distro == "auto":
+                opts = dataclasses.replace(opts, distro="k3s")
+            return real.render_objects(opts)
+
+        mod.render_objects = render  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "multusctl.render", mod)
 
 
 def node(name: str) -> Obj:

@@ -40,7 +40,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeRender:
 
 
 def install(home: Path, kc: str, *args: str) -> tuple[int, str, str]:
-    code, out, err = run(home, "install", "--kubeconfig", kc, *args)
+    mode = () if "--mode" in args else ("--mode", "thick")  # thick: all six kinds, the ConfigMap included
+    code, out, err = run(home, "install", "--kubeconfig", kc, *mode, *args)
     assert TOKEN not in out + err
     return code, out, err
 
@@ -60,7 +61,7 @@ def test_install_twice_second_changes_nothing(cluster: TestCluster, kc: str, hom
     assert len(out.splitlines()) == 6 and all(line.endswith(" unchanged") for line in out.splitlines())
     assert snapshot(cluster) == before
     assert not (home / "state").exists()  # nothing replaced, so no backup directory
-    assert fake.calls[0].namespace == "kube-system" and fake.calls[0].mode == "thin"
+    assert fake.calls[0].namespace == "kube-system" and fake.calls[0].mode == "thick"
 
 
 def test_render_options_pass_through(kc: str, home: Path, fake: FakeRender) -> None:
@@ -81,18 +82,18 @@ def test_dry_run_changes_nothing(cluster: TestCluster, kc: str, home: Path, fake
     assert snapshot(cluster) == before
     assert install(home, kc)[0] == 0
     before = snapshot(cluster)
-    code, out, err = install(home, kc, "--dry-run", "--image", "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.1")
+    code, out, err = install(home, kc, "--dry-run", "--image", "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.1-thick")
     assert code == 0, err
     assert "DaemonSet kube-system/kube-multus-ds would be configured (server dry run)" in out
     assert (f"    spec.template.spec.containers[0].image: '{IMAGE}' -> "
-            "'ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.1'") in out
+            "'ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.1-thick'") in out
     assert "ConfigMap kube-system/multus-daemon-config unchanged (server dry run)" in out
     assert snapshot(cluster) == before and not (home / "state").exists()
 
 
 def test_a_change_is_backed_up_first(cluster: TestCluster, kc: str, home: Path, fake: FakeRender) -> None:
     assert install(home, kc)[0] == 0
-    code, out, err = install(home, kc, "--image", "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.1")
+    code, out, err = install(home, kc, "--image", "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.1-thick")
     assert code == 0, err
     assert "DaemonSet kube-system/kube-multus-ds configured" in out
     line = next(x for x in out.splitlines() if x.startswith("backup of the 1 replaced object(s): "))
@@ -249,7 +250,7 @@ def test_status_healthy_and_unhealthy(cluster: TestCluster, kc: str, home: Path,
     assert code == 0, out + err
     assert out.splitlines()[:3] == [
         "DaemonSet kube-system/kube-multus-ds: desired 2, ready 2, updated 2, available 2",
-        f"Multus v4.3.0 (thin), image {IMAGE}", "1 NetworkAttachmentDefinition(s)"]
+        f"Multus v4.3.0 (thick), image {IMAGE}", "1 NetworkAttachmentDefinition(s)"]
     assert out.splitlines()[-1] == "all ready"
     cluster.seed([pod(cluster, "kube-multus-ds", "node-a", ready=False, container=OOM),
                   pod(cluster, "kube-multus-ds", "node-b", ready=False, container=CRASH)])

@@ -31,7 +31,7 @@ def kc(cluster: TestCluster, tmp_path: Path) -> str:
 @pytest.fixture
 def installed(cluster: TestCluster, kc: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> FakeRender:
     fake = FakeRender(monkeypatch)
-    assert run(home, "install", "--kubeconfig", kc)[0] == 0
+    assert run(home, "install", "--kubeconfig", kc, "--mode", "thick")[0] == 0
     return fake
 
 

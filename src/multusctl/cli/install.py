@@ -272,13 +272,13 @@ def uninstall_cmd(admin_kubeconfig: str | None, context: str | None, namespace: 
 
     seconds = _seconds(timeout, "--timeout")
     _, layout = detect_layout_from(root, None if distro == "auto" else distro, None, conf_dir, ())
-    rendered = None
-    try:  # render's names, to refuse same-named objects of someone else's; without render, the labels alone
-        importlib.import_module("multusctl.render")
-    except ModuleNotFoundError:
-        pass
-    else:
-        rendered = render("uninstall", distro=distro, root=root, namespace=namespace)
+    # Render's names, to refuse same-named objects of someone else's: of both modes, since whichever was
+    # installed, uninstall is not told (the thick set adds the daemon-config ConfigMap).
+    rendered: list[dict[str, Any]] = []
+    for mode in ("thin", "thick"):
+        for obj in render("uninstall", distro=distro, root=root, namespace=namespace, mode=mode):
+            if (obj["kind"], obj["metadata"]["name"]) not in {(o["kind"], o["metadata"]["name"]) for o in rendered}:
+                rendered.append(obj)
     nodes = NodeCleanup(layout.conf_dir, layout.multus_kubeconfig, image, seconds, print_node_commands)
     secrets: set[str] = set()
     backup = Backup(backup_dir or default_dir("uninstall"))
