@@ -408,3 +408,21 @@ def test_an_api_server_error_is_a_failed_request_not_a_crash(cluster: TestCluste
     assert code == 1
     assert "api-request-failed" in ids(doc)
     assert "503" in steps(doc)["rbac"]["detail"]
+
+
+def test_a_refused_127_0_0_1_6443_is_the_k3s_agent_case_and_kubeconfig_create_fixes_it() -> None:
+    """Pure check over a probe (a live 6443 on this machine would make the real run flaky)."""
+    from multusctl.checks.cluster_api import api_connect_refused
+    from multusctl.doctor.endpoint import Endpoint
+    from multusctl.doctor.probe import ClusterProbe, Step
+
+    def probe(host: str, port: int) -> ClusterProbe:
+        p = ClusterProbe(mode="thin", endpoint=Endpoint("kc", f"https://{host}:{port}", host, port, True, host, None,
+                                                        False))
+        p.steps["tcp"] = Step("tcp", "failed", 0.2, f"{host}:{port} refused the connection", {"kind": "refused"})
+        return p
+
+    (hit,) = api_connect_refused(probe("127.0.0.1", 6443))
+    assert "127.0.0.1:6444" in hit.message and hit.evidence["fixed_by"] == "multusctl kubeconfig create"
+    (hit,) = api_connect_refused(probe("192.0.2.10", 8443))
+    assert "6444" not in hit.message and "fixed_by" not in hit.evidence

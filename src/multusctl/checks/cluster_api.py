@@ -66,8 +66,14 @@ def api_connect_timeout(probe: ClusterProbe) -> Iterator[Hit]:
 @check("api-connect-refused")
 def api_connect_refused(probe: ClusterProbe) -> Iterator[Hit]:
     if step := _failed(probe, "tcp", "refused"):
+        ep = probe.endpoint
+        agent_case = ep is not None and is_loopback_host(ep.host) and ep.port == 6443
+        fix = ("multusctl kubeconfig create (server: the `kubernetes` Service ClusterIP, which every node "
+               "reaches), or with --server https://<a server's address>:6443" if agent_case
+               else "Point the multus kubeconfig at a listening API server address: " + RECREATE)
+        extra = {"fixed_by": "multusctl kubeconfig create"} if agent_case else {}
         yield _hit(probe, step, f"Nothing listens at the API server address: {step.detail}." + _server_hint(probe),
-                   fix="Point the multus kubeconfig at a listening API server address: " + RECREATE)
+                   fix=fix, **extra)
 
 
 @check("api-no-route")
