@@ -426,3 +426,36 @@ def test_a_refused_127_0_0_1_6443_is_the_k3s_agent_case_and_kubeconfig_create_fi
     assert "127.0.0.1:6444" in hit.message and hit.evidence["fixed_by"] == "multusctl kubeconfig create"
     (hit,) = api_connect_refused(probe("192.0.2.10", 8443))
     assert "6444" not in hit.message and "fixed_by" not in hit.evidence
+
+
+@pytest.mark.skipif(netns_reason is not None, reason=netns_reason or "")
+def test_a_name_that_does_not_resolve_and_an_address_without_a_route(
+        cluster: TestCluster, multus_kc: Path, empty_root: Path, lonely_netns: str, tmp_path: Path) -> None:
+    """Inside a namespace with only a loopback, the resolver's server and any other address have no route: real
+    failures, and no packet leaves the machine."""
+    token = cluster.create_token("kube-system", "multus")
+    named = cluster.kubeconfig_for_token(tmp_path / "named.kc", token, server="https://api.example.invalid:6443")
+    code, doc, _ = doctor("--root", str(empty_root), "--multus-kubeconfig", str(named), "--from-netns", lonely_netns,
+                          "--timeout", "1s", "-o", "json")
+    assert code == 1 and ids(doc) == ["api-dns-failed"], doc["findings"]
+    assert steps(doc)["tcp"]["detail"] == "skipped: DNS failed"
+    routeless = cluster.kubeconfig_for_token(tmp_path / "ip.kc", token, server="https://203.0.113.7:6443")
+    code, doc, _ = doctor("--root", str(empty_root), "--multus-kubeconfig", str(routeless), "--from-netns",
+                          lonely_netns, "-o", "json")
+    assert code == 1 and ids(doc) == ["api-no-route"], doc["findings"]
+    assert "network is unreachable" in steps(doc)["tcp"]["detail"]
+
+
+def test_a_port_that_does_not_speak_tls(cluster: TestCluster, empty_root: Path, tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        kc = cluster.kubeconfig_for_token(tmp_path / "plain.kc", "x", server=f"https://127.0.0.1:{server.server_port}")
+        code, doc, _ = doctor("--root", str(empty_root), "--multus-kubeconfig", str(kc), "-o", "json")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 1 and ids(doc) == ["api-tls-failed"], doc["findings"]
