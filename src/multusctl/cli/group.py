@@ -7,6 +7,7 @@ import click
 from multusctl import __version__
 from multusctl.cli.check import check_cmd
 from multusctl.cli.detect import detect_cmd
+from multusctl.cli.explain import explain_cmd
 from multusctl.cli.kubeconfig import kubeconfig_group
 
 
@@ -35,6 +36,7 @@ def cli() -> None:
       multusctl kubeconfig create   a least-privilege, verified kubeconfig for Multus
       multusctl kubeconfig refresh  renew its token before it expires
       multusctl check --list        every check id, what it means, its references
+      multusctl explain "<error>"   what a pasted Multus error means: causes, confirming check, fix
 
     Shell completion: eval "$(_MULTUSCTL_COMPLETE=bash_source multusctl)" (zsh_source, fish_source).
     """
@@ -43,3 +45,4 @@ def cli() -> None:
 cli.add_command(detect_cmd)
 cli.add_command(check_cmd)
 cli.add_command(kubeconfig_group)
+cli.add_command(explain_cmd)
