@@ -14,10 +14,11 @@ terminal, the CNI error object (`{"code":999,"msg":"..."}`, `{"cniVersion":...,"
 - redacts (config/secrets.redact, plus anything JWT-shaped and `token: <value>`), so no pattern span and
   no excerpt can hold a credential;
 - collapses line wrapping: variant A joins lines with one space and collapses runs of spaces (a message
-  broken between words, indented or not); variant B joins a line with the next without a space (a message
-  broken inside a word). Patterns are unanchored, so timestamps, log levels, event columns, pod and
-  namespace names, UIDs, addresses and ports around a message do not matter; where a pattern names one,
-  it uses a macro of explain/catalog.py ({ip}, {hostport}, {name}, ...).
+  broken between words, indented or not); variant B drops the line breaks and keeps the spaces around
+  them (a message cut inside a word, as `fold` or a narrow terminal cuts it: such cuts are not indented).
+  Patterns are unanchored, so timestamps, log levels, event columns, pod and namespace names, UIDs,
+  addresses and ports around a message do not matter; where a pattern names one, it uses a macro of
+  explain/catalog.py ({ip}, {hostport}, {name}, ...).
 
 Every step is a linear scan (bounded regexes), so 1 MiB of hostile text costs what 1 MiB of log costs.
 """
@@ -42,7 +43,6 @@ _TOKEN_FIELD = re.compile(r"(?i)(\b(?:token|password|client-key-data)[\"']?\s{0,
                           r"(?!<redacted)[^\s\"',}]{8,}")
 _NEWLINE_A = re.compile(r"[ \t]*\n\s*")
 _SPACES = re.compile(r"[ \t]{2,}")
-_NEWLINE_B = re.compile(r"[ \t]*\n[ \t]*")
 
 
 def cap(text: str) -> tuple[str, bool]:
@@ -86,5 +86,5 @@ def variants(text: str) -> tuple[str, ...]:
     a = _SPACES.sub(" ", _NEWLINE_A.sub(" ", cleaned)).strip()
     if "\n" not in cleaned.strip():
         return (a,)
-    b = _SPACES.sub(" ", _NEWLINE_B.sub("", cleaned)).strip()
+    b = _SPACES.sub(" ", cleaned.replace("\n", "")).strip()
     return (a, b)
