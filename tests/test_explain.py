@@ -117,7 +117,9 @@ SAMPLES: tuple[Sample, ...] = (
            "/run/multus/multus.sock: connect: connection refused"),
     Sample("daemon-socket-refused", 'CmdAdd (shim): failed to send CNI request: Post "http://dummy/cni": dial unix '
            "/run/multus/multus.sock: connect: no such file or directory"),
-    Sample("daemon-oom-killed", "Last State: Terminated Reason: OOMKilled Exit Code: 137"),
+    Sample("daemon-oom-killed", "Containers:\n  kube-multus:\n    Container ID:  containerd://0c1d2e3f\n    Image: "
+           "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.0-thick\n    State:  Running\n    Last State:  Terminated\n"
+           "      Reason:  OOMKilled\n      Exit Code:  137"),
     Sample("daemon-oom-killed", "Warning  BackOff  2m (x40 over 12m)  kubelet  Back-off restarting failed container "
            "kube-multus in pod kube-multus-ds-4xk2p_kube-system(0c1d2e3f)"),
     Sample("in-cluster-config-missing", "error getting k8s client: GetK8sClient: failed to get context for in-cluster "
@@ -180,6 +182,17 @@ SAMPLES: tuple[Sample, ...] = (
     Sample("ipam-storage-not-configured", f'{POD}:whereabouts-conf]: error adding container to network '
            '"whereabouts-conf": error at storage engine: you have not configured the storage engine (looks like '
            "you're using an invalid `kubernetes.kubeconfig` parameter in your config)"),
+    # cmd/thin_entrypoint and cmd/multus-daemon at start-up
+    Sample("entrypoint-dir-missing", "cni-conf-dir is not found: stat /host/etc/cni/net.d: no such file or directory"),
+    Sample("daemon-start-failed", "2026-12-01T22:40:01Z [panic] failed start the multus thick-plugin listener: failed "
+           "to prepare the cni-socket for communicating with the shim: failed to create pod info socket directory "
+           "/host/run/multus/: mkdir /host/run/multus/: read-only file system"),
+    Sample("daemon-start-failed", "2026-12-01T22:40:01Z [error] the CNI version is a mandatory parameter when the "
+           "'-multus-config-file=auto' option is used"),
+    Sample("log-level-invalid", 'failed to create multus config: Log levels should be one of: debug/verbose/error/'
+           'panic, did not understand: "info"'),
+    Sample("pod-uid-mismatch", f'{POD}]: expected pod UID "{UID}" but got "0a1b2c3d-0000-4000-8000-000000000000" '
+           "from Kube API"),
     Sample("master-interface-missing", f'{POD}:macvlan-conf]: error adding container to network "macvlan-conf": '
            'failed to lookup master "eth1": Link not found'),
 )
@@ -204,6 +217,8 @@ NEGATIVES: tuple[str, ...] = (
     '"cniVersion": "1.0.0", "name": "cbr0", "plugins": [{"type": "flannel"}, {"type": "portmap"}]}]}]}',
     "NAME                        READY   STATUS    RESTARTS   AGE\nkube-multus-ds-4xk2p        1/1     Running   0"
     "          3d",
+    "Containers:\n  web:\n    Last State:  Terminated\n      Reason:  OOMKilled\n      Exit Code:  137",
+    "Warning  Failed  3m  kubelet  Failed to pull image \"nginx:1.27\": rpc error: code = NotFound",
     "",
     "   \n\t  ",
 )

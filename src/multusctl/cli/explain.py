@@ -41,6 +41,8 @@ def read_input(texts: tuple[str, ...]) -> str:
     from multusctl.explain import MAX_INPUT
 
     if texts == ("-",):
+        if sys.stdin is not None and sys.stdin.isatty():
+            sys.stderr.write("multusctl explain: reading the error text from the terminal; end it with Ctrl-D\n")
         try:
             raw = sys.stdin.buffer.read(4 * MAX_INPUT + 4) if hasattr(sys.stdin, "buffer") else b""
         except (OSError, ValueError) as exc:
