@@ -146,6 +146,9 @@ SAMPLES: tuple[Sample, ...] = (
            'web": client rate limiter Wait returned an error: context deadline exceeded'),
     Sample("api-slow", 'Get "https://10.43.0.1:443/api/v1/namespaces/default/pods/web": net/http: request canceled '
            "while waiting for connection (Client.Timeout exceeded while awaiting headers)"),
+    # client-go rest/request.go throttling, as the client-go vendored in multus v4.3.0 logs it (structured)
+    Sample("api-slow", 'I1201 22:40:01.123456 1 request.go:700] "Waited before sending request" delay="1.19s" '
+           'reason="client-side throttling, not priority and fairness" verb="GET" URL="https://10.43.0.1:443/api"'),
     # pkg/server/config manager.go (thick daemon start-up), cmd/thin_entrypoint, libcni
     Sample("cni-version-mismatch", "failed to create the configuration manager for the primary CNI plugin: failed to "
            "load the primary CNI configuration as a multus delegate with error 'delegate cni version is 0.3.1 while "
