@@ -142,12 +142,12 @@ SAMPLES: tuple[Sample, ...] = (
            "tcp: lookup kubernetes.default.svc on 10.43.0.10:53: no such host"),
     Sample("api-dns-failed", 'Get "https://api.example.internal:6443/version": dial tcp: lookup api.example.internal '
            "on 127.0.0.53:53: read udp 127.0.0.1:40222->127.0.0.53:53: i/o timeout"),
-    Sample("api-slow", f'{POD}]: error waiting for pod: Get "https://10.43.0.1:443/api/v1/namespaces/default/pods/'
-           'web": client rate limiter Wait returned an error: context deadline exceeded'),
+    Sample("api-throttled", f'{POD}]: error waiting for pod: Get "https://10.43.0.1:443/api/v1/namespaces/default/'
+           'pods/web": client rate limiter Wait returned an error: context deadline exceeded'),
     Sample("api-slow", 'Get "https://10.43.0.1:443/api/v1/namespaces/default/pods/web": net/http: request canceled '
            "while waiting for connection (Client.Timeout exceeded while awaiting headers)"),
     # client-go rest/request.go throttling, as the client-go vendored in multus v4.3.0 logs it (structured)
-    Sample("api-slow", 'I1201 22:40:01.123456 1 request.go:700] "Waited before sending request" delay="1.19s" '
+    Sample("api-throttled", 'I1201 22:40:01.123456 1 request.go:700] "Waited before sending request" delay="1.19s" '
            'reason="client-side throttling, not priority and fairness" verb="GET" URL="https://10.43.0.1:443/api"'),
     # pkg/server/config manager.go (thick daemon start-up), cmd/thin_entrypoint, libcni
     Sample("cni-version-mismatch", "failed to create the configuration manager for the primary CNI plugin: failed to "
@@ -222,6 +222,9 @@ NEGATIVES: tuple[str, ...] = (
     "          3d",
     "Containers:\n  web:\n    Last State:  Terminated\n      Reason:  OOMKilled\n      Exit Code:  137",
     "Warning  Failed  3m  kubelet  Failed to pull image \"nginx:1.27\": rpc error: code = NotFound",
+    ('Warning  FailedCreatePodSandBox  3m  kubelet  Failed to create pod sandbox: rpc error: '
+     'code = Unknown desc = failed to setup network for sandbox "9f2c4b1a7e3d": plugin '
+     'type="multus" name="multus-cni-network" failed (add): '),
     "",
     "   \n\t  ",
 )
@@ -294,7 +297,7 @@ REQUIRED = (
     "daemon-socket-refused", "in-cluster-config-missing", "api-unreachable", "cni-version-mismatch",
     "multus-conf-empty", "no-master-cni-config", "interface-exists", "sa-ca-missing", "only-primary-network",
     "multus-nested", "api-connect-refused", "x509-name-mismatch", "api-tls-handshake-timeout", "api-dns-failed",
-    "token-expired-or-missing-file", "api-slow",
+    "token-expired-or-missing-file", "api-slow", "api-throttled",
 )
 
 
@@ -412,7 +415,7 @@ def test_the_match_shape() -> None:
 def test_the_more_specific_entry_comes_first() -> None:
     text = ('Get "https://10.43.0.1:443/api/v1/pods": client rate limiter Wait returned an error: context deadline '
             "exceeded")
-    assert ids(text)[:2] == ["api-slow", "api-unreachable"]
+    assert ids(text)[:2] == ["api-throttled", "api-unreachable"]
     forbidden = ("cannot find a network-attachment-definition (macvlan-conf) in namespace (default): "
                  'network-attachment-definitions.k8s.cni.cncf.io "macvlan-conf" is forbidden: User '
                  f'"{SA}" cannot get resource "network-attachment-definitions" in API group "k8s.cni.cncf.io" in the '
@@ -421,6 +424,13 @@ def test_the_more_specific_entry_comes_first() -> None:
     dns = ("dial tcp: lookup kubernetes.default.svc on 10.43.0.10:53: read udp 10.42.0.5:40222->10.43.0.10:53: "
            "i/o timeout")
     assert ids(dns)[0] == "api-dns-failed"
+
+
+def test_a_log_with_two_failures_names_both() -> None:
+    log = (multus_log("have you checked that your default network is ready? still waiting for readinessindicatorfile "
+                      "@ /run/flannel/subnet.env. pollimmediate error: timed out waiting for the condition") + "\n"
+           + multus_log(f"{POD}]: error waiting for pod: Unauthorized"))
+    assert set(ids(log)) == {"readiness-indicator-timeout", "unauthorized"}
 
 
 def test_escaped_quotes_at_every_depth() -> None:

@@ -65,7 +65,7 @@ def explain(text: str) -> list[Match]:
 
     Order: an entry's specificity is the length of its longest match in the normalized text, so the entry
     that explains more of the message comes first: `client rate limiter Wait returned an error: context
-    deadline exceeded` puts api-slow before api-unreachable (which matched only `context deadline
+    deadline exceeded` puts api-throttled before api-unreachable (which matched only `context deadline
     exceeded`), and a kubelet event that wraps `error waiting for pod: Unauthorized` puts unauthorized's
     long pattern before the shorter hits of other entries. Equal lengths keep the catalog's order
     (data/explain.toml). Each entry appears once.
