@@ -27,6 +27,7 @@ from .kubeletkit import (
 
 pytestmark = [pytest.mark.root, needs_unshare]
 
+NODE_ENV = {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}
 DS_NAME = re.compile(r"^ds-[bcdfghjklmnpqrstvwxz2456789]{5}$")
 
 
@@ -34,7 +35,7 @@ def daemonset(name: str = "ds", tolerate_all: bool = True, script: str = "echo u
               **spec: object) -> dict:
     tmpl: dict = {"containers": [{"name": "main", "image": "docker.io/library/busybox:1.36",
                                   "command": ["/bin/sh", "-c", script],
-                                  "env": [{"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]}],
+                                  "env": [NODE_ENV]}],
                   "terminationGracePeriodSeconds": 2, **spec}
     if tolerate_all:
         tmpl["tolerations"] = [{"operator": "Exists", "effect": "NoSchedule"}, {"operator": "Exists",
@@ -65,7 +66,7 @@ def test_host_path_config_map_env_and_read_only(tmp_path: Path) -> None:
                                           "touch /host/etc/x 2>/dev/null || echo ro-refused; "
                                           "touch /cfg/x 2>/dev/null || echo cm-ro-refused; "
                                           "echo data > /scratch/f && cat /scratch/f; echo oops >&2; exit 0",
-                          container={"env": [{"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+                          container={"env": [NODE_ENV,
                                              {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                                              {"name": "NS", "valueFrom": {"fieldRef": {
                                                  "fieldPath": "metadata.namespace"}}}],

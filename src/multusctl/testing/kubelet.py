@@ -39,6 +39,7 @@ from multusctl.testing import podspec
 from multusctl.testing.podlogs import LogBook, Run
 from multusctl.testing.podstatus import ContainerState, PodState, pod_status
 from multusctl.testing.store import ApiError, Obj, WatchEvent, now_rfc3339
+from multusctl.testing.volumes import pod_volume
 
 if TYPE_CHECKING:
     from multusctl.testing.nodes import SimNode
@@ -254,10 +255,10 @@ class Kubelet:
     def _prepare_volumes(self, p: _Pod) -> bool:
         if p.volumes:
             return True
-        ns = p.key[0]
         try:
             for vol in p.spec.get("volumes") or []:
-                p.volumes[vol["name"]] = self._volume(p, ns, vol)
+                p.volumes[vol["name"]] = pod_volume(self.cluster, p.key, p.spec, p.node.root, p.staging,
+                                                    p.state.host_ip, vol)
         except podspec.VolumeError as exc:
             p.volumes.clear()
             name = vol.get("name", "")
@@ -265,59 +266,6 @@ class Kubelet:
             self._after(2.0, p, lambda: self._start_next(p))
             return False
         return True
-
-    def _volume(self, p: _Pod, ns: str, vol: Obj) -> tuple[Path, str]:
-        kind = next((k for k in vol if k != "name"), "")
-        dest = p.staging / "volumes" / vol["name"]
-        src = vol.get(kind) or {}
-        if kind == "hostPath":
-            return podspec.host_path_source(p.node.root, src), kind
-        if kind == "emptyDir":
-            dest.mkdir(parents=True, exist_ok=True)
-            return dest, kind
-        mode = int(src.get("defaultMode") or 0o644)
-        if kind in ("configMap", "secret"):
-            name = src.get("name" if kind == "configMap" else "secretName", "")
-            obj = self.store.get("", "configmaps" if kind == "configMap" else "secrets", ns, name)
-            files = podspec.keyed_files(src, obj, kind.lower(), name, kind == "secret")
-        elif kind == "projected":
-            files = {}
-            for source in src.get("sources") or []:
-                files.update(self._projected(p, ns, source))
-        elif kind == "downwardAPI":
-            pod = self.store.get("", "pods", ns, p.key[1]) or {}
-            files = {i.get("path", ""): podspec.field_value(pod, (i.get("fieldRef") or {}).get("fieldPath", ""),
-                                                            p.state.host_ip).encode() for i in src.get("items") or []}
-        else:
-            raise podspec.VolumeError(f"volume type {kind or '<none>'} is not supported by the test kubelet")
-        podspec.write_files(dest, files, mode)
-        return dest, kind
-
-    def _projected(self, p: _Pod, ns: str, source: Obj) -> dict[str, bytes]:
-        if "configMap" in source or "secret" in source:
-            kind = "configMap" if "configMap" in source else "secret"
-            src = source[kind] or {}
-            obj = self.store.get("", "configmaps" if kind == "configMap" else "secrets", ns, src.get("name", ""))
-            return podspec.keyed_files(src, obj, kind.lower(), src.get("name", ""), kind == "secret")
-        if "serviceAccountToken" in source:
-            sat = source["serviceAccountToken"] or {}
-            sa = self.p_sa(p)
-            try:
-                token = self.cluster.create_token(ns, sa, int(sat.get("expirationSeconds") or 3607),
-                                                  [sat["audience"]] if sat.get("audience") else None)
-            except ApiError as exc:
-                raise podspec.VolumeError(str(exc)) from None
-            return {sat.get("path") or "token": token.encode()}
-        if "downwardAPI" in source:
-            pod = self.store.get("", "pods", ns, p.key[1]) or {}
-            return {i.get("path", ""): podspec.field_value(pod, (i.get("fieldRef") or {}).get("fieldPath", ""),
-                                                           p.state.host_ip).encode()
-                    for i in (source["downwardAPI"] or {}).get("items") or []}
-        return {}
-
-    @staticmethod
-    def p_sa(p: _Pod) -> str:
-        return str(p.spec.get("serviceAccountName") or p.spec.get("serviceAccount") or "default")
 
     def _start_next(self, p: _Pod) -> None:
         if p.terminating or not self._prepare_volumes(p):
