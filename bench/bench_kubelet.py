@@ -2,8 +2,8 @@
 
     PYTHONPATH=src python3 bench/bench_kubelet.py 50 200
 
-Reports, per N: wall time until every pod Succeeded... no: until every daemon pod ran its command and is
-Running+Ready, the wall time of deleting the DaemonSet until every pod is gone, and this process's peak RSS
+Reports, per N: the wall time until every daemon pod ran its command and is Running and Ready, the wall
+time of deleting the DaemonSet until every pod is gone, and this process's peak RSS
 (the pods' processes are short-lived `sh -c 'echo; sleep'` children and not included)."""
 
 from __future__ import annotations
