@@ -1,5 +1,6 @@
-"""`python -m multusctl.testing serve --dir DIR [--seed FILE ...] [--fault SPEC ...]`: run a test
-cluster until interrupted. See `serve --help` for the fault spec grammar."""
+"""`python -m multusctl.testing serve --dir DIR [--seed FILE ...] [--fault SPEC ...] [--node NAME=ROOT[:FLAG,...]
+...] [--nodes N --node-root ROOT]`: run a test cluster until interrupted. See `serve --help` for the fault
+spec grammar."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from multusctl.testing.faults import refused_port, tls_handshake_blackhole
 from multusctl.testing.faultspec import GRAMMAR, FaultSpec, FaultSpecError, parse_fault_spec
+from multusctl.testing.nodes import NodeSpecError, SimNode, parse_flags, parse_node_spec
 from multusctl.testing.server import DEFAULT_SANS, TestCluster
 
 
@@ -31,7 +33,26 @@ def main(argv: list[str] | None = None) -> int:
                             "DIR/tls-blackhole.kubeconfig points at it")
     serve.add_argument("--refused-port", action="store_true",
                        help="also hold a port that refuses connections; DIR/refused.kubeconfig points at it")
+    serve.add_argument("--node", action="append", default=[], metavar="NAME=ROOT[:FLAG,...]",
+                       help="a simulated node whose hostPath volumes come from ROOT (repeatable); flags: "
+                            "notready, nopull, slow=SECONDS")
+    serve.add_argument("--nodes", type=int, default=0, metavar="N",
+                       help="N simulated nodes node-1..node-N sharing --node-root")
+    serve.add_argument("--node-root", type=Path, help="the root directory of the --nodes nodes")
+    serve.add_argument("--node-flags", default="", metavar="FLAG,...", help="flags of the --nodes nodes")
+    serve.add_argument("--unpullable-image", action="append", default=[], metavar="REF",
+                       help="an image no node can pull (ErrImagePull)")
     args = parser.parse_args(argv)
+    try:
+        nodes = [parse_node_spec(n) for n in args.node]
+        if args.nodes:
+            if args.node_root is None:
+                raise NodeSpecError("--nodes needs --node-root")
+            nodes += [parse_flags(SimNode(f"node-{i}", args.node_root), args.node_flags)
+                      for i in range(1, args.nodes + 1)]
+    except NodeSpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     specs: list[FaultSpec] = []
     for text in args.fault:
@@ -40,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         except FaultSpecError as exc:
             print(f"error: --fault {text!r}: {exc}", file=sys.stderr)
             return 2
-    cluster = TestCluster(sans=[*DEFAULT_SANS, *args.san], port=args.port)
+    cluster = TestCluster(sans=[*DEFAULT_SANS, *args.san], port=args.port, nodes=nodes or None,
+                          unpullable_images=args.unpullable_image)
     try:
         for path in args.seed:
             cluster.seed_yaml(path)

@@ -345,7 +345,10 @@ class ResourceApi:
         writeopts.check_preconditions(live, self.delete_options.preconditions, self.rt.group, self.rt.plural)
         if self.dry_run:
             return self.present(live)
-        return self.present(self.store.delete(self.rt.group, self.rt.plural, ns or None, name))
+        opts = self.delete_options
+        return self.present(self.cluster.deleter.delete(self.rt.group, self.rt.plural, ns or None, name,
+                                                        grace=opts.grace_period_seconds,
+                                                        propagation=opts.propagation_policy))
 
     # -- subresources and reviews --
 

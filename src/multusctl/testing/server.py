@@ -7,7 +7,6 @@ import contextlib
 import copy
 import json
 import os
-import select
 import socket
 import socketserver
 import ssl
@@ -36,9 +35,14 @@ from multusctl.testing.auth import (
     forbidden_status,
 )
 from multusctl.testing.control import handle_control, is_control_path
+from multusctl.testing.daemonsets import DaemonSetController
 from multusctl.testing.faults import Delay, FaultPlan, Reset, Respond, reset_connection
+from multusctl.testing.gc import Deleter
 from multusctl.testing.impersonate import ImpersonationError, impersonate
+from multusctl.testing.kubelet import Kubelet
+from multusctl.testing.nodes import SimNode, parse_node_spec, sim_node_from_object
 from multusctl.testing.pki import CertificateAuthority
+from multusctl.testing.podlogs import serve_pod_log
 from multusctl.testing.resources import Registry
 from multusctl.testing.seed import default_objects
 from multusctl.testing.store import (
@@ -46,14 +50,10 @@ from multusctl.testing.store import (
     Obj,
     Store,
     WatchEvent,
-    bad_request,
-    label_selector_from_dict,
-    matches,
     not_found,
-    parse_field_selector,
-    parse_label_selector,
     status_body,
 )
+from multusctl.testing.watch import serve_watch
 
 DEFAULT_SANS = ("127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                 "kubernetes.default.svc.cluster.local")
@@ -67,13 +67,21 @@ class TestCluster:
     get a name mismatch); `static_tokens` maps bearer tokens to users; `git_version` is what
     /version reports (kubectl's version dispatcher picks its client from it). Objects can be seeded
     before start(); the cluster holds the system namespaces, the `kubernetes` Service and the
-    bootstrap RBAC from the start."""
+    bootstrap RBAC from the start.
+
+    Simulated nodes (see the package docstring): `nodes` is a count (nodes node-1..node-N, sharing
+    `node_root` when given, else each with its own empty root directory) or a list of `SimNode`s or
+    ``NAME=ROOT[:FLAG,...]`` strings; their pods run on this machine once the cluster is started.
+    `unpullable_images` fail to pull on every node; `restart_backoff` is the first CrashLoopBackOff delay
+    (the kubelet's 10 s) and `pull_backoff` how long ErrImagePull shows before ImagePullBackOff."""
 
     __test__ = False  # not a pytest test class despite the name
 
     def __init__(self, *, sans: Sequence[str] = DEFAULT_SANS, static_tokens: dict[str, UserInfo] | None = None,
                  git_version: str = "v1.31.4+k3s1", host: str = "127.0.0.1", port: int = 0,
-                 watch_poll: float = 0.5) -> None:
+                 watch_poll: float = 0.5, nodes: int | Sequence[SimNode | str] | None = None,
+                 node_root: str | Path | None = None, unpullable_images: Iterable[str] = (),
+                 restart_backoff: float = 10.0, pull_backoff: float = 1.0) -> None:
         self.sans = list(sans)
         self.git_version = git_version
         self.host, self.port = host, port
@@ -92,9 +100,19 @@ class TestCluster:
         self._thread: threading.Thread | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._stopping = threading.Event()
-        self.store.observers.append(self._controllers)
+        self.simulated_nodes: dict[str, SimNode] = {}
+        self.unpullable_images = set(unpullable_images)
+        self.restart_backoff, self.pull_backoff = restart_backoff, pull_backoff
+        self.deleter = Deleter(self)
+        self.daemonsets = DaemonSetController(self)
+        self.kubelet = Kubelet(self)
+        self._node_roots: tempfile.TemporaryDirectory[str] | None = None
+        self.store.observers += [self._controllers, self.deleter.observe, self.daemonsets.observe,
+                                 self.kubelet.observe]
         for obj in default_objects():
             self._create_obj(obj)
+        for sim in self._initial_nodes(nodes, node_root):
+            self.add_node(sim)
 
     # ---- lifecycle ----
 
@@ -130,6 +148,7 @@ class TestCluster:
                                         name="testcluster", daemon=True)
         self._thread.start()
         self._seed_endpoints()
+        self.kubelet.start(tmp / "kubelet")
         return self
 
     def stop(self) -> None:
@@ -137,6 +156,7 @@ class TestCluster:
         if httpd is None:
             return
         self._stopping.set()
+        self.kubelet.stop()
         self.store.wake_all()
         httpd.shutdown()
         httpd.close_connections()
@@ -147,12 +167,53 @@ class TestCluster:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+        if self._node_roots is not None:
+            self._node_roots.cleanup()
+            self._node_roots = None
 
     def __enter__(self) -> TestCluster:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def api_port(self) -> int:
+        return self._httpd.server_address[1] if self._httpd is not None else self.port
+
+    # ---- simulated nodes ----
+
+    def _initial_nodes(self, nodes: int | Sequence[SimNode | str] | None,
+                       node_root: str | Path | None) -> list[SimNode]:
+        if nodes is None:
+            return []
+        if isinstance(nodes, int):
+            if node_root is None:
+                self._node_roots = tempfile.TemporaryDirectory(prefix="multusctl-noderoots-")
+                roots = [Path(self._node_roots.name) / f"node-{i}" for i in range(1, nodes + 1)]
+                for r in roots:
+                    r.mkdir()
+            else:
+                roots = [Path(node_root)] * nodes
+            return [SimNode(f"node-{i}", roots[i - 1]) for i in range(1, nodes + 1)]
+        return [parse_node_spec(n) if isinstance(n, str) else n for n in nodes]
+
+    def add_node(self, node: SimNode | str) -> Obj:
+        """Add a simulated node (a `SimNode` or ``NAME=ROOT[:FLAG,...]``) and its Node object."""
+        sim = parse_node_spec(node) if isinstance(node, str) else node
+        self.simulated_nodes[sim.name] = sim
+        return self.seed([sim.node_object(len(self.simulated_nodes), self.git_version)])[0]
+
+    def _register_seeded_node(self, ev: WatchEvent) -> None:
+        name = ev.obj["metadata"]["name"]
+        if ev.type == "DELETED":
+            self.simulated_nodes.pop(name, None)
+            return
+        sim = sim_node_from_object(ev.obj)
+        if sim is not None:
+            known = self.simulated_nodes.get(name)
+            if known is None or (known.root, known.flags) != (sim.root, sim.flags):
+                self.simulated_nodes[name] = sim
 
     # ---- seeding ----
 
@@ -262,8 +323,8 @@ class TestCluster:
         elif kind == ("", "serviceaccounts") and ev.type == "ADDED":
             for secret in self.store.list("", "secrets", ev.namespace):
                 self._fill_token_secret(secret)
-        if kind in (("", "pods"), ("", "nodes"), ("apps", "daemonsets")):
-            self._daemonset_controller()
+        if kind == ("", "nodes"):
+            self._register_seeded_node(ev)
 
     def _crd_controller(self, ev: WatchEvent) -> None:
         name = ev.obj["metadata"]["name"]
@@ -306,39 +367,6 @@ class TestCluster:
         current["data"] = {**(current.get("data") or {}), "token": _b64(token.encode()),
                            "ca.crt": _b64(self.ca_pem), "namespace": _b64(ns.encode())}
         self.store.update("", "secrets", current, check_rv=False)
-
-    def _daemonset_controller(self) -> None:
-        nodes = self.store.list("", "nodes")
-        for ds in self.store.list("apps", "daemonsets"):
-            spec = ds.get("spec") or {}
-            tmpl_spec = (spec.get("template") or {}).get("spec") or {}
-            node_selector = tmpl_spec.get("nodeSelector") or {}
-            eligible = [n for n in nodes
-                        if all(((n["metadata"].get("labels") or {}).get(k)) == v for k, v in node_selector.items())]
-            selector = label_selector_from_dict(spec.get("selector")) or []
-            uid = ds["metadata"]["uid"]
-            pods = [p for p in self.store.list("", "pods", ds["metadata"].get("namespace"))
-                    if any(o.get("uid") == uid for o in p["metadata"].get("ownerReferences") or [])
-                    or (selector and matches(p, selector, []))]
-            scheduled = [p for p in pods if (p.get("spec") or {}).get("nodeName")]
-            ready = [p for p in scheduled if _pod_ready(p)]
-            desired = len(eligible)
-            status: Obj = {
-                "currentNumberScheduled": len(scheduled), "desiredNumberScheduled": desired,
-                "numberMisscheduled": 0, "numberReady": len(ready),
-                "observedGeneration": ds["metadata"].get("generation", 1),
-                "updatedNumberScheduled": len(scheduled), "numberAvailable": len(ready),
-            }
-            if desired - len(ready) > 0:
-                status["numberUnavailable"] = desired - len(ready)
-            if ds.get("status") != status:
-                ds["status"] = status
-                self.store.update("apps", "daemonsets", ds, check_rv=False)
-
-
-def _pod_ready(pod: Obj) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
 
 
 def _b64(data: bytes) -> str:
@@ -556,11 +584,10 @@ class _Handler(BaseHTTPRequestHandler):
             namespace=target.namespace, name=target.name, resource_request=True, path=path))
         api = ResourceApi(cluster, target, query, user, self.headers.get("Accept") or "")
         if verb == "watch":
-            self._watch(api)
+            serve_watch(self, api)
             return
         if verb == "get" and target.subresource == "log":
-            text = api.pod_log()
-            self._send(200, text.encode(), "text/plain")
+            serve_pod_log(self, api)
             return
         ctype = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
         if body and ctype == "application/vnd.kubernetes.protobuf":
@@ -611,88 +638,3 @@ class _Handler(BaseHTTPRequestHandler):
         if doc is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         self._json(200, doc)
-
-    # -- watch --
-
-    def _watch(self, api: ResourceApi) -> None:
-        cluster = self.server.cluster
-        q = api.query
-        labels = parse_label_selector(q.get("labelSelector"))
-        fields = parse_field_selector(q.get("fieldSelector"))
-        if api.target.name:
-            fields.append(("metadata.name", True, api.target.name))
-        rv_param = q.get("resourceVersion", "")
-        timeout = float(q.get("timeoutSeconds") or 1800)
-        deadline = time.monotonic() + timeout
-        rt = api.target.rt
-        ns = api.target.namespace
-        initial: list[Obj] = []
-        if rv_param in ("", "0") or q.get("sendInitialEvents") == "true":
-            items, rv = cluster.store.select(rt.group, rt.plural, ns or None, q.get("labelSelector"),
-                                             q.get("fieldSelector"))
-            initial = [o for o in items if matches(o, [], fields)]
-        else:
-            try:
-                rv = int(rv_param)
-            except ValueError:
-                raise bad_request(f"invalid resource version {rv_param!r}") from None
-        events = cluster.store.events_since(rv, deadline, cluster._stopping.is_set, cluster.watch_poll)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("Cache-Control", "no-cache, private")
-        self.end_headers()
-        self.close_connection = True
-
-        first = [True]
-
-        def emit(etype: str, obj: Obj) -> None:
-            if api.table and etype in ("ADDED", "MODIFIED", "DELETED"):
-                # As the apiserver: one single-row Table per event, columns only in the first.
-                obj = api.as_table([obj], obj["metadata"].get("resourceVersion", ""), first[0])
-                first[0] = False
-            data = json.dumps({"type": etype, "object": obj}).encode() + b"\n"
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.wfile.flush()
-
-        try:
-            for obj in initial:
-                emit("ADDED", api.present(obj))
-            if q.get("sendInitialEvents") == "true":
-                emit("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {
-                    "resourceVersion": str(rv), "annotations": {"k8s.io/initial-events-end": "true"}}})
-            for ev in events:
-                if ev is None:
-                    if _peer_gone(self.connection):
-                        return
-                    continue
-                if ev.group != rt.group or ev.plural != rt.plural or (ns and ev.namespace != ns):
-                    continue
-                if not matches(ev.obj, labels, fields):
-                    continue
-                emit(ev.type, api.present(ev.obj))
-            self.wfile.write(b"0\r\n\r\n")
-        except ApiError as err:
-            emit("ERROR", err.status())
-        except (OSError, ValueError):
-            return
-
-
-def _peer_gone(conn: socket.socket) -> bool:
-    """Whether a watching client hung up (it sends nothing while watching, so readable means EOF)."""
-    try:
-        readable, _, _ = select.select([conn], [], [], 0)
-        if not readable:
-            return False
-        previous = conn.gettimeout()
-        conn.settimeout(0)
-        try:
-            return conn.recv(1) == b""
-        finally:
-            conn.settimeout(previous)
-    except (ssl.SSLWantReadError, BlockingIOError):
-        return False
-    except (OSError, ValueError):
-        return True
-
-

@@ -228,6 +228,17 @@ class Store:
             return [copy.deepcopy(o) for (g, p, ns, _n), o in sorted(self._objects.items())
                     if g == group and p == resource and (namespace is None or ns == namespace)]
 
+    def peek_list(self, group: str, resource: str, namespace: str | None = None) -> list[Obj]:
+        """The live objects themselves (no copies), for controllers that only read them: never mutate."""
+        with self._cond:
+            return [o for (g, p, ns, _n), o in self._objects.items()
+                    if g == group and p == resource and (namespace is None or ns == namespace)]
+
+    def peek_all(self) -> list[tuple[Key, Obj]]:
+        """Every live object with its key (no copies, never mutate): for the garbage collector."""
+        with self._cond:
+            return list(self._objects.items())
+
     # -- reads for the API --
 
     @property
