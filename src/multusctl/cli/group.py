@@ -12,6 +12,7 @@ from multusctl.cli.explain import explain_cmd
 from multusctl.cli.install import install_cmd, status_cmd, uninstall_cmd
 from multusctl.cli.kubeconfig import kubeconfig_group
 from multusctl.cli.nad import nad_group
+from multusctl.cli.nad_test import test_cmd as _nad_test  # noqa: F401  (registers `nad test`)
 from multusctl.cli.render import render_cmd
 
 
