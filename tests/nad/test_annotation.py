@@ -17,7 +17,8 @@ PRE = "parsePodNetworkAnnotation: parsePodNetworkObjectName: "
     (" ns1 / a @ x ", [("ns1", "a", "x")]),
     ('[{"name":"a","namespace":"n","interface":"i1"},{"name":"b"}]', [("n", "a", "i1"), ("default", "b", "")]),
     ('[{"NAME":"a","interfaceRequest":"old"}]', [("default", "a", "old")]),  # Go matches keys case-insensitively
-    ("[]", []), ("null", [("default", "null", "")]), ('[{"name":"a","ips":["10.1.1.1/24","fd00::1"],"mac":"02:00:00:00:00:01"}]', [("default", "a", "")]),
+    ("[]", []), ("null", [("default", "null", "")]),
+    ('[{"name":"a","ips":["10.1.1.1/24","fd00::1"],"mac":"02:00:00:00:00:01"}]', [("default", "a", "")]),
 ])
 def test_accepted(text: str, want: list[tuple[str, str, str]]) -> None:
     assert [(s.namespace, s.name, s.interface) for s in parse(text)] == want
@@ -62,7 +63,7 @@ def test_any_text_parses_or_refuses_in_one_line(text: str) -> None:
     try:
         got = parse(text)
     except AnnotationError as exc:
-        assert str(exc) and "\n" not in str(exc).strip() or "\n" in text
+        assert str(exc) and ("\n" not in str(exc).strip() or "\n" in text)
         return
     for s in got:
         assert isinstance(s.name, str) and s.namespace
@@ -70,7 +71,8 @@ def test_any_text_parses_or_refuses_in_one_line(text: str) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,8}[a-z0-9])?", fullmatch=True),
-                          st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True), st.from_regex(r"[a-z0-9]{0,14}", fullmatch=True)),
+                          st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True),
+                          st.from_regex(r"[a-z0-9]{0,14}", fullmatch=True)),
                 min_size=1, max_size=5))
 def test_text_form_round_trips(items: list[tuple[str, str, str]]) -> None:
     text = ",".join(f"{ns}/{name}" + (f"@{i}" if i else "") for name, ns, i in items)

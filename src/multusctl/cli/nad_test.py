@@ -142,7 +142,7 @@ def test_cmd(target: str | None, namespace: str | None, ifname: str, annotation:
             click.echo("multusctl nad: interrupted; the sandbox was removed", err=True)
             sys.exit(130)
     snap.trials = trials
-    report = validate.report(snap, tuple(c for c in static.checks_run) + (
-        "nad-attach-failed", "nad-plugin-timeout", "nad-ping-failed", "nad-cleanup-failed", "nad-annotation-invalid"))
+    report = validate.report(snap, (*static.checks_run, "nad-attach-failed", "nad-plugin-timeout", "nad-ping-failed",
+                                    "nad-cleanup-failed", "nad-annotation-invalid"))
     report.attachments = [t.to_dict() for t in trials]
     emit(report, output, color, verbose, secrets, prefix=_text(trials, kept) if output == "text" else "")

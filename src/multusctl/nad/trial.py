@@ -58,7 +58,8 @@ class Trial:
                 "interfaces": res.get("interfaces", []), "ips": res.get("ips", []),
                 "routes": res.get("routes", []), "dns": res.get("dns", {}),
                 "sandbox_links": self.links, "sandbox_addresses": self.addresses,
-                "pings": [{"address": a, "ok": why is None, **({"error": why} if why else {})} for a, why in self.pings]}
+                "pings": [{"address": a, "ok": why is None, **({"error": why} if why else {})}
+                          for a, why in self.pings]}
 
 
 @dataclass
