@@ -26,8 +26,10 @@ def nad_attach_failed(snap: Any) -> Iterator[Hit]:
             if failed is None or failed.timed_out:
                 continue
             index = run.calls.index(failed)
+            effect = ("A pod that names it stays in ContainerCreating with this error." if phase == "ADD" else
+                      "Pods still start (kubelet never runs CHECK), but the plugin cannot verify its own work.")
             yield Hit(message=f"NetworkAttachmentDefinition {t.nad} as {t.ifname}: {failed.plugin} {phase} failed: "
-                      f"{failed.failure()}. A pod that names it stays in ContainerCreating with this error.",
+                      f"{failed.failure()}. {effect}", severity=None if phase == "ADD" else "warning",
                       fix=f"Fix what the plugin names in spec.config of {t.nad}, then run `multusctl nad test` again",
                       path=t.nad, field=_where(t, failed, index),
                       evidence={"nad": t.nad, "plugin": failed.plugin, "command": phase,
@@ -67,7 +69,11 @@ def nad_ping_failed(snap: Any) -> Iterator[Hit]:
 def nad_cleanup_failed(snap: Any) -> Iterator[Hit]:
     for t in _trials(snap):
         run = t.phases.get("DEL")
-        problems = [f"{c.plugin} DEL: {c.failure()}" for c in (run.calls if run else []) if not c.ok]
+        add = t.phases.get("ADD")
+        # After a failed ADD the DEL often fails for the same reason (the config the plugin refused): said once.
+        echo = add.failed.failure() if add is not None and add.failed is not None else None
+        problems = [f"{c.plugin} DEL: {c.failure()}" for c in (run.calls if run else [])
+                    if not c.ok and c.failure() != echo]
         problems += list(t.cleanup_errors)
         for p in problems:
             yield Hit(message=f"NetworkAttachmentDefinition {t.nad} as {t.ifname}: {p}. The runtime would retry the "
