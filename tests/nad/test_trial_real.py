@@ -30,7 +30,8 @@ FAKE_VERSION = 'if [ "$CNI_COMMAND" = VERSION ]; then echo \'{"cniVersion":"1.0.
 def nad_file(tmp_path: Path, config: dict[str, Any], name: str = "t1") -> Path:
     p = tmp_path / f"{name}.json"
     p.write_text(json.dumps({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
-                             "metadata": {"name": name, "namespace": "default"}, "spec": {"config": json.dumps(config)}}))
+                             "metadata": {"name": name, "namespace": "default"},
+                             "spec": {"config": json.dumps(config)}}))
     return p
 
 
