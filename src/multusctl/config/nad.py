@@ -54,7 +54,7 @@ def _plugin_problems(obj: dict[str, Any], at: str, version: Any = None,
     return out
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)  # 10,000 distinct NADs must stay one parse each
 def parsed(text: str) -> dict[str, Any] | None:
     """spec.config as a JSON object, None when it is not one (config_problems says why). Cached: every NAD
     check reads the same text, and a cluster's NADs repeat configs. Callers must not mutate the result."""
@@ -95,7 +95,7 @@ def config_problems(text: Any, versions: Versions | None = None) -> list[tuple[s
     if len(text) > MAX_CONFIG:
         return [("spec.config", f"spec.config is {len(text)} bytes long (limit {MAX_CONFIG})")]
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        doc = parsed(text) or json.loads(text, parse_constant=_reject_constant)  # the cached parse, else why not
     except (ValueError, RecursionError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"

@@ -4,6 +4,7 @@ dhcp), and the address ranges it hands out (for nad-ipam-overlap). Pure; never a
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import Any
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -11,8 +12,13 @@ Problem = tuple[str, str]
 
 
 def _net(value: Any) -> Net | None:
+    return _cidr(value) if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=1 << 16)  # ipaddress is slow, and validation and the overlap check read each range
+def _cidr(value: str) -> Net | None:
     """A CIDR as the plugins parse it (net.ParseCIDR: host bits allowed, so `10.1.2.3/24` is 10.1.2.0/24)."""
-    if not isinstance(value, str) or "/" not in value:
+    if "/" not in value:
         return None
     try:
         return ipaddress.ip_network(value, strict=False)
