@@ -35,6 +35,13 @@ def cluster_checks() -> list[Check]:
     return checks_for("cluster") + [c for c in checks_for("nad") if c.id in ("nad-crd-missing", "nad-config-invalid")]
 
 
+def nad_checks() -> list[Check]:
+    """The checks of `multusctl nad validate|test`, over a gather.nads.NadSnapshot."""
+    from multusctl.checks import cluster_nads, nad_node, nad_trial  # noqa: F401
+
+    return checks_for("nad")
+
+
 def manifest_checks() -> list[Check]:
     """The checks of `multusctl check --manifest`, over a ManifestSnapshot."""
     from multusctl.checks import manifest_paths, manifest_pod, manifest_rbac  # noqa: F401
@@ -47,4 +54,4 @@ def node_checks() -> list[Check]:
     return checks_for("node")
 
 
-__all__ = ["REGISTRY", "Check", "cluster_checks", "manifest_checks", "node_checks"]
+__all__ = ["REGISTRY", "Check", "cluster_checks", "manifest_checks", "nad_checks", "node_checks"]

@@ -11,6 +11,8 @@ from multusctl.cli.doctor import doctor_cmd
 from multusctl.cli.explain import explain_cmd
 from multusctl.cli.install import install_cmd, status_cmd, uninstall_cmd
 from multusctl.cli.kubeconfig import kubeconfig_group
+from multusctl.cli.nad import nad_group
+from multusctl.cli.nad_test import test_cmd as _nad_test  # noqa: F401  (registers `nad test`)
 from multusctl.cli.render import render_cmd
 
 
@@ -46,6 +48,8 @@ def cli() -> None:
       multusctl render --mode thick Multus manifests with this distro's paths (thin or thick)
       multusctl check --manifest F  what is wrong with Multus manifests for this node's layout
       multusctl check --list        every check id, what it means, its references
+      multusctl nad validate F      check NADs (files, -n NS, -A) against this node's plugins
+      multusctl nad test NAME|F     try a NAD for real in a throwaway network namespace
 
     Shell completion: eval "$(_MULTUSCTL_COMPLETE=bash_source multusctl)" (zsh_source, fish_source).
     """
@@ -60,3 +64,4 @@ cli.add_command(install_cmd)
 cli.add_command(status_cmd)
 cli.add_command(uninstall_cmd)
 cli.add_command(render_cmd)
+cli.add_command(nad_group)

@@ -34,7 +34,7 @@ class Finding:
 class Target:
     """What a report is about (a node, a cluster, manifests)."""
 
-    kind: str = "node"  # node | cluster | manifest
+    kind: str = "node"  # node | cluster | manifest | nad
     root: str = "/"
     distro: str = "unknown"
     role: str = "unknown"
@@ -56,6 +56,8 @@ class Report:
     checks: dict[str, Entry] = dataclasses.field(default_factory=dict)
     # doctor: each step of the live chain (name, label, status ok|failed|skipped, duration_ms, detail).
     steps: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # nad test: each attachment tried (NAD, interface, result: interfaces, IPs, routes, DNS; what the sandbox showed).
+    attachments: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {s: 0 for s in SEVERITIES}
@@ -75,4 +77,5 @@ class Report:
             "checks_run": list(self.checks_run),
             "summary": self.summary(),
             **({"steps": [dict(s) for s in self.steps]} if self.steps else {}),
+            **({"attachments": [dict(a) for a in self.attachments]} if self.attachments else {}),
         }

@@ -236,6 +236,8 @@ def render_text(report: Report, color: bool = False, verbose: bool = False) -> s
     if t.kind == "manifest":  # manifests judged against a layout, not a node's files
         what = {"thin": "multus thin", "thick": "multus thick", "none": "no multus DaemonSet"}.get(t.mode, "multus")
         described = f"manifests ({what}) against the {t.distro} layout of root {t.root}"
+    if t.kind == "nad":  # NADs judged against this node's plugins, interfaces and address plan
+        verb, described = "nad", f"NetworkAttachmentDefinitions against root {t.root}"
     header = style(_BOLD, f"multusctl {verb}:") + " " + _safe(described)
     if report.steps:
         from multusctl.report.steps import step_lines
