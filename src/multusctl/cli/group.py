@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from multusctl import __version__
-from multusctl.cli.check import check_cmd
-from multusctl.cli.detect import detect_cmd
-from multusctl.cli.doctor import doctor_cmd
-from multusctl.cli.explain import explain_cmd
-from multusctl.cli.install import install_cmd, status_cmd, uninstall_cmd
-from multusctl.cli.kubeconfig import kubeconfig_group
-from multusctl.cli.nad import nad_group
-from multusctl.cli.nad_test import test_cmd as _nad_test  # noqa: F401  (registers `nad test`)
-from multusctl.cli.render import render_cmd
+
+# verb -> (module, attribute). A verb's module is imported only when that verb runs (or help lists them all):
+# importing every verb's module made each command pay ~60 ms for the others (render, install, nad, ...).
+VERBS: dict[str, tuple[str, str]] = {
+    "detect": ("multusctl.cli.detect", "detect_cmd"),
+    "check": ("multusctl.cli.check", "check_cmd"),
+    "doctor": ("multusctl.cli.doctor", "doctor_cmd"),
+    "explain": ("multusctl.cli.explain", "explain_cmd"),
+    "kubeconfig": ("multusctl.cli.kubeconfig", "kubeconfig_group"),
+    "install": ("multusctl.cli.install", "install_cmd"),
+    "status": ("multusctl.cli.install", "status_cmd"),
+    "uninstall": ("multusctl.cli.install", "uninstall_cmd"),
+    "render": ("multusctl.cli.render", "render_cmd"),
+    "nad": ("multusctl.cli.nad_test", "nad_group"),  # nad_test adds `nad test` to the group of cli/nad.py
+}
 
 
 class _Group(click.Group):
-    """The group, whose help names the program as it was called (`kubectl multus` as a kubectl plugin)."""
+    """The group, whose help names the program as it was called (`kubectl multus` as a kubectl plugin), and
+    whose verbs load on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(VERBS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = VERBS.get(cmd_name)
+        if where is None:
+            return None
+        command: click.Command = getattr(importlib.import_module(where[0]), where[1])
+        return command
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         prog = ctx.find_root().info_name or "multusctl"
@@ -53,15 +72,3 @@ def cli() -> None:
 
     Shell completion: eval "$(_MULTUSCTL_COMPLETE=bash_source multusctl)" (zsh_source, fish_source).
     """
-
-
-cli.add_command(detect_cmd)
-cli.add_command(check_cmd)
-cli.add_command(doctor_cmd)
-cli.add_command(explain_cmd)
-cli.add_command(kubeconfig_group)
-cli.add_command(install_cmd)
-cli.add_command(status_cmd)
-cli.add_command(uninstall_cmd)
-cli.add_command(render_cmd)
-cli.add_command(nad_group)
