@@ -241,3 +241,8 @@ def test_inspect_describes_a_token_kubeconfig_without_the_token() -> None:
     assert "system:serviceaccount:kube-system:multus (ServiceAccount kube-system/multus)" in out
     assert "in 23 h, lifetime 24 h" in out and "mode 0600, owner uid 0" in out
     assert "server    https://10.43.0.1:443" in out and "CN=test-ca" in out
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("500ms", 0.5), ("1.5s", 1.5), ("1m30s", 90.0), ("2s", 2.0)])
+def test_duration_seconds_keeps_sub_second_parts(text: str, seconds: float) -> None:
+    assert duration.seconds(text) == seconds

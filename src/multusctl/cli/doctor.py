@@ -9,25 +9,6 @@ import click
 FORMATS = ("text", "json", "sarif", "junit")
 
 
-def _seconds(text: str) -> float:
-    """--timeout: Go-style (2s, 500ms, 1m) or plain seconds."""
-    s = text.strip().lower()
-    try:
-        if s.endswith("ms"):
-            value = float(s[:-2]) / 1000
-        elif s.endswith("s"):
-            value = float(s[:-1])
-        elif s.endswith("m"):
-            value = float(s[:-1]) * 60
-        else:
-            value = float(s)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a duration (e.g. 2s, 500ms)") from None
-    if not 0.05 <= value <= 300:
-        raise click.BadParameter(f"{text!r} is outside 50ms..5m")
-    return value
-
-
 @click.command("doctor", short_help="Test the live chain Multus needs (DNS, TCP, TLS, auth, RBAC, NADs, DaemonSet).")
 @click.option("--root", default="/", show_default=True, metavar="DIR", type=click.Path(file_okay=False, exists=True),
               help="The node to check (a copy of a node's files works for the offline part).")
@@ -56,11 +37,12 @@ def doctor_cmd(root: str, admin: str | None, multus_kubeconfig: str | None, time
     Exit status: 0 no error findings, 1 at least one error, 2 bad usage or unreadable input.
     """
     from multusctl.analyze import node_snapshot
+    from multusctl.cli.options import seconds as duration_option
     from multusctl.doctor.run import DoctorProblem, Options, run
     from multusctl.report.formats import render
     from multusctl.report.steps import step_line
 
-    seconds = _seconds(timeout)
+    seconds = duration_option(timeout, "--timeout", low=0.05, high=300)
     snap = node_snapshot(root)
     node = snap if snap.layout.node_found else None
     if node is None and not multus_kubeconfig and not admin:

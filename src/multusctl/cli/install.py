@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from multusctl.cli.options import seconds as duration_option
 from multusctl.layout.model import DISTROS
 
 if TYPE_CHECKING:
@@ -29,15 +30,6 @@ def _fail(code: int, message: str, secrets: set[str] | None = None) -> NoReturn:
 
     click.echo(f"multusctl: {redact(message, secrets or set())}", err=True)
     sys.exit(code)
-
-
-def _seconds(text: str, hint: str) -> float:
-    from multusctl.provision import duration
-
-    try:
-        return float(duration.parse(text))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=hint) from None
 
 
 def _progress() -> Callable[[str], None]:
@@ -172,7 +164,7 @@ def install_cmd(admin_kubeconfig: str | None, context: str | None, namespace: st
     from multusctl.install.backup import Backup, default_dir
     from multusctl.install.rollout import wait_rollout
 
-    seconds = _seconds(timeout, "--timeout")
+    seconds = duration_option(timeout, "--timeout")
     objects = render("install", distro=distro, root=root, mode=mode, multus_version=multus_version, image=image,
                      namespace=namespace)
     secrets: set[str] = set()
@@ -216,7 +208,7 @@ def status_cmd(admin_kubeconfig: str | None, context: str | None, namespace: str
     from multusctl.install.rollout import RolloutTimeout, wait_rollout
     from multusctl.install.status import render_text, status
 
-    seconds = _seconds(timeout, "--timeout")
+    seconds = duration_option(timeout, "--timeout")
     secrets: set[str] = set()
     with _connect("status", root, None, admin_kubeconfig, context, secrets) as api, _api_errors("status", secrets):
         if wait:
@@ -270,7 +262,7 @@ def uninstall_cmd(admin_kubeconfig: str | None, context: str | None, namespace: 
     from multusctl.install.backup import Backup, default_dir
     from multusctl.install.uninstall import NodeCleanup, uninstall
 
-    seconds = _seconds(timeout, "--timeout")
+    seconds = duration_option(timeout, "--timeout")
     _, layout = detect_layout_from(root, None if distro == "auto" else distro, None, conf_dir, ())
     # Render's names, to refuse same-named objects of someone else's: of both modes, since whichever was
     # installed, uninstall is not told (the thick set adds the daemon-config ConfigMap).

@@ -9,12 +9,7 @@ from typing import Any
 import click
 
 from multusctl.cli.nad import cluster_nads, common, emit, fail, nad_group
-
-
-def _seconds(text: str) -> float:
-    from multusctl.cli.doctor import _seconds as parse
-
-    return parse(text)
+from multusctl.cli.options import seconds as duration_option
 
 
 def _attachments(target: str | None, annotation: str | None, ifname: str, namespace: str | None, root: str,
@@ -119,7 +114,7 @@ def test_cmd(target: str | None, namespace: str | None, ifname: str, annotation:
             ipaddress.ip_address(addr)
         except ValueError:
             raise click.BadParameter(f"{addr!r} is not an IP address", param_hint="--ping") from None
-    seconds = _seconds(timeout)
+    seconds = duration_option(timeout, "--timeout", low=0.05)
     secrets: set[str] = set()
     attachments, ann_errors, sources = _attachments(target, annotation, ifname, namespace, root, distro, kubeconfig,
                                                     context, secrets)

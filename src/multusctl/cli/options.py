@@ -10,7 +10,21 @@ import click
 from multusctl.cli.run import detect_layout_from
 from multusctl.layout.model import DISTROS, ROLES
 
-__all__ = ["detect_layout_from", "node_options"]
+__all__ = ["detect_layout_from", "node_options", "seconds"]
+
+
+def seconds(text: str, hint: str, low: float = 0.0, high: float | None = None) -> float:
+    """A Go-style duration option (`2s`, `500ms`, `1m30s`) in seconds, or click's one-line usage error."""
+    from multusctl.provision import duration
+
+    try:
+        value = duration.seconds(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None
+    if value < low or (high is not None and value > high):
+        bounds = f"{duration.human(low) if low >= 1 else f'{low * 1000:g}ms'}..{duration.human(high or 0)}"
+        raise click.BadParameter(f"{text!r} is outside {bounds}", param_hint=hint)
+    return value
 
 
 def node_options(fn: Callable[..., Any]) -> Callable[..., Any]:

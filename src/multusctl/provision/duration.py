@@ -6,18 +6,23 @@ import re
 
 from multusctl.config.credentials import timestamp  # one time format for check, inspect and create
 
-_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(h|m|s)")  # ASCII digits only, as Go's time.ParseDuration
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)")  # ASCII digits only, as Go's time.ParseDuration
 MAX_SECONDS = 100 * 365 * 86400  # a century: anything longer is a typo, and timedelta overflows past ~2.7e6 years
-_UNITS = {"h": 3600, "m": 60, "s": 1}
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 # TokenRequest refuses expirationSeconds below 10 minutes (FACTS.md §6).
 MIN_TOKEN_SECONDS = 600
 
-__all__ = ["MIN_TOKEN_SECONDS", "human", "parse", "timestamp", "token_seconds"]
+__all__ = ["MIN_TOKEN_SECONDS", "human", "parse", "seconds", "timestamp", "token_seconds"]
 
 
 def parse(text: str) -> int:
-    """Seconds; ValueError with a one-line reason for anything else."""
+    """Whole seconds; ValueError with a one-line reason for anything else."""
+    return int(seconds(text))
+
+
+def seconds(text: str) -> float:
+    """Seconds, sub-second parts kept (`500ms`, `1.5s`); ValueError with a one-line reason for anything else."""
     s = text.strip().lower()
     pos, total = 0, 0.0
     for m in _PART.finditer(s):
@@ -29,7 +34,7 @@ def parse(text: str) -> int:
         raise ValueError(f"{text!r} is not a duration (use e.g. 24h, 8760h, 90m)")
     if total > MAX_SECONDS:
         raise ValueError(f"{text!r} is longer than a century (876000h)")
-    return int(total)
+    return total
 
 
 def human(seconds: float) -> str:
