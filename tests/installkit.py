@@ -21,6 +21,7 @@ NS = "kube-system"
 LABELS = {"app.kubernetes.io/managed-by": "multusctl", "app.kubernetes.io/part-of": "multus"}
 IMAGE = "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.0-thick"  # the tests install thick: it has all six objects
 K3S_CONF = "/var/lib/rancher/k3s/agent/etc/cni/net.d"
+TOKEN = "s3cr3t-admin-token-do-not-print"
 
 
 def _meta(name: str, namespace: str | None = NS, **extra: str) -> Obj:

@@ -7,31 +7,13 @@ import os
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from multusctl.testing import TestCluster, UserInfo
-
-from .installkit import IMAGE, NS, FakeRender, node, pod, run, snapshot
-
-TOKEN = "s3cr3t-admin-token-do-not-print"
-
-
-@pytest.fixture
-def cluster() -> Iterator[TestCluster]:
-    users = {TOKEN: UserInfo(username="admin", groups=["system:masters", "system:authenticated"])}
-    with TestCluster(static_tokens=users) as c:
-        c.seed([node("node-a"), node("node-b")])
-        yield c
-
-
-@pytest.fixture
-def kc(cluster: TestCluster, tmp_path: Path) -> str:
-    # A token kubeconfig: its secret must never show in any output.
-    return str(cluster.kubeconfig_for_token(tmp_path / "admin.kubeconfig", TOKEN))
+from multusctl.testing import TestCluster
+from tests.installkit import IMAGE, NS, TOKEN, FakeRender, pod, run, snapshot
 
 
 @pytest.fixture
@@ -170,7 +152,7 @@ def test_render_missing_is_one_line(kc: str, home: Path, monkeypatch: pytest.Mon
 
 
 def test_install_wait_rolls_out(cluster: TestCluster, kc: str, home: Path, fake: FakeRender) -> None:
-    from .installkit import FakeKubelet
+    from tests.installkit import FakeKubelet
 
     FakeKubelet(cluster, "kube-multus-ds", ["node-a", "node-b"])
     code, out, err = install(home, kc, "--wait", "--timeout", "20s")

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from multusctl.testing import TestCluster, UserInfo
+from multusctl.testing import TestCluster
+from tests.installkit import K3S_CONF, NS, TOKEN, FakeKubelet, FakeRender, run, snapshot
 
-from .installkit import K3S_CONF, NS, FakeKubelet, FakeRender, node, run, snapshot
-
-TOKEN = "s3cr3t-admin-token-do-not-print"
 CLEANUP = "multusctl-node-cleanup"
-
-
-@pytest.fixture
-def cluster() -> Iterator[TestCluster]:
-    users = {TOKEN: UserInfo(username="admin", groups=["system:masters", "system:authenticated"])}
-    with TestCluster(static_tokens=users) as c:
-        c.seed([node("node-a"), node("node-b")])
-        yield c
-
-
-@pytest.fixture
-def kc(cluster: TestCluster, tmp_path: Path) -> str:
-    return str(cluster.kubeconfig_for_token(tmp_path / "admin.kubeconfig", TOKEN))
 
 
 @pytest.fixture
