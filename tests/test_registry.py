@@ -17,7 +17,9 @@ from multusctl.checks import REGISTRY, node_checks
 from multusctl.checks.registry import check
 
 REPO = Path(__file__).resolve().parents[1]
-CATALOGS = [REPO / "docs" / "CHECKS.md", REPO.parent / "shared" / "docs" / "CHECKS.md"]
+# The shared folder: beside the checkout, or where .ci/run found it (MULTUS_SHARED) for a clone made elsewhere.
+SHARED = Path(os.environ.get("MULTUS_SHARED") or REPO.parent / "shared")
+CATALOGS = [REPO / "docs" / "CHECKS.md", SHARED / "docs" / "CHECKS.md"]
 
 
 def catalog_ids(path: Path, section: str) -> list[str]:

@@ -17,6 +17,7 @@ from multusctl.layout.detect import Overrides, detect_layout
 from multusctl.report.finding import Report, Target
 
 if TYPE_CHECKING:
+    from multusctl.checks.registry import Check, CheckRun
     from multusctl.gather.manifests import ManifestSnapshot
 
 
@@ -30,16 +31,27 @@ def node_snapshot(root: str = "/", overrides: Overrides | None = None, *, daemon
     return gather_node(fs, detect_layout(fs, overrides), daemon_config=daemon_config, now=now)
 
 
-def node_check_ids(skip: Iterable[str] = ()) -> list[str]:
-    """The ids of the node checks to run; UnknownCheck for a skipped id that does not exist."""
-    from multusctl.checks import node_checks
-
-    ids = [c.id for c in node_checks()]
+def _selected(checks: list[Check], skip: Iterable[str]) -> list[str]:
+    """The ids of `checks` to run; UnknownCheck for a skipped id that none of them has."""
+    ids = [c.id for c in checks]
     skipped = {part.strip() for s in skip for part in s.split(",") if part.strip()}  # --skip a,b and --skip a
     unknown = sorted(skipped - set(ids))
     if unknown:
         raise UnknownCheck(f"unknown check id {', '.join(unknown)} (`multusctl check --list` lists them)")
     return [i for i in ids if i not in skipped]
+
+
+def report_of(run: CheckRun, checks: list[Check], target: Target) -> Report:
+    """The report of one run of `checks` (the catalog entries of those that ran go with it, for SARIF)."""
+    return Report(target=target, findings=run.findings, checks_run=run.ran, tool_version=__version__,
+                  crashed=run.crashed, checks={c.id: c.entry for c in checks if c.id in run.ran})
+
+
+def node_check_ids(skip: Iterable[str] = ()) -> list[str]:
+    """The ids of the node checks to run; UnknownCheck for a skipped id that does not exist."""
+    from multusctl.checks import node_checks
+
+    return _selected(node_checks(), skip)
 
 
 def analyze_snapshot(snap: NodeSnapshot, *, root: str = "/", skip: Iterable[str] = ()) -> Report:
@@ -48,14 +60,8 @@ def analyze_snapshot(snap: NodeSnapshot, *, root: str = "/", skip: Iterable[str]
 
     run = run_checks(snap, "node", only=node_check_ids(skip))
     layout = snap.layout
-    return Report(
-        target=Target(kind="node", root=root, distro=layout.distro, role=layout.role, mode=snap.mode),
-        findings=run.findings,
-        checks_run=run.ran,
-        tool_version=__version__,
-        crashed=run.crashed,
-        checks={c.id: c.entry for c in node_checks() if c.id in run.ran},
-    )
+    return report_of(run, node_checks(), Target(kind="node", root=root, distro=layout.distro, role=layout.role,
+                                                mode=snap.mode))
 
 
 def analyze_node(root: str = "/", overrides: Overrides | None = None, *, daemon_config: str | None = None,
@@ -69,12 +75,7 @@ def manifest_check_ids(skip: Iterable[str] = ()) -> list[str]:
     """The ids of the manifest checks to run; UnknownCheck for a skipped id that does not exist."""
     from multusctl.checks import manifest_checks
 
-    ids = [c.id for c in manifest_checks()]
-    skipped = {part.strip() for s in skip for part in s.split(",") if part.strip()}
-    unknown = sorted(skipped - set(ids))
-    if unknown:
-        raise UnknownCheck(f"unknown check id {', '.join(unknown)} (`multusctl check --list` lists them)")
-    return [i for i in ids if i not in skipped]
+    return _selected(manifest_checks(), skip)
 
 
 def analyze_manifests(snap: ManifestSnapshot, *, root: str = "/", skip: Iterable[str] = ()) -> Report:
@@ -86,12 +87,6 @@ def analyze_manifests(snap: ManifestSnapshot, *, root: str = "/", skip: Iterable
     run = run_checks(snap, "manifest", only=manifest_check_ids(skip))
     modes = sorted({ds.mode for ds in multus_daemonsets(snap)})
     layout = snap.layout
-    return Report(
-        target=Target(kind="manifest", root=root, distro=layout.distro, role=layout.role,
-                      mode=modes[0] if len(modes) == 1 else ("none" if not modes else "unknown")),
-        findings=run.findings,
-        checks_run=run.ran,
-        tool_version=__version__,
-        crashed=run.crashed,
-        checks={c.id: c.entry for c in manifest_checks() if c.id in run.ran},
-    )
+    mode = modes[0] if len(modes) == 1 else ("none" if not modes else "unknown")
+    return report_of(run, manifest_checks(), Target(kind="manifest", root=root, distro=layout.distro,
+                                                    role=layout.role, mode=mode))
