@@ -155,3 +155,28 @@ def test_the_network_status_multus_writes_through_pods_status_lands_with_both_ne
         assert Path(netns).name not in _netns()
         cluster.store.delete("k8s.cni.cncf.io", "network-attachment-definitions", "default", "ptp-net")
         cluster.store.delete("", "pods", "default", "multi")
+
+
+@pytest.mark.parametrize("version", ["v4.0.2", "v4.3.0"])
+def test_without_events_permission_the_real_plugin_still_adds_so_doctor_only_warns(
+        version: str, cluster: TestCluster, admin: Path, tmp_path: Path) -> None:
+    """What rbac-missing's severities rest on: a denied `create events` costs the AddedInterface events, not the
+    ADD; the other permissions do cost it (the missing-rbac fault above)."""
+    from click.testing import CliRunner
+
+    from multusctl.cli.group import cli
+
+    with FAULTS["healthy"](cluster, admin, tmp_path) as fault:
+        role = cluster.store.get("rbac.authorization.k8s.io", "clusterroles", None, "multus")
+        assert role is not None
+        role["rules"] = [r for r in role["rules"] if "events" not in r.get("resources", [])]
+        cluster.store.update("rbac.authorization.k8s.io", "clusterroles", role, check_rv=False)
+        add, _ = _add(fault, version, tmp_path)
+        assert add.returncode == 0, error_message(add)
+        empty = tmp_path / "noroot"
+        empty.mkdir()
+        res = CliRunner().invoke(cli, ["doctor", "--root", str(empty), "--multus-kubeconfig", str(fault.kubeconfig),
+                                       "-o", "json"])
+    denied = [(f["evidence"]["resource"], f["severity"]) for f in json.loads(res.stdout)["findings"]
+              if f["id"] == "rbac-missing"]
+    assert denied == [("events", "warning")] and res.exit_code == 0, res.stdout
