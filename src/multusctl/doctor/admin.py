@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from multusctl.doctor.chain import NAD_GROUP, NADS, access_review, needs, skip_rest, timed
+from multusctl.doctor.chain import NAD_GROUP, NADS, access_review, needs, review, skip_rest, timed
 from multusctl.doctor.endpoint import Endpoint
 from multusctl.doctor.probe import Access, ClusterProbe, Step
 from multusctl.doctor.wire import Response, Session, WireError, connect, handshake, resolve
@@ -171,13 +171,7 @@ def _daemon_identity(probe: ClusterProbe, session: Session) -> str:
     groups = ["system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"]
     denied = 0
     for need in needs("thick"):
-        resp = session.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-                               {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-                                "spec": {**access_review(need), "user": user, "groups": groups}})
-        if resp.status not in (200, 201) or not isinstance(resp.body, dict):
-            raise WireError("http-status", f"a SubjectAccessReview answered {resp.status}")
-        status = resp.body.get("status") or {}
-        allowed = status.get("allowed") is True
+        allowed, reason = review(session, access_review(need), user, groups)
         denied += not allowed
-        probe.access.append(Access(need, allowed, user, str(status.get("reason") or "")))
+        probe.access.append(Access(need, allowed, user, reason))
     return f"{user}: {len(needs('thick')) - denied} of {len(needs('thick'))} permissions"

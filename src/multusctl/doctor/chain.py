@@ -42,6 +42,20 @@ def access_review(need: Need) -> dict[str, object]:
     return {"resourceAttributes": attrs}
 
 
+def review(session: Session, spec: dict[str, object], user: str | None = None,
+           groups: list[str] | None = None) -> tuple[bool, str]:
+    """(allowed, the authorizer's reason) of one access review: of the session's own identity, or with `user`
+    (and its groups) a SubjectAccessReview, which only an admin may ask."""
+    kind = "SubjectAccessReview" if user else "SelfSubjectAccessReview"
+    body_spec = {**spec, "user": user, "groups": groups or []} if user else spec
+    resp = session.request("POST", f"/apis/authorization.k8s.io/v1/{kind.lower()}s",
+                           {"apiVersion": "authorization.k8s.io/v1", "kind": kind, "spec": body_spec})
+    if resp.status not in (200, 201) or not isinstance(resp.body, dict):
+        raise WireError("http-status", f"the API answered {_status_line(resp)} to a {kind}")
+    status = resp.body.get("status") or {}
+    return status.get("allowed") is True, str(status.get("reason") or "")
+
+
 def timed(step: Step, body: Callable[[], str]) -> bool:
     """Run one link: `body` returns the detail line or raises WireError; True when it held."""
     start = time.monotonic()
@@ -174,21 +188,12 @@ def _permissions(probe: ClusterProbe, session: Session) -> str:
     denied = 0
     who = (probe.identity or {}).get("username") or "the multus credentials"
     for need in needs(probe.mode):
-        resp = session.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-                               {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-                                "spec": access_review(need)})
-        if resp.status not in (200, 201) or not isinstance(resp.body, dict):
-            raise WireError("http-status", f"the API answered {_status_line(resp)} to an access review")
-        status = resp.body.get("status") or {}
-        allowed = status.get("allowed") is True
+        allowed, reason = review(session, access_review(need))
         denied += not allowed
-        probe.access.append(Access(need, allowed, who, str(status.get("reason") or "")))
+        probe.access.append(Access(need, allowed, who, reason))
     # Admin-like credentials: one more review, for "everything" (the founding case: a copied k3s.yaml).
-    resp = session.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-                           {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-                            "spec": {"resourceAttributes": {"verb": "*", "resource": "*", "group": "*"}}})
-    probe.step("rbac").facts["everything"] = isinstance(resp.body, dict) and \
-        (resp.body.get("status") or {}).get("allowed") is True
+    everything, _ = review(session, {"resourceAttributes": {"verb": "*", "resource": "*", "group": "*"}})
+    probe.step("rbac").facts["everything"] = everything
     total = len(needs(probe.mode))
     return f"{total - denied} of {total} permissions multus needs" + (f", {denied} denied" if denied else "")
 

@@ -94,8 +94,10 @@ def _daemon_socket(probe: ClusterProbe, snap: NodeSnapshot | None, timeout: floa
         return
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
+    # A unix socket address holds 107 bytes; a node root copied somewhere deep needs the directory's fd.
+    dir_fd = os.open(os.path.dirname(host), os.O_PATH | os.O_CLOEXEC) if len(host) > 100 else None
     try:
-        sock.connect(host)
+        sock.connect(host if dir_fd is None else f"/proc/self/fd/{dir_fd}/{os.path.basename(host)}")
         step.status, step.detail = "ok", f"{probe.socket_path} accepts connections"
     except TimeoutError:
         step.status, step.detail = "failed", f"connecting did not finish within {timeout:g} s"
@@ -105,6 +107,8 @@ def _daemon_socket(probe: ClusterProbe, snap: NodeSnapshot | None, timeout: floa
         step.facts["kind"] = "refused"
     finally:
         sock.close()
+        if dir_fd is not None:
+            os.close(dir_fd)
         step.duration_ms = ms_since(start)
 
 
