@@ -148,21 +148,43 @@ def markdown_table(area: str) -> str:
     return "\n".join(rows)
 
 
+def replace_region(text: str, begin: str, end: str, source: str, regenerate: str, body: str) -> str:
+    """`text` with what lies between the markers `begin` and `end` replaced by `body` (generated from `source`
+    by `regenerate`); CatalogError when the markers are not there."""
+    start = text.find(begin)
+    stop = text.find(end, start) if start != -1 else -1
+    if stop == -1:
+        raise CatalogError(f"docs/CHECKS.md has no {begin} ... {end} region")
+    generated = f"{begin}\n<!-- from {source} by `{regenerate}`; do not edit -->\n"
+    return text[:start] + generated + body + "\n" + text[stop:]
+
+
 def update_markdown(text: str) -> str:
     """`text` (docs/CHECKS.md) with the region between each area's markers replaced by its table."""
     for area in AREAS:
         begin, end = BEGIN.format(area=area), END.format(area=area)
-        start = text.find(begin)
-        if start == -1:
-            if entries(area):
-                raise CatalogError(f"docs/CHECKS.md has no {begin} ... {end} region for the {area} ids")
+        if begin not in text and not entries(area):
             continue
-        stop = text.find(end, start)
-        if stop == -1:
-            raise CatalogError(f"docs/CHECKS.md: {begin} without {end}")
-        generated = f"{begin}\n<!-- from src/multusctl/data/checks.toml by `{REGENERATE}`; do not edit -->\n"
-        text = text[:start] + generated + markdown_table(area) + "\n" + text[stop:]
+        text = replace_region(text, begin, end, "src/multusctl/data/checks.toml", REGENERATE, markdown_table(area))
     return text
+
+
+def sync_markdown(path: str, update: Any, what: str, regenerate: str, check: bool) -> int:
+    """Rewrite `path` (docs/CHECKS.md) through `update`, or with `check` only say whether it is out of step
+    with `what`: the `--write-markdown` / `--check-markdown` of both catalogs."""
+    with open(path, encoding="utf-8") as f:
+        old = f.read()
+    new = update(old)
+    if check:
+        if new != old:
+            print(f"{path} is out of step with {what}; regenerate it: {regenerate}")
+            return 1
+        return 0
+    if new != old:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(new)
+        print(f"{path}: {what} tables regenerated")
+    return 0
 
 
 def checks_md_path() -> str:
@@ -185,20 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         print(markdown_table(args.markdown))
         return 0
-    path = args.file or checks_md_path()
-    with open(path, encoding="utf-8") as f:
-        old = f.read()
-    new = update_markdown(old)
-    if args.check_markdown:
-        if new != old:
-            print(f"{path} is out of step with the catalog; regenerate it: {REGENERATE}")
-            return 1
-        return 0
-    if new != old:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(new)
-        print(f"{path}: tables regenerated")
-    return 0
+    return sync_markdown(args.file or checks_md_path(), update_markdown, "the check catalog", REGENERATE,
+                         args.check_markdown)
 
 
 if __name__ == "__main__":

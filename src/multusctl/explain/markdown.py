@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from multusctl.explain.catalog import CatalogError, load
+from multusctl.explain.catalog import load
 
 BEGIN = "<!-- BEGIN GENERATED: explain-entries -->"
 END = "<!-- END GENERATED: explain-entries -->"
@@ -29,18 +29,15 @@ def table() -> str:
 
 def update(text: str) -> str:
     """docs/CHECKS.md's `text` with the region between the markers replaced by the table."""
-    start = text.find(BEGIN)
-    stop = text.find(END, start)
-    if start == -1 or stop == -1:
-        raise CatalogError(f"docs/CHECKS.md has no {BEGIN} ... {END} region")
-    generated = f"{BEGIN}\n<!-- from src/multusctl/data/explain.toml by `{REGENERATE}`; do not edit -->\n"
-    return text[:start] + generated + table() + "\n" + text[stop:]
+    from multusctl.catalog import replace_region
+
+    return replace_region(text, BEGIN, END, "src/multusctl/data/explain.toml", REGENERATE, table())
 
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from multusctl.catalog import checks_md_path
+    from multusctl.catalog import checks_md_path, sync_markdown
 
     ap = argparse.ArgumentParser(prog="python -m multusctl.explain",
                                  description="The explain catalog's entry table in docs/CHECKS.md.")
@@ -53,17 +50,4 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         print(table())
         return 0
-    path = args.file or checks_md_path()
-    with open(path, encoding="utf-8") as f:
-        old = f.read()
-    new = update(old)
-    if args.check_markdown:
-        if new != old:
-            print(f"{path} is out of step with data/explain.toml; regenerate it: {REGENERATE}")
-            return 1
-        return 0
-    if new != old:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(new)
-        print(f"{path}: explain table regenerated")
-    return 0
+    return sync_markdown(args.file or checks_md_path(), update, "data/explain.toml", REGENERATE, args.check_markdown)
