@@ -29,6 +29,7 @@ from multusctl.testing import TestCluster
 from tests import distro_roots as R
 from tests.manifestrun import container, pod_spec
 from tests.noderoot import make_root
+from tests.podmounts import kubelet_mounts
 from tests.test_kubeconfig_create import create
 
 PEERS = os.environ.get("MULTUS_PEERS", "")
@@ -79,27 +80,7 @@ def _pod_root(tmp: Path, version: str, token: str, ca: bytes) -> Path:
 
 
 def _mount_script(objs: list[dict[str, Any]], node: Path, pod: Path, tmp: Path) -> list[str]:
-    """Shell lines that do what the kubelet does for each volume of the rendered DaemonSet's container."""
-    spec = pod_spec(objs)
-    vols = {v["name"]: v for v in spec["volumes"]}
-    cms = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ConfigMap"}
-    lines = []
-    for m in container(objs)["volumeMounts"]:
-        vol = vols[m["name"]]
-        target = pod / m["mountPath"].lstrip("/")
-        target.mkdir(parents=True, exist_ok=True)
-        if "hostPath" in vol:
-            src = node / vol["hostPath"]["path"].lstrip("/")
-            src.mkdir(parents=True, exist_ok=True)  # hostPath type "" (DirectoryOrCreate-like for these dirs)
-        else:
-            src = tmp / "configmaps" / m["name"]
-            src.mkdir(parents=True)
-            for key, text in cms[vol["configMap"]["name"]]["data"].items():
-                (src / key).write_text(text)
-        lines.append(f"mount --bind {src} {target}")
-        if m.get("readOnly"):
-            lines.append(f"mount -o remount,bind,ro {target}")
-    return lines
+    return kubelet_mounts(pod_spec(objs), container(objs), objs, node, pod, tmp)
 
 
 def _run_entrypoint(objs: list[dict[str, Any]], node: Path, pod: Path, tmp: Path, cluster: TestCluster,

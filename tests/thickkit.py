@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from multusctl.testing import TestCluster
 from tests import distro_roots as R
 from tests.noderoot import make_root
+from tests.podmounts import kubelet_mounts
 
 PEERS = os.environ.get("MULTUS_PEERS", "")
 VERSION = "v4.3.0"  # the only release with thick binaries in ../shared/peers
@@ -151,28 +152,7 @@ class Daemon:
 
 
 def _mount_lines(objs: list[dict[str, Any]], node: Path, pod: Path, tmp: Path) -> list[str]:
-    """What the kubelet and containerd do for each volumeMount of the daemon container (hostPath: rbind)."""
-    spec = daemonset(objs)["spec"]["template"]["spec"]
-    vols = {v["name"]: v for v in spec["volumes"]}
-    cms = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ConfigMap"}
-    lines = []
-    for m in daemon_container(objs)["volumeMounts"]:
-        vol = vols[m["name"]]
-        target = pod / m["mountPath"].lstrip("/")
-        target.mkdir(parents=True, exist_ok=True)
-        if "hostPath" in vol:
-            src = node / vol["hostPath"]["path"].lstrip("/")
-            src.mkdir(parents=True, exist_ok=True)  # hostPath type "": these dirs exist on a real node
-        else:
-            src = tmp / "configmaps" / m["name"]
-            src.mkdir(parents=True)
-            data = cms[vol["configMap"]["name"]]["data"]
-            for item in vol["configMap"].get("items") or [{"key": k, "path": k} for k in data]:
-                (src / item["path"]).write_text(data[item["key"]])
-        lines.append(f"mount --rbind {shlex.quote(str(src))} {shlex.quote(str(target))}")
-        if m.get("readOnly"):
-            lines.append(f"mount -o remount,bind,ro {shlex.quote(str(target))}")
-    return lines
+    return kubelet_mounts(daemonset(objs)["spec"]["template"]["spec"], daemon_container(objs), objs, node, pod, tmp)
 
 
 def _pod_root(tmp: Path, cluster: TestCluster, token: str) -> Path:
