@@ -114,11 +114,14 @@ def _daemon_socket(probe: ClusterProbe, snap: NodeSnapshot | None, timeout: floa
 
 def run(opts: Options, snap: NodeSnapshot | None, on_step: Callable[[Step], None]) -> tuple[Report, set[str]]:
     """Probe, then judge. `snap` is the node (None when --root is no node); `on_step` sees each step as it
-    finishes (the progress lines)."""
-    from multusctl.analyze import analyze_snapshot
-    from multusctl.checks import cluster_checks
-    from multusctl.checks.registry import impact_order, run_checks
+    finishes (the progress lines). The report, and the secrets it must not show."""
+    probe = gather(opts, snap, on_step)
+    return judge(probe, snap, opts.root), probe.secrets | (snap.secrets if snap is not None else set())
 
+
+def gather(opts: Options, snap: NodeSnapshot | None, on_step: Callable[[Step], None]) -> ClusterProbe:
+    """Every step doctor runs: the multus identity's chain in a thread (in --from-netns when given), the
+    daemon socket and the admin reads beside it, then the NADs with whichever identity may read them."""
     probe = ClusterProbe(mode=snap.mode if snap is not None else "unknown")
     if opts.from_netns:
         from multusctl.doctor.netns import check as netns_problem
@@ -129,6 +132,7 @@ def run(opts: Options, snap: NodeSnapshot | None, on_step: Callable[[Step], None
         if opts.admin_kubeconfig else None
     ep = _multus_endpoint(opts, snap, probe)
     probe.endpoint = ep
+    probe.secrets |= (ep.secrets if ep else set()) | (admin_ep.secrets if admin_ep else set())
     lock = threading.Lock()
 
     def report(step: Step) -> None:
@@ -136,7 +140,7 @@ def run(opts: Options, snap: NodeSnapshot | None, on_step: Callable[[Step], None
             on_step(step)
 
     report(probe.step("kubeconfig"))
-    session_box: list[object] = []
+    sessions: list[Session | None] = []
     netns_error: list[str] = []
 
     def live_chain() -> None:
@@ -145,7 +149,7 @@ def run(opts: Options, snap: NodeSnapshot | None, on_step: Callable[[Step], None
 
         try:
             with entered(opts.from_netns):
-                session_box.append(chain.run(probe, opts.timeout, report))
+                sessions.append(chain.run(probe, opts.timeout, report))
         except NetnsError as exc:
             netns_error.append(str(exc))
 
@@ -164,35 +168,38 @@ def run(opts: Options, snap: NodeSnapshot | None, on_step: Callable[[Step], None
         worker.join()
     if netns_error:
         raise DoctorProblem(f"--from-netns: {netns_error[0]}")
-    session = session_box[0] if session_box else None
+    session = sessions[0] if sessions else None
     nads = probe.step("nads")
     if nads.status == "skipped" and not nads.detail:
-        if isinstance(session, Session) and probe.nad_crd:
+        if session is not None and probe.nad_crd:
             admin_reads.list_nads(probe, session)  # what multus's own identity may read
         else:
             nads.detail = "skipped: give --kubeconfig ADMIN (or a multus kubeconfig that works)"
     report(nads)
-    if isinstance(session, Session):
+    if session is not None:
         session.close()
+    return probe
 
-    probe.secrets |= ep.secrets if ep else set()
-    probe.secrets |= admin_ep.secrets if admin_ep else set()
-    node = analyze_snapshot(snap, root=opts.root) if snap is not None else None
+
+def judge(probe: ClusterProbe, snap: NodeSnapshot | None, root: str) -> Report:
+    """The node checks of `snap` and the cluster and NAD checks of `probe`, as one report with the steps."""
+    from multusctl.analyze import analyze_snapshot
+    from multusctl.checks import cluster_checks
+    from multusctl.checks.registry import impact_order, run_checks
+
+    node = analyze_snapshot(snap, root=root) if snap is not None else None
     checks = cluster_checks()
-    cluster = run_checks(probe, "cluster", only=[c.id for c in checks if c.area == "cluster"])
-    nad_run = run_checks(probe, "nad", only=[c.id for c in checks if c.area == "nad"])
-    findings = (node.findings if node else []) + cluster.findings + nad_run.findings
+    runs = [run_checks(probe, area, only=[c.id for c in checks if c.area == area]) for area in ("cluster", "nad")]
+    findings = (node.findings if node else []) + [f for r in runs for f in r.findings]
     findings.sort(key=impact_order())
     layout = snap.layout if snap is not None else None
-    report_obj = Report(
-        target=Target(kind="cluster", root=opts.root, distro=layout.distro if layout else "unknown",
+    return Report(
+        target=Target(kind="cluster", root=root, distro=layout.distro if layout else "unknown",
                       role=layout.role if layout else "unknown", mode=probe.mode),
         findings=findings,
-        checks_run=(node.checks_run if node else []) + cluster.ran + nad_run.ran,
+        checks_run=(node.checks_run if node else []) + [i for r in runs for i in r.ran],
         tool_version=__version__,
-        crashed=(node.crashed if node else []) + cluster.crashed + nad_run.crashed,
+        crashed=(node.crashed if node else []) + [c for r in runs for c in r.crashed],
         checks={**(node.checks if node else {}), **{c.id: c.entry for c in checks}},
         steps=[s.to_dict() for s in probe.ordered_steps()],
     )
-    secrets = probe.secrets | (snap.secrets if snap is not None else set())
-    return report_obj, secrets
