@@ -8,28 +8,18 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import click
 
+from multusctl.cli.admin import admin_api, fail
 from multusctl.cli.options import seconds as duration_option
 from multusctl.layout.model import DISTROS
 
-if TYPE_CHECKING:
-    from multusctl.provision.api import Api
-
 DEFAULT_TIMEOUT = "5m"
-
-
-def _fail(code: int, message: str, secrets: set[str] | None = None) -> NoReturn:
-    from multusctl.config.secrets import redact
-
-    click.echo(f"multusctl: {redact(message, secrets or set())}", err=True)
-    sys.exit(code)
 
 
 def _progress() -> Callable[[str], None]:
@@ -42,58 +32,17 @@ def _ds_progress(say: Callable[[str], None], name: str) -> Callable[[Any], None]
     return lambda p: say(f"DaemonSet {name}: {p.line()}")
 
 
-@contextmanager
-def _connect(verb: str, root: str, distro: str | None, explicit: str | None, context: str | None,
-             secrets: set[str]) -> Iterator[Api]:
-    """A client for the admin kubeconfig found like kubectl (--kubeconfig, $KUBECONFIG, then the node's
-    admin kubeconfig, then ~/.kube/config); exit 2 when there is none or it is unusable."""
-    from multusctl.cli.run import detect_layout_from
-    from multusctl.config.errors import ParseError
-    from multusctl.config.kubeconfig import parse
-    from multusctl.gather.nodefs import NodeFSError, read_regular_file
-    from multusctl.provision.api import ApiFailure, connect_admin
-    from multusctl.provision.target import find_admin_kubeconfig
-
-    node_admin = None
-    fs, layout = detect_layout_from(root, None if distro in (None, "auto") else distro, None, None, ())
-    if layout.admin_kubeconfig:
-        try:
-            node_admin = fs.host(layout.admin_kubeconfig)
-        except NodeFSError:
-            node_admin = None
-    found = find_admin_kubeconfig(explicit, os.environ.get("KUBECONFIG"), node_admin, os.path.expanduser("~"))
-    if found is None:
-        _fail(2, f"{verb}: no admin kubeconfig found ($KUBECONFIG, the node's admin kubeconfig, ~/.kube/config); "
-                 "pass --kubeconfig FILE")
-    path = found[0]
-    try:
-        kc = parse(read_regular_file(path, path))
-    except NodeFSError as exc:
-        _fail(2, f"{verb}: cannot read {exc}")
-    except ParseError as exc:
-        _fail(2, f"{verb}: {path}: {exc}")
-    secrets |= set(kc.secrets)
-    try:
-        api = connect_admin(path, kc.raw, context, secrets)
-    except ApiFailure as exc:
-        _fail(2, f"{verb}: {exc}", secrets)
-    try:
-        yield api
-    finally:
-        api.close()
-
-
 def render(verb: str, **options: Any) -> list[dict[str, Any]]:
     """`multusctl.render.render_objects(RenderOptions(**options))`, or exit 2 when render is not built in."""
     try:
         mod = importlib.import_module("multusctl.render")
     except ModuleNotFoundError:
-        _fail(2, f"{verb}: this multusctl has no `render` (multusctl.render is missing), so there is nothing to "
+        fail(2, f"{verb}: this multusctl has no `render` (multusctl.render is missing), so there is nothing to "
                  "install; update multusctl")
     try:
         objects: list[dict[str, Any]] = mod.render_objects(mod.RenderOptions(**options))
     except (ValueError, OSError) as exc:
-        _fail(2, f"{verb}: render: {exc}")
+        fail(2, f"{verb}: render: {exc}")
     return objects
 
 
@@ -110,11 +59,11 @@ def _api_errors(verb: str, secrets: set[str]) -> Any:
         try:
             yield
         except Refused as exc:
-            _fail(1, str(exc), secrets)
+            fail(1, str(exc), secrets)
         except (ApplyConflict, RolloutTimeout, RolloutGone, UnknownKind) as exc:
-            _fail(1, f"{verb}: {exc}", secrets)
+            fail(1, f"{verb}: {exc}", secrets)
         except ApiFailure as exc:
-            _fail(2 if exc.kind == "config" else 1, f"{verb}: {exc}", secrets)
+            fail(2 if exc.kind == "config" else 1, f"{verb}: {exc}", secrets)
 
     return guard()
 
@@ -169,7 +118,7 @@ def install_cmd(admin_kubeconfig: str | None, context: str | None, namespace: st
                      namespace=namespace)
     secrets: set[str] = set()
     backup = Backup(backup_dir or default_dir("install"))
-    with _connect("install", root, distro, admin_kubeconfig, context, secrets) as api, _api_errors("install", secrets):
+    with admin_api("install", root, distro, admin_kubeconfig, context, secrets) as api, _api_errors("install", secrets):
         changes = apply(api, objects, dry_run, force=force_conflicts, backup=backup)
         for ch in changes:
             click.echo(ch.line(dry_run))
@@ -210,7 +159,7 @@ def status_cmd(admin_kubeconfig: str | None, context: str | None, namespace: str
 
     seconds = duration_option(timeout, "--timeout")
     secrets: set[str] = set()
-    with _connect("status", root, None, admin_kubeconfig, context, secrets) as api, _api_errors("status", secrets):
+    with admin_api("status", root, None, admin_kubeconfig, context, secrets) as api, _api_errors("status", secrets):
         if wait:
             say = _progress()
             found, _ = api.list_objects("apps/v1", "DaemonSet", namespace, labels=SELECTOR)
@@ -275,7 +224,7 @@ def uninstall_cmd(admin_kubeconfig: str | None, context: str | None, namespace: 
     secrets: set[str] = set()
     backup = Backup(backup_dir or default_dir("uninstall"))
     say = _progress()
-    with _connect("uninstall", root, distro, admin_kubeconfig, context, secrets) as api, \
+    with admin_api("uninstall", root, distro, admin_kubeconfig, context, secrets) as api, \
             _api_errors("uninstall", secrets):
         try:
             result = uninstall(api, namespace, dry_run, rendered=rendered, delete_crd=delete_crd, nodes=nodes,

@@ -42,11 +42,11 @@ def common(fn: Callable[..., Any]) -> Callable[..., Any]:
 def cluster_nads(root: str, distro: str | None, kubeconfig: str | None, context: str | None,
                  namespace: str | None, secrets: set[str]) -> list[dict[str, Any]]:
     """One list call (a namespace, or all) with the admin kubeconfig found like kubectl; exit 2 on failure."""
-    from multusctl.cli.install import _connect
+    from multusctl.cli.admin import admin_api
     from multusctl.nad.source import read_cluster
     from multusctl.provision.api import ApiFailure
 
-    with _connect("nad", root, distro, kubeconfig, context, secrets) as api:
+    with admin_api("nad", root, distro, kubeconfig, context, secrets) as api:
         try:
             return read_cluster(api, namespace)
         except ApiFailure as exc:
