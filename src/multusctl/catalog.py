@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-AREAS: tuple[str, ...] = ("node", "manifest", "cluster", "nad", "explain")
+AREAS: tuple[str, ...] = ("node", "manifest", "cluster", "nad", "fleet", "explain")
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
 CATALOG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "checks.toml")
 # Where each id is documented: the table row of docs/CHECKS.md carries an anchor named after the id.
@@ -119,8 +119,14 @@ def load() -> dict[str, Entry]:
     """The catalog, parsed on first use."""
     global _CATALOG
     if _CATALOG is None:
-        with open(CATALOG_PATH, encoding="utf-8") as f:
-            _CATALOG = parse(f.read())
+        # The loader reads the file whether the package is a directory or a zipapp (check --all-nodes runs
+        # the node checker from one in each node's pod, where open() cannot reach into the archive).
+        loader = __spec__.loader if __spec__ is not None else None
+        if loader is not None and hasattr(loader, "get_data"):
+            _CATALOG = parse(loader.get_data(CATALOG_PATH).decode("utf-8"))
+        else:  # pragma: no cover - run as a plain script
+            with open(CATALOG_PATH, encoding="utf-8") as f:
+                _CATALOG = parse(f.read())
     return _CATALOG
 
 

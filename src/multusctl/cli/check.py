@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from multusctl.cli import check_all
 from multusctl.cli.options import node_options
 from multusctl.cli.run import UsageProblem, run_check
 
@@ -25,9 +28,10 @@ LIST_FORMATS = ("text", "json")
                    "layout of --root or --distro, instead of the node.")
 @click.option("--list", "list_ids", is_flag=True,
               help="List the check catalog (every id, also those not built yet) as text or json; read no node.")
+@check_all.options
 def check_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | None, bin_dirs: tuple[str, ...],
               output: str, daemon_config: str | None, skip: tuple[str, ...], color: bool | None,
-              verbose: bool, list_ids: bool, manifests: tuple[str, ...]) -> None:
+              verbose: bool, list_ids: bool, manifests: tuple[str, ...], all_nodes: bool, **fleet: Any) -> None:
     """Find what is wrong with this node's Multus setup, without touching the cluster.
 
     Exit status: 0 no error findings, 1 at least one error, 2 bad usage or unreadable input.
@@ -41,6 +45,19 @@ def check_cmd(root: str, distro: str | None, role: str | None, conf_dir: str | N
 
         sys.stdout.write(render_list(output))
         return
+    if all_nodes:
+        if manifests or skip or daemon_config or verbose:
+            raise click.UsageError("--all-nodes takes none of --manifest, --skip, --daemon-config, --verbose")
+        from multusctl.cli.options import seconds
+
+        timeout = seconds(fleet.pop("timeout_text"), "'--timeout'", low=1.0, high=3600.0)
+        check_all.run_all_nodes(root=root, output=output, color=color, timeout=timeout, **fleet)
+    else:
+        ctx = click.get_current_context()
+        given = [k for k in fleet if ctx.get_parameter_source(k) != click.core.ParameterSource.DEFAULT]
+        if given:
+            opt = next(p.opts[0] for p in ctx.command.params if p.name == given[0])
+            raise click.UsageError(f"{opt} needs --all-nodes")
     try:
         if manifests:
             from multusctl.cli.run import run_check_manifests

@@ -17,6 +17,12 @@ from multusctl.layout.model import DISTROS, ROLES
 CHECK_FORMATS = ("text", "json", "sarif", "junit")  # cli/check.py FORMATS
 DETECT_FORMATS = ("text", "json")  # cli/detect.py DETECT_FORMATS
 
+# The --all-nodes options of `check` (cli/check_all.py declares them with these defaults); the fast path
+# never takes them, so an accepted command line has exactly these values.
+FLEET_DEFAULTS: dict[str, object] = {"all_nodes": False, "admin_kubeconfig": None, "context": None,
+                                     "namespace": "kube-system", "selector": None, "image": None, "concurrency": 20,
+                                     "timeout_text": "60s", "qps": 20.0, "mode": "auto"}
+
 # option -> (parameter, choices or None, repeatable)
 _NODE = {
     "--root": ("root", None, False),
@@ -44,7 +50,8 @@ def parse(args: list[str], options: dict[str, tuple[str, tuple[str, ...] | None,
                                  "output": "text"}
     if "--skip" in options:
         # --list and --manifest themselves go to click
-        values.update(daemon_config=None, skip=(), color=None, verbose=False, list_ids=False, manifests=())
+        values.update(daemon_config=None, skip=(), color=None, verbose=False, list_ids=False, manifests=(),
+                      **FLEET_DEFAULTS)
     i = 0
     while i < len(args):
         arg = args[i]
@@ -111,8 +118,8 @@ def run_fast(argv: list[str], prog_name: str) -> bool:
                 return False
             if run.unknown_skips(values["skip"]):  # type: ignore[arg-type]
                 return False  # click says which, with its usage line
-            values.pop("list_ids")
-            values.pop("manifests")
+            for key in ("list_ids", "manifests", *FLEET_DEFAULTS):
+                values.pop(key)
             run.run_check(**values)  # type: ignore[arg-type]
         else:
             values = parse(argv[1:], _DETECT, {})

@@ -49,6 +49,7 @@ KINDS: dict[tuple[str, str], Kind] = {(k.api_version, k.kind): k for k in (
     Kind("v1", "Service", "services", True),
     Kind("v1", "Pod", "pods", True),
     Kind("v1", "Node", "nodes", False),
+    Kind("v1", "Event", "events", True),
     Kind("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False),
     Kind("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", False),
     Kind("rbac.authorization.k8s.io/v1", "Role", "roles", True),
@@ -143,6 +144,28 @@ class ObjectsMixin:
             opts["dryRun"] = ["All"]
         return self._request("DELETE", kind_of(api_version, kind).path(namespace, name), body=opts,
                              none_on_404=True)
+
+    def pod_log(self, namespace: str, name: str, container: str, *, limit_bytes: int = 4 << 20,
+                tail_lines: int | None = None, previous: bool = False) -> str:
+        """A container's log as text ('' when the pod or its log is gone)."""
+        from urllib.parse import quote
+
+        from lightkube.core.generic_client import GenericClient
+
+        params = {"container": container, "limitBytes": str(limit_bytes)}
+        if tail_lines is not None:
+            params["tailLines"] = str(tail_lines)
+        if previous:
+            params["previous"] = "true"
+        path = f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}/log"
+
+        def send() -> str:
+            resp = self._http().request("GET", path, params=params)
+            GenericClient.raise_for_status(resp)
+            return str(resp.text)
+
+        out: str | None = self._call(send, none_on_404=True)
+        return out or ""
 
     def watch_objects(self, api_version: str, kind: str, namespace: str | None, *, timeout: float,
                       fields: str | None = None, labels: str | None = None,

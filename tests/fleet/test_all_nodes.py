@@ -1,0 +1,155 @@
+"""`multusctl check --all-nodes` against the test cluster's simulated nodes: each node's pod runs the real
+zipapp with this machine's python3 over that node's root; the reports, failures and cleanup are what a user
+of a real cluster would see."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from multusctl.testing import TestCluster
+from multusctl.testing.nodes import SimNode
+
+from .fleetkit import doc_of, expected, got, leftovers, needs_kubelet, run_all
+
+pytestmark = [pytest.mark.root, needs_kubelet]
+
+
+def _wait_clean(cluster: TestCluster, timeout: float = 15) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while (left := leftovers(cluster)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def test_three_distros_two_faults_each_node_attributed_nothing_left(distro_nodes: dict[str, Path],
+                                                                     tmp_path: Path) -> None:
+    want = {name: expected(root) for name, root in distro_nodes.items()}
+    assert len({tuple(v) for v in want.values()}) == 3, "the roots must differ for attribution to mean anything"
+    kadm = distro_nodes["kubeadm-worker"]
+    nodes = [SimNode(name, root) for name, root in distro_nodes.items()]
+    nodes += [SimNode("unpullable", kadm, nopull=True), SimNode("hanging", kadm, slow=600)]
+    with TestCluster(nodes=nodes) as cluster:
+        kc = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+        started = time.monotonic()
+        proc = run_all(cluster, kc, "--timeout", "5s", "-o", "json")
+        wall = time.monotonic() - started
+        doc = doc_of(proc)
+        assert proc.returncode == 1, proc.stderr
+        by_node = {n["node"]: n for n in doc["nodes"]}
+        assert set(by_node) == {*distro_nodes, "unpullable", "hanging"}  # never a missing row
+        for name in distro_nodes:
+            assert by_node[name]["checked"], by_node[name]
+            assert got(by_node[name]["report"]) == want[name], name
+        assert by_node["k3s-server"]["report"]["target"]["distro"] == "k3s"
+        assert by_node["rke2-agent"]["report"]["target"]["distro"] == "rke2"
+        assert by_node["kubeadm-worker"]["report"]["target"]["distro"] == "kubeadm"
+        pull = by_node["unpullable"]["report"]["findings"]
+        assert [f["id"] for f in pull] == ["node-gather-failed"] and pull[0]["evidence"]["reason"] == "image"
+        assert "cannot be pulled" in pull[0]["message"]
+        hang = by_node["hanging"]["report"]["findings"]
+        assert [f["id"] for f in hang] == ["node-gather-failed"] and hang[0]["evidence"]["reason"] == "timeout"
+        assert "no report within 5 s" in hang[0]["message"] and "ContainerCreating" in hang[0]["message"]
+        assert wall < 60  # bounded by the deadline, not a hang (generous: this is no timing test)
+        groups = {g["id"]: g for g in doc["groups"]}
+        assert groups["node-gather-failed"]["nodes"] == ["hanging", "unpullable"]
+        assert doc["summary"]["nodes"] == 5 and doc["summary"]["not_checked"] == 2
+        assert _wait_clean(cluster) == []
+
+
+def test_text_groups_identical_findings_across_nodes(distro_nodes: dict[str, Path], tmp_path: Path) -> None:
+    root = distro_nodes["rke2-agent"]
+    first = expected(root)[0]
+    with TestCluster(nodes=[SimNode(f"agent-{i}", root) for i in range(1, 5)]) as cluster:
+        kc = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+        proc = run_all(cluster, kc, "--timeout", "20s", "--concurrency", "2")
+        assert proc.returncode == (1 if any(f[1] == "error" for f in expected(root)) else 0), proc.stderr
+        assert f"{first[0]} on 4 of 4 nodes" in proc.stdout
+        assert "e.g. agent-1:" in proc.stdout
+        for i in range(1, 5):
+            assert f"\nagent-{i} " in proc.stdout  # the per-node table
+        assert _wait_clean(cluster) == []
+
+
+def test_daemonset_mode_gives_the_same_reports(distro_nodes: dict[str, Path], tmp_path: Path) -> None:
+    nodes = [SimNode(name, root) for name, root in distro_nodes.items()]
+    with TestCluster(nodes=nodes) as cluster:
+        kc = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+        proc = run_all(cluster, kc, "--mode", "daemonset", "--timeout", "20s", "-o", "json")
+        doc = doc_of(proc)
+        assert doc["mode"] == "daemonset"
+        for n in doc["nodes"]:
+            assert n["checked"], n
+            assert got(n["report"]) == expected(distro_nodes[n["node"]])
+        assert _wait_clean(cluster) == []
+
+
+def test_selector_picks_nodes(distro_nodes: dict[str, Path], tmp_path: Path) -> None:
+    root = distro_nodes["kubeadm-worker"]
+    nodes = [SimNode("a", root, labels={"pool": "multus"}), SimNode("b", root, labels={"pool": "other"})]
+    with TestCluster(nodes=nodes) as cluster:
+        kc = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+        doc = doc_of(run_all(cluster, kc, "-l", "pool=multus", "--timeout", "20s", "-o", "json"))
+        assert [n["node"] for n in doc["nodes"]] == ["a"]
+        proc = run_all(cluster, kc, "-l", "pool=nothing")
+        assert proc.returncode == 2 and "no node matches -l pool=nothing" in proc.stderr
+        proc = run_all(cluster, kc, "-l", "pool in (a")
+        assert proc.returncode == 2 and "selector" in proc.stderr
+
+
+def test_ctrl_c_removes_everything(distro_nodes: dict[str, Path], tmp_path: Path) -> None:
+    root = distro_nodes["kubeadm-worker"]
+    with TestCluster(nodes=[SimNode("slow-1", root, slow=600), SimNode("slow-2", root, slow=600)]) as cluster:
+        kc = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+        proc = subprocess.Popen([sys.executable, "-m", "multusctl", "check", "--all-nodes", "--kubeconfig", str(kc),
+                                 "--timeout", "300s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while len([x for x in leftovers(cluster) if x.startswith("pod/")]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(leftovers(cluster)) == 3  # the owner and two pods
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert "interrupted" in err and "not checked" in out
+        assert _wait_clean(cluster) == []
+
+
+def test_a_killed_run_is_swept_by_the_next(distro_nodes: dict[str, Path], tmp_path: Path) -> None:
+    root = distro_nodes["kubeadm-worker"]
+    with TestCluster(nodes=[SimNode("slow-1", root, slow=600), SimNode("ok-1", root)]) as cluster:
+        kc = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+        proc = subprocess.Popen([sys.executable, "-m", "multusctl", "check", "--all-nodes", "--kubeconfig", str(kc),
+                                 "--timeout", "300s"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not any(x.startswith("pod/") for x in leftovers(cluster)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        time.sleep(0.5)
+        stale = leftovers(cluster)
+        assert any(x.startswith("configmap/") for x in stale) and any(x.startswith("pod/slow") or "pod/" in x
+                                                                      for x in stale)
+        # Time passes beyond the killed run's deadline: its owner says when.
+        for cm in cluster.store.list("", "configmaps", "kube-system"):
+            if "multusctl.io/expires-at" in (cm["metadata"].get("annotations") or {}):
+                cm["metadata"]["annotations"]["multusctl.io/expires-at"] = "2000-01-01T00:00:00Z"
+                cluster.store.update("", "configmaps", cm, check_rv=False)
+        proc2 = run_all(cluster, kc, "-l", "kubernetes.io/hostname=ok-1", "--timeout", "20s")
+        assert proc2.returncode in (0, 1), proc2.stderr
+        assert _wait_clean(cluster) == []
+
+
+def test_usage_errors_are_one_line(tmp_path: Path) -> None:
+    for args, needle in ((["check", "--image", "x"], "--image needs --all-nodes"),
+                         (["check", "--all-nodes", "--timeout", "0s"], "--timeout"),
+                         (["check", "--all-nodes", "--skip", "plugin-missing"], "--all-nodes takes none of")):
+        proc = subprocess.run([sys.executable, "-m", "multusctl", *args], capture_output=True, text=True, check=False,
+                              env={**os.environ, "KUBECONFIG": str(tmp_path / "none")})
+        assert proc.returncode == 2 and needle in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
