@@ -15,6 +15,10 @@ import sys
 REPORT_PREFIX = "multusctl-node-report/v1 "
 ERROR_PREFIX = "multusctl-node-error/v1 "
 DEFAULT_ROOT = "/host"
+# Checks that need a host tree the pod does not mount. /run holds the container runtime's socket, which a
+# read-only mount would still let the pod connect to, so the thick daemon's socket (/run/multus) stays unseen.
+UNSEEN = {"thick-socket-missing": "the pod does not mount /run (it holds the container runtime's socket); "
+                                  "`multusctl doctor` on the node connects to the daemon socket"}
 
 
 def report_line(root: str, node: str) -> str:
@@ -28,9 +32,10 @@ def report_line(root: str, node: str) -> str:
     if snap.fs.denied:
         return ERROR_PREFIX + json.dumps({"node": node, "error": f"cannot read {snap.fs.denied[0]} in the pod: "
                                           "permission denied (the pod must run as root, uid 0)"})
-    report = redact_report(analyze_snapshot(snap, root="/"), snap.secrets)
+    report = redact_report(analyze_snapshot(snap, root="/", skip=tuple(UNSEEN)), snap.secrets)
     doc = report.to_dict()
     doc["node"] = node
+    doc["not_run"] = dict(UNSEEN)
     if report.crashed:
         doc["crashed"] = [c.split(":", 1)[0] for c in report.crashed]  # ids only: the text may quote files
     return REPORT_PREFIX + json.dumps(doc, separators=(",", ":"))

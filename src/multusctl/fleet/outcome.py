@@ -105,7 +105,8 @@ def parse_log(text: str) -> tuple[Obj | None, str]:
             try:
                 err = json.loads(line[len(ERROR_PREFIX):])
             except ValueError:
-                err = {}
-            return None, f"the node checker could not read the node: {err.get('error') or 'no reason given'}"
+                err = None
+            said = " ".join(str(err.get("error") or "").split()) if isinstance(err, dict) else ""
+            return None, f"the node checker could not read the node: {said or 'no reason given'}"
     tail = " ".join(text.strip().splitlines()[-3:])[-300:]
     return None, "the node checker printed no report" + (f" (log ends: {tail})" if tail else " (empty log)")
