@@ -153,3 +153,27 @@ def test_usage_errors_are_one_line(tmp_path: Path) -> None:
                               env={**os.environ, "KUBECONFIG": str(tmp_path / "none")})
         assert proc.returncode == 2 and needle in proc.stderr, (args, proc.stderr)
         assert "Traceback" not in proc.stderr
+
+
+def test_missing_permissions_are_named_before_anything_is_made(distro_nodes: dict[str, Path], tmp_path: Path) -> None:
+    from multusctl.testing import UserInfo
+
+    root = distro_nodes["kubeadm-worker"]
+    token = "viewer-token-" + "q" * 40
+    users = {token: UserInfo(username="viewer", groups=["system:authenticated"])}
+    with TestCluster(nodes=[SimNode("n1", root)], static_tokens=users) as cluster:
+        cluster.seed([
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "nodes-reader"},
+             "rules": [{"apiGroups": [""], "resources": ["nodes", "pods", "configmaps"],
+                        "verbs": ["get", "list", "watch"]}]},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": {"name": "viewer"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                                        "kind": "ClusterRole", "name": "nodes-reader"},
+             "subjects": [{"kind": "User", "name": "viewer"}]}])
+        kc = cluster.kubeconfig_for_token(tmp_path / "viewer.kubeconfig", token)
+        proc = run_all(cluster, kc, "--timeout", "10s")
+        assert proc.returncode == 2, proc.stderr
+        line = proc.stderr.strip()
+        assert "\n" not in line and "may not create configmaps" in line and "get pods/log" in line
+        assert "list pods" not in line and token not in proc.stderr + proc.stdout
+        assert leftovers(cluster) == []

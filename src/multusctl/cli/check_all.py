@@ -44,7 +44,7 @@ def run_all_nodes(*, admin_kubeconfig: str | None, context: str | None, namespac
         except engine.FleetError as exc:
             fail(2, f"check --all-nodes: {exc}", secrets)
         except ApiFailure as exc:
-            fail(2 if exc.kind == "config" else 1, f"check --all-nodes: {exc}", secrets)
+            fail(2, f"check --all-nodes: {exc}", secrets)
     if output == "json":
         import json
 

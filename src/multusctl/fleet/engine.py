@@ -101,6 +101,7 @@ class _Run:
         nodes, _ = self.call(self.api.list_objects, "v1", "Node", labels=self.opts.selector)
         if not nodes:
             raise FleetError("no node matches" + (f" -l {self.opts.selector}" if self.opts.selector else ""))
+        self.preflight()
         self.sweep()
         infos = sorted((node_info(n) for n in nodes), key=lambda i: i.name)
         ready = [i for i in infos if i.ready]
@@ -263,6 +264,20 @@ class _Run:
             except Exception:  # 410 Gone, a cut stream: list again, so that nothing is missed
                 rv = None
                 self.stop.wait(0.5)
+
+    def preflight(self) -> None:
+        """Every permission the run needs, asked before the first change: all that are missing, in one line."""
+        ns = self.opts.namespace
+        wanted = [("list", "configmaps", "", ns), ("create", "configmaps", "", ns), ("delete", "configmaps", "", ns),
+                  ("create", "pods", "", ns), ("delete", "pods", "", ns), ("list", "pods", "", ns),
+                  ("watch", "pods", "", ns), ("get", "pods/log", "", ns), ("list", "events", "", ns)]
+        if self.opts.mode != "pods":
+            wanted.append(("create", "daemonsets", "apps", ns))
+        missing = [f"{verb} {res}" for verb, res, group, where in wanted
+                   if not self.call(self.api.can_i, verb, res, group, where)]
+        if missing:
+            raise FleetError(f"the admin kubeconfig may not {', '.join(missing)} in namespace {ns}; "
+                             "check --all-nodes needs them (README: what the cluster must allow)")
 
     def sweep(self) -> None:
         """Delete the owners of earlier runs that were killed (their deadline is past); the GC does the rest."""

@@ -259,7 +259,9 @@ class Api(ObjectsMixin):
         from lightkube.models.authorization_v1 import ResourceAttributes, SelfSubjectAccessReviewSpec
         from lightkube.resources.authorization_v1 import SelfSubjectAccessReview
 
-        attrs = ResourceAttributes(verb=verb, resource=resource, group=group or None, namespace=namespace)
+        resource, _, sub = resource.partition("/")  # "pods/log": the log subresource
+        attrs = ResourceAttributes(verb=verb, resource=resource, subresource=sub or None, group=group or None,
+                                   namespace=namespace)
         out = self._call(self.client.create, SelfSubjectAccessReview(spec=SelfSubjectAccessReviewSpec(
             resourceAttributes=attrs)))
         return bool(out.status and out.status.allowed)
