@@ -231,6 +231,7 @@ class _Run:
     def resolve(self, node: str, *, report: Obj | None = None, failure: tuple[str, str] | None = None) -> None:
         res = self.results[node]
         self.open.discard(node)
+        self.last_pod.pop(node, None)  # only a deadline needs it: at 5,000 nodes these would be ~25 MB
         res.report = report
         if failure is not None:
             res.failure_kind, res.failure = failure
