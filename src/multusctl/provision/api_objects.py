@@ -49,6 +49,7 @@ KINDS: dict[tuple[str, str], Kind] = {(k.api_version, k.kind): k for k in (
     Kind("v1", "Service", "services", True),
     Kind("v1", "Pod", "pods", True),
     Kind("v1", "Node", "nodes", False),
+    Kind("v1", "Event", "events", True),
     Kind("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False),
     Kind("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", False),
     Kind("rbac.authorization.k8s.io/v1", "Role", "roles", True),
@@ -100,6 +101,18 @@ class ObjectsMixin:
             return out
 
         out: Obj | None = self._call(send, none_on_404=none_on_404)
+        return out
+
+    def get_text(self, path: str, params: dict[str, str] | None = None) -> str | None:
+        """The body of GET `path` as text (a pod log, /version), None for 404 Not Found."""
+        from lightkube.core.generic_client import GenericClient
+
+        def send() -> str:
+            resp = self._http().request("GET", path, params=params or None, headers={"Accept": "*/*"})
+            GenericClient.raise_for_status(resp)
+            return str(resp.text)
+
+        out: str | None = self._call(send, none_on_404=True)
         return out
 
     def get_object(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Obj | None:
