@@ -101,3 +101,19 @@ def test_ordinary_log_lines_and_paths_are_left_alone() -> None:
              "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.0@sha256:" + "ab" * 32 + "\n"
              "uid 6f1c2e4a-9d7b-4c1e-8f3a-2b5d6e7f8a9b\n")
     assert scrub_text(lines) == lines
+
+
+def test_a_remembered_key_does_not_hide_another_keys_block_from_removal() -> None:
+    """`redact` knows every line of a remembered key, BEGIN line included; were it to run first, the BEGIN
+    line of another key would become a fingerprint and the rest of that key would stay (found by the bundle
+    test: the admin key remembered, a ConfigMap's kubeconfig holding another key)."""
+    remembered, other = certs.admin(), certs.plain_client()
+    text = f"client-key-data: {other.key_b64}\nraw: {json.dumps(other.key_pem.decode())}\n"
+    out = scrub_text(text, [remembered.key_pem.decode()])
+    assert leaks(out, {"other key": key_line(other.key_pem)}) == [], out
+    assert out.count(PRIVATE_KEY_MARKER) == 2
+
+
+def key_line(pem: bytes) -> str:
+    lines = pem.decode().splitlines()
+    return lines[len(lines) // 2]
