@@ -86,9 +86,11 @@ def _decode_at(compact: str, skip: int, alt: bytes) -> bytes | None:
 
 
 def _scrub(text: str, depth: int) -> str:
-    text = redact(text)
+    # Keys first: `redact` knows each line of a remembered key, the BEGIN line too, and once that is a
+    # fingerprint the block is no longer recognisable, while the lines of another key in it would stay.
     if "PRIVATE KEY" in text:
         text = _PEM_KEY.sub(PRIVATE_KEY_MARKER, text)
+    text = redact(text)
     if "eyJ" in text:
         text = _JWT.sub(lambda m: _marked(m.group(0)), text)
     if "K10" in text:
