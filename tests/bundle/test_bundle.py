@@ -212,3 +212,33 @@ def test_the_archive_is_deterministic_but_for_time() -> None:
 
     with tarfile.open(fileobj=io.BytesIO(a)) as tar:
         assert tar.getnames() == ["top", "top/a", "top/a/b.json", "top/c.log"]
+
+
+def test_on_a_terminal_each_section_is_one_line_on_stderr(tmp_path: Path, workdir: Path) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    from tests.bundle.conftest import REPO
+
+    main, sub = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"} | {"PYTHONPATH": str(REPO / "src"),
+                                                                        "HOME": str(workdir)}
+    proc = subprocess.run([sys.executable, "-m", "multusctl", "bundle", "--root", str(tmp_path), "-o", "b.tar.gz"],
+                          cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=sub, timeout=120, check=False)
+    os.close(sub)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(main)
+    assert proc.returncode == 0, err
+    lines = [line for line in err.decode().splitlines() if line.startswith("bundle: ")]
+    assert [line.split(":")[1].strip() for line in lines] == SECTIONS, lines
+    assert lines[0].startswith("bundle: node: partial (1 file): check: no Kubernetes node")  # detect.json only
+    assert proc.stdout.decode().strip() == "b.tar.gz"
