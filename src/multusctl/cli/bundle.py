@@ -6,8 +6,12 @@ import errno
 import os
 import sys
 from datetime import UTC
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from multusctl.bundle.model import Section
 
 
 @click.command("bundle", short_help="Collect a support bundle (node, doctor, multus objects, logs), scrubbed.")
@@ -56,12 +60,12 @@ def bundle_cmd(root: str | None, all_nodes: bool, admin: str | None, context: st
         fail(2, f"bundle: {problem}")  # said before minutes of collecting, not after
     progress = sys.stderr.isatty()
 
-    def on_section(section: object) -> None:
+    def on_section(s: Section) -> None:
         if progress:
-            s = section  # a bundle.model.Section
-            files = len(s.members)  # type: ignore[attr-defined]
-            sys.stderr.write(f"bundle: {s.name}: {s.status} ({files} file{'s' * (files != 1)})"  # type: ignore[attr-defined]
-                             + (f": {s.errors[0]}" if s.errors else "") + "\n")  # type: ignore[attr-defined]
+            files = len(s.members)
+            why = s.skipped or (s.errors[0] if s.errors else "")
+            sys.stderr.write(f"bundle: {s.name}: {s.status} ({files} file{'s' * (files != 1)})"
+                             + (f": {why}" if why else "") + "\n")
             sys.stderr.flush()
 
     result = build(Options(root=root or "/", all_nodes=all_nodes, admin_kubeconfig=admin, context=context,
