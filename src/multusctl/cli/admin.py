@@ -22,11 +22,16 @@ def fail(code: int, message: str, secrets: set[str] | None = None) -> NoReturn:
     sys.exit(code)
 
 
-@contextmanager
-def admin_api(verb: str, root: str, distro: str | None, explicit: str | None, context: str | None,
-             secrets: set[str]) -> Iterator[Api]:
+class AdminUnavailable(Exception):
+    """No usable admin kubeconfig (none found, unreadable, unparsable, unusable): one secret-free line.
+    `admin_api` exits 2 with it; `bundle` records it and goes on with what needs no cluster."""
+
+
+def connect(verb: str, root: str, distro: str | None, explicit: str | None, context: str | None,
+            secrets: set[str]) -> tuple[Api, str]:
     """A client for the admin kubeconfig found like kubectl (--kubeconfig, $KUBECONFIG, then the node's
-    admin kubeconfig, then ~/.kube/config); exit 2 when there is none or it is unusable."""
+    admin kubeconfig, then ~/.kube/config), and that kubeconfig's path. Nothing is sent yet: an unreachable
+    server shows on the first call."""
     from multusctl.cli.run import detect_layout_from
     from multusctl.config.errors import ParseError
     from multusctl.config.kubeconfig import parse
@@ -43,20 +48,32 @@ def admin_api(verb: str, root: str, distro: str | None, explicit: str | None, co
             node_admin = None
     found = find_admin_kubeconfig(explicit, os.environ.get("KUBECONFIG"), node_admin, os.path.expanduser("~"))
     if found is None:
-        fail(2, f"{verb}: no admin kubeconfig found ($KUBECONFIG, the node's admin kubeconfig, ~/.kube/config); "
-                 "pass --kubeconfig FILE")
+        raise AdminUnavailable(f"{verb}: no admin kubeconfig found ($KUBECONFIG, the node's admin kubeconfig, "
+                               "~/.kube/config); pass --kubeconfig FILE")
     path = found[0]
     try:
         kc = parse(read_regular_file(path, path))
     except NodeFSError as exc:
-        fail(2, f"{verb}: cannot read {exc}")
+        raise AdminUnavailable(f"{verb}: cannot read {exc}") from None
     except ParseError as exc:
-        fail(2, f"{verb}: {path}: {exc}")
+        raise AdminUnavailable(f"{verb}: {path}: {exc}") from None
     secrets |= set(kc.secrets)
     try:
-        api = connect_admin(path, kc.raw, context, secrets)
+        return connect_admin(path, kc.raw, context, secrets), path
     except ApiFailure as exc:
-        fail(2, f"{verb}: {exc}", secrets)
+        from multusctl.config.secrets import redact
+
+        raise AdminUnavailable(redact(f"{verb}: {exc}", secrets)) from None
+
+
+@contextmanager
+def admin_api(verb: str, root: str, distro: str | None, explicit: str | None, context: str | None,
+             secrets: set[str]) -> Iterator[Api]:
+    """`connect`, or exit 2 saying why there is no admin connection."""
+    try:
+        api, _path = connect(verb, root, distro, explicit, context, secrets)
+    except AdminUnavailable as exc:
+        fail(2, str(exc), secrets)
     try:
         yield api
     finally:

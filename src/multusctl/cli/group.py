@@ -20,7 +20,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "status": ("multusctl.cli.install", "status_cmd"),
     "uninstall": ("multusctl.cli.install", "uninstall_cmd"),
     "render": ("multusctl.cli.render", "render_cmd"),
-    "nad": ("multusctl.cli.nad_test", "nad_group"),  # nad_test adds `nad test` to the group of cli/nad.py
+    "nad": ("multusctl.cli.nad_test", "nad_group"),
+    "bundle": ("multusctl.cli.bundle", "bundle_cmd"),  # nad_test adds `nad test` to the group of cli/nad.py
 }
 
 
@@ -69,6 +70,7 @@ def cli() -> None:
       multusctl check --list        every check id, what it means, its references
       multusctl nad validate F      check NADs (files, -n NS, -A) against this node's plugins
       multusctl nad test NAME|F     try a NAD for real in a throwaway network namespace
+      multusctl bundle              a support bundle for a ticket (secrets scrubbed)
 
     Shell completion: eval "$(_MULTUSCTL_COMPLETE=bash_source multusctl)" (zsh_source, fish_source).
     """

@@ -103,6 +103,18 @@ class ObjectsMixin:
         out: Obj | None = self._call(send, none_on_404=none_on_404)
         return out
 
+    def get_text(self, path: str, params: dict[str, str] | None = None) -> str | None:
+        """The body of GET `path` as text (a pod log, /version), None for 404 Not Found."""
+        from lightkube.core.generic_client import GenericClient
+
+        def send() -> str:
+            resp = self._http().request("GET", path, params=params or None, headers={"Accept": "*/*"})
+            GenericClient.raise_for_status(resp)
+            return str(resp.text)
+
+        out: str | None = self._call(send, none_on_404=True)
+        return out
+
     def get_object(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Obj | None:
         return self._request("GET", kind_of(api_version, kind).path(namespace, name), none_on_404=True)
 
@@ -145,27 +157,12 @@ class ObjectsMixin:
         return self._request("DELETE", kind_of(api_version, kind).path(namespace, name), body=opts,
                              none_on_404=True)
 
-    def pod_log(self, namespace: str, name: str, container: str, *, limit_bytes: int = 4 << 20,
-                tail_lines: int | None = None, previous: bool = False) -> str:
+    def pod_log(self, namespace: str, name: str, container: str, *, limit_bytes: int = 4 << 20) -> str:
         """A container's log as text ('' when the pod or its log is gone)."""
         from urllib.parse import quote
 
-        from lightkube.core.generic_client import GenericClient
-
         params = {"container": container, "limitBytes": str(limit_bytes)}
-        if tail_lines is not None:
-            params["tailLines"] = str(tail_lines)
-        if previous:
-            params["previous"] = "true"
-        path = f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}/log"
-
-        def send() -> str:
-            resp = self._http().request("GET", path, params=params)
-            GenericClient.raise_for_status(resp)
-            return str(resp.text)
-
-        out: str | None = self._call(send, none_on_404=True)
-        return out or ""
+        return self.get_text(f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}/log", params) or ""
 
     def watch_objects(self, api_version: str, kind: str, namespace: str | None, *, timeout: float,
                       fields: str | None = None, labels: str | None = None,
