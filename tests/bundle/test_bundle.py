@@ -9,6 +9,7 @@ import io
 import json
 import os
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,11 @@ import pytest
 
 from multusctl.config.secrets import fingerprint
 from multusctl.testing import TestCluster
+from tests import distro_roots as roots
 from tests.bundle.conftest import CM_JOIN_PASSWORD, Planted, members, run_bundle
 from tests.bundle.scan import leaks
+from tests.fleet.fleetkit import needs_kubelet
+from tests.noderoot import File
 
 SECTIONS = ["node", "doctor", "daemonsets", "pods", "configmaps", "nads", "stuck-pods", "logs", "versions"]
 
@@ -152,16 +156,6 @@ def test_bad_usage_exits_2(tmp_path: Path, workdir: Path) -> None:
     assert res.returncode == 2 and "no such directory" in res.stderr.decode()
 
 
-def test_all_nodes_needs_the_fleet_module(tmp_path: Path, workdir: Path) -> None:
-    from multusctl.bundle.collect_node import fleet_available
-
-    if fleet_available():
-        pytest.skip("multusctl.fleet is in this build")
-    res = run_bundle("--all-nodes", cwd=workdir)
-    assert res.returncode == 2
-    assert "bundle --all-nodes needs multusctl.fleet (not in this build)" in res.stderr.decode()
-
-
 def test_a_failed_write_leaves_no_file_at_the_target_nor_a_temp_file(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from multusctl.bundle import archive
@@ -180,26 +174,6 @@ def test_a_failed_write_leaves_no_file_at_the_target_nor_a_temp_file(tmp_path: P
     monkeypatch.undo()
     archive.write_atomic(str(tmp_path / "new.tar.gz"), b"data")
     assert stat.S_IMODE(os.stat(tmp_path / "new.tar.gz").st_mode) == 0o600
-
-
-def test_the_fleet_document_goes_under_nodes_when_fleet_exists(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The contract with multusctl.fleet, as far as the bundle goes: one call, its document under nodes/."""
-    import types
-
-    from multusctl.bundle import collect_node
-
-    calls: list[dict[str, Any]] = []
-    fake = types.ModuleType("multusctl.fleet.api")
-
-    def all_nodes_document(api: Any, **kw: Any) -> dict[str, Any]:
-        calls.append(kw)
-        return {"schema": "multusctl.fleet/v1", "nodes": []}
-
-    fake.all_nodes_document = all_nodes_document  # type: ignore[attr-defined]
-    monkeypatch.setattr(collect_node.importlib, "import_module", lambda name: fake)
-    section = collect_node.node_section("/", None, all_nodes=True, api=object(), namespace="multus")  # type: ignore[arg-type]
-    assert [m.path for m in section.members] == ["nodes/all-nodes.json"]
-    assert calls == [{"selector": None, "namespace": "multus", "image": None, "timeout": 60.0}]
 
 
 def test_the_archive_is_deterministic_but_for_time() -> None:
@@ -242,3 +216,41 @@ def test_on_a_terminal_each_section_is_one_line_on_stderr(tmp_path: Path, workdi
     assert [line.split(":")[1].strip() for line in lines] == SECTIONS, lines
     assert lines[0].startswith("bundle: node: partial (1 file): check: no Kubernetes node")  # detect.json only
     assert proc.stdout.decode().strip() == "b.tar.gz"
+
+
+@pytest.mark.root
+@needs_kubelet
+def test_all_nodes_bundle_holds_every_nodes_report_and_leaves_nothing(tmp_path: Path, workdir: Path) -> None:
+    """--all-nodes: the same run as `check --all-nodes` (real pods on simulated nodes), its document under
+    nodes/, the planted token of a node's kubeconfig nowhere in the bundle."""
+    from multusctl.testing import TestCluster
+    from multusctl.testing.nodes import SimNode
+    from tests.fleet.fleetkit import leftovers, node_root
+
+    planted = "eyJhbGciOiJSUzI1NiJ9." + "c2VjcmV0LXBheWxvYWQtZm9yLWZsZWV0" + ".c2lnbmF0dXJlLWZsZWV0LXRlc3Q"
+    files = roots.k3s_agent()
+    files[f"{roots.K3S_CONF_DIR}/multus.d/multus.kubeconfig"] = File(
+        roots.kubeconfig("https://10.43.0.1:443") + f"    token: {planted}\n", mode=0o600)
+    k3s = node_root(tmp_path / "k3s", files)
+    kadm = node_root(tmp_path / "kadm", roots.kubeadm_worker())
+    with TestCluster(nodes=[SimNode("agent-1", k3s), SimNode("worker-1", kadm),
+                            SimNode("gone-1", kadm, notready=True)]) as cluster:
+        kc = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+        out = workdir / "fleet.tar.gz"
+        res = run_bundle("--all-nodes", "--kubeconfig", str(kc), "-o", str(out), cwd=workdir, timeout=180)
+        assert res.returncode == 0, res.stderr.decode()[-2000:]
+        got = members(out)
+        doc = json.loads(next(v for k, v in got.items() if k.endswith("nodes/all-nodes.json")))
+        by_node = {n["node"]: n for n in doc["nodes"]}
+        assert set(by_node) == {"agent-1", "worker-1", "gone-1"}
+        assert by_node["agent-1"]["checked"] and by_node["agent-1"]["report"]["target"]["distro"] == "k3s"
+        assert by_node["worker-1"]["report"]["target"]["distro"] == "kubeadm"
+        assert [f["id"] for f in by_node["gone-1"]["report"]["findings"]] == ["node-gather-failed"]
+        index = json.loads(next(v for k, v in got.items() if k.endswith("index.json")))
+        assert "nodes/all-nodes.json" in json.dumps(index)
+        for name, data in got.items():
+            assert planted.encode() not in data, name
+        deadline = time.monotonic() + 15
+        while leftovers(cluster) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert leftovers(cluster) == []

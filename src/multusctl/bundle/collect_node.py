@@ -3,8 +3,6 @@ of `check --all-nodes`. Nothing here needs the cluster except the fleet call."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from multusctl.bundle.model import Section
@@ -13,22 +11,11 @@ if TYPE_CHECKING:
     from multusctl.gather.snapshot import NodeSnapshot
     from multusctl.provision.api import Api
 
-FLEET_MODULE = "multusctl.fleet"
-FLEET_MISSING = "bundle --all-nodes needs multusctl.fleet (not in this build)"
-
-
-def fleet_available() -> bool:
-    """`check --all-nodes` (multusctl.fleet) is written separately; until it ships, --all-nodes is refused."""
-    return importlib.util.find_spec(FLEET_MODULE) is not None
-
-
 def fleet_document(api: Api, namespace: str, timeout: float = 60.0) -> dict[str, Any]:
-    """The one call into multusctl.fleet (its contract: `all_nodes_document(api, selector=None, namespace=...,
-    image=None, timeout=60.0) -> dict`, the JSON document of `check --all-nodes`)."""
-    module = importlib.import_module(f"{FLEET_MODULE}.api")
-    doc: dict[str, Any] = module.all_nodes_document(api, selector=None, namespace=namespace, image=None,
-                                                    timeout=timeout)
-    return doc
+    """The JSON document of `check --all-nodes`, the same run as that command's."""
+    from multusctl.fleet.api import all_nodes_document
+
+    return all_nodes_document(api, selector=None, namespace=namespace, image=None, timeout=timeout)
 
 
 def node_section(root: str, snap: NodeSnapshot | None, *, all_nodes: bool = False, api: Api | None = None,
@@ -66,10 +53,11 @@ def _fleet_section(api: Api | None, api_error: str | None, namespace: str) -> Se
     if api is None:
         section.errors.append(f"check --all-nodes needs the cluster: {api_error or 'no admin connection'}")
         return section
+    from multusctl.fleet.engine import FleetError
     from multusctl.provision.api import ApiFailure
 
     try:
         section.add("nodes/all-nodes.json", fleet_document(api, namespace))
-    except ApiFailure as exc:
+    except (ApiFailure, FleetError) as exc:
         section.errors.append(f"check --all-nodes: {exc}")
     return section

@@ -43,14 +43,11 @@ def bundle_cmd(root: str | None, all_nodes: bool, admin: str | None, context: st
     from datetime import datetime
 
     from multusctl.bundle.archive import ArchiveError, default_name, target_problem, write_atomic
-    from multusctl.bundle.collect_node import FLEET_MISSING, fleet_available
     from multusctl.bundle.run import Options, build, stamp_of
     from multusctl.cli.admin import fail
 
     if all_nodes and root is not None:
         raise click.UsageError("give --root DIR or --all-nodes, not both")
-    if all_nodes and not fleet_available():
-        fail(2, FLEET_MISSING)
     now = datetime.now(UTC)
     to_stdout = output == "-"
     path = None if to_stdout else (output or default_name(stamp_of(now)))
