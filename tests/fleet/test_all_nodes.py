@@ -103,7 +103,9 @@ def test_selector_picks_nodes(distro_nodes: dict[str, Path], tmp_path: Path) -> 
         assert proc.returncode == 2 and "selector" in proc.stderr
 
 
-def test_ctrl_c_removes_everything(distro_nodes: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_remove_everything(distro_nodes: dict[str, Path], tmp_path: Path, sig: int,
+                                              code: int) -> None:
     root = distro_nodes["kubeadm-worker"]
     with TestCluster(nodes=[SimNode("slow-1", root, slow=600), SimNode("slow-2", root, slow=600)]) as cluster:
         kc = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
@@ -113,9 +115,9 @@ def test_ctrl_c_removes_everything(distro_nodes: dict[str, Path], tmp_path: Path
         while len([x for x in leftovers(cluster) if x.startswith("pod/")]) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(leftovers(cluster)) == 3  # the owner and two pods
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
-        assert proc.returncode == 130, err
+        assert proc.returncode == code, err
         assert "interrupted" in err and "not checked" in out
         assert _wait_clean(cluster) == []
 

@@ -36,8 +36,13 @@ def run_all_nodes(*, admin_kubeconfig: str | None, context: str | None, namespac
             click.echo(f"  {line}", err=True)
 
     secrets: set[str] = set()
-    # SIGTERM as Ctrl-C: the run removes what it made either way.
-    signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
+    terminated: list[int] = []
+
+    def on_term(signum: int, frame: object) -> None:  # SIGTERM as Ctrl-C: the run removes what it made
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
     with admin_api("check --all-nodes", root, None, admin_kubeconfig, context, secrets) as api:
         try:
             result = engine.run(api, opts, say)
@@ -58,7 +63,7 @@ def run_all_nodes(*, admin_kubeconfig: str | None, context: str | None, namespac
         click.echo(f"multusctl: check --all-nodes: {result.leftover}", err=True)
     if result.interrupted:
         click.echo("multusctl: check --all-nodes: interrupted; the run's objects were removed", err=True)
-        sys.exit(130)
+        sys.exit(143 if terminated else 130)  # 128 + the signal, as a shell reports it
     sys.exit(aggregate.exit_code(result))
 
 

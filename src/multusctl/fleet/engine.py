@@ -11,6 +11,7 @@ their `expires-at` has passed, and the garbage collector takes their pods and Da
 
 from __future__ import annotations
 
+import heapq
 import math
 import queue
 import secrets as _random
@@ -75,6 +76,8 @@ class _Run:
         self.asked: set[str] = set()  # nodes whose log or events were asked for
         self.pending: deque[NodeInfo] = deque()
         self.own_pods: set[str] = set()  # nodes with a pod of their own (not the DaemonSet's)
+        self.alive = 0  # own pods made and not yet answered: at most `concurrency`
+        self.timers: list[tuple[float, str]] = []  # (deadline, node), a heap: each event costs O(log N)
         self.owner: Obj | None = None
         self.index = 0
 
@@ -139,7 +142,7 @@ class _Run:
             term["matchFields"] = [{"key": "metadata.name", "operator": "NotIn", "values": [i.name]} for i in own]
         now = time.monotonic()
         for info in ready:
-            self.started[info.name], self.deadline[info.name] = now, now + self.opts.timeout
+            self.set_deadline(info.name, now)
         assert self.owner is not None
         self.call(self.api.create_object, podspec.daemonset(self.owner, self.run, self.opts.image,
                                                             [term] if term else []))
@@ -153,20 +156,24 @@ class _Run:
                                math.ceil(self.opts.timeout))
         self.pod_of[info.name] = pod["metadata"]["name"]
         self.own_pods.add(info.name)
-        now = time.monotonic()
-        self.started[info.name], self.deadline[info.name] = now, now + self.opts.timeout
+        self.alive += 1
+        self.set_deadline(info.name, time.monotonic())
         self.submit("created", info.name, self.api.create_object, pod)
 
+    def set_deadline(self, node: str, now: float) -> None:
+        self.started[node], self.deadline[node] = now, now + self.opts.timeout
+        heapq.heappush(self.timers, (self.deadline[node], node))
+
     def fill(self) -> None:
-        alive = sum(1 for n in self.open if n in self.pod_of)
-        while self.pending and alive < self.opts.concurrency:
+        while self.pending and self.alive < self.opts.concurrency:
             self.create_pod(self.pending.popleft())
-            alive += 1
 
     def loop(self) -> None:
         while self.open:
-            waits = [self.deadline[n] for n in self.open if n in self.deadline and n not in self.asked]
-            timeout = min(1.0, max(0.05, min(waits) - time.monotonic())) if waits else 1.0
+            while self.timers and (self.timers[0][1] not in self.open or self.timers[0][1] in self.asked):
+                heapq.heappop(self.timers)  # answered, or its log is on the way: no longer a deadline
+            nearest = self.timers[0][0] - time.monotonic() if self.timers else 1.0
+            timeout = min(1.0, max(0.05, nearest))
             try:
                 tag, node, value = self.events.get(timeout=timeout)
             except queue.Empty:
@@ -207,8 +214,9 @@ class _Run:
 
     def expire(self) -> None:
         now = time.monotonic()
-        for node in sorted(self.open):
-            if node in self.deadline and now >= self.deadline[node] and node not in self.asked:
+        while self.timers and self.timers[0][0] <= now:
+            _, node = heapq.heappop(self.timers)
+            if node in self.open and node not in self.asked:
                 self.asked.add(node)
                 pod = self.pod_of.get(node)
                 if pod is None:
@@ -241,6 +249,8 @@ class _Run:
             res.duration_ms = int((time.monotonic() - self.started[node]) * 1000)
         self.say(f"{node}: " + (f"{len(report.get('findings') or [])} finding(s)" if report is not None
                                 else f"not checked ({res.failure_kind})"))
+        if node in self.own_pods:
+            self.alive -= 1
         if pod and node in self.own_pods:  # done with: keep the cluster's pod count to `concurrency`
             self.submit("deleted", node, self.api.delete_object, "v1", "Pod", pod, self.opts.namespace)
         self.fill()
