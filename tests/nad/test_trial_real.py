@@ -228,3 +228,41 @@ def test_keep_leaves_the_namespace_and_says_how_to_remove_it(tmp_path: Path) -> 
     assert netns in state()[0]
     subprocess.run(cmd, shell=True, check=True)
     assert netns not in state()[0]
+
+
+def ipam_dirs(network: str) -> list[str]:
+    """host-local state of `network` in any private dataDir of nad test (other runs' dirs hold other names)."""
+    import glob
+    import tempfile
+
+    return glob.glob(os.path.join(tempfile.gettempdir(), "multusctl-ipam-*", network))
+
+
+def test_sigterm_during_a_hung_plugin_cleans_up(tmp_path: Path) -> None:
+    """A conflist whose real bridge + host-local ADD has run (a bridge, a veth, an address taken in the private
+    dataDir) when its second plugin hangs; SIGTERM then ends the run with 143 and none of that is left."""
+    started = tmp_path / "started"
+    bindir = fake(tmp_path, "hang", f"touch {started}\nsleep 60\n")
+    network = f"sigterm{uuid.uuid4().hex[:6]}"
+    conf = {"cniVersion": "1.0.0", "name": network, "plugins": [bridge("10.77.4.0/24", "mctlbr4"), {"type": "hang"}]}
+    before = state()
+    proc = subprocess.Popen([sys.executable, "-m", "multusctl", "nad", "test", str(nad_file(tmp_path, conf)),
+                             "--bin-dir", BIN, "--bin-dir", str(bindir), "--timeout", "60s"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not started.exists():  # bridge's ADD is done, `hang` runs
+        time.sleep(0.05)
+    assert started.exists(), "the hanging plugin never ran"
+    assert ipam_dirs(network), "host-local kept no state: the test would prove nothing"
+    assert "mctlbr4" in os.listdir("/sys/class/net")
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - sent < 20  # not a timing assertion: the run must not wait for the plugin's sleep
+    assert proc.returncode == 143, err
+    assert "sandbox was removed" in err and err.count("\n") == 1, err
+    assert_nothing_left(before, {})
+    assert "mctlbr4" not in os.listdir("/sys/class/net")
+    assert not ipam_dirs(network)
+    ps = subprocess.run(["pgrep", "-f", str(bindir)], capture_output=True, text=True, check=False)
+    assert not ps.stdout.strip(), "the plugin's process outlived the run"
