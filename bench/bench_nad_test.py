@@ -28,9 +28,10 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = "/usr/lib/cni"
 BUDGET = 1.5
 BRIDGE = "mctlbench0"
+HAND_NETNS = f"mctl-nad-bench-{os.getpid()}"
 
 HAND = r"""set -e
-ns=mctl-nad-bench-$$
+ns=%(netns)s
 data=$(mktemp -d)
 conf='{"cniVersion":"1.0.0","name":"bench","type":"bridge","bridge":"%(bridge)s","isGateway":true,
  "ipam":{"type":"host-local","dataDir":"'$data'","ranges":[[{"subnet":"10.77.250.0/24"}]]}}'
@@ -78,7 +79,7 @@ def main() -> int:
         nad = tmp / "bench.json"
         nad_file(nad)
         hand = tmp / "hand.sh"
-        hand.write_text(HAND % {"bin": BIN, "bridge": BRIDGE})
+        hand.write_text(HAND % {"bin": BIN, "bridge": BRIDGE, "netns": HAND_NETNS})
         cmds = {"multusctl nad test": [sys.executable, "-m", "multusctl", "nad", "test", str(nad), "--bin-dir", BIN,
                                        "-o", "json"],
                 "hand run (sh)": ["sh", str(hand)],
@@ -88,6 +89,9 @@ def main() -> int:
             for name, cmd in cmds.items():
                 took, proc = timed(cmd, env)
                 if proc.returncode != 0:
+                    # A hand run stopped by `set -e` leaves what it made; the script's own lines are what is timed.
+                    for cleanup in (["ip", "netns", "del", HAND_NETNS], ["ip", "link", "del", BRIDGE]):
+                        subprocess.run(cleanup, capture_output=True, check=False)
                     print(f"{name}: exit {proc.returncode}: {(proc.stderr or proc.stdout).strip()[-800:]}",
                           file=sys.stderr)
                     return 1
