@@ -50,12 +50,19 @@ def nad_test(*args: str, timeout: float = 90) -> tuple[int, dict[str, Any], str]
     return proc.returncode, doc, proc.stderr
 
 
-def assert_nothing_left(before: tuple[set[str], set[str]], doc: dict[str, Any]) -> None:
-    """Ours only: other tests on this machine make namespaces and links of their own meanwhile."""
+def assert_nothing_left(before: tuple[set[str], set[str]], doc: dict[str, Any], netns: tuple[str, ...] = (),
+                        links_named: tuple[str, ...] = ()) -> None:
+    """Ours only: other tests (also this suite's other xdist workers) make namespaces and links of their own
+    meanwhile. Ours are the namespaces the report names (or `netns`), else any new `mctl-nad-*`; the host-side
+    interfaces the report names (a bridge) and `links_named`."""
     ns, links = state()
-    assert not {n for n in ns - before[0] if n.startswith("mctl-nad-")}, ns - before[0]
+    mine = {a["netns"] for a in doc.get("attachments", []) if a.get("netns")} | set(netns)
+    if mine:
+        assert not mine & ns, mine & ns
+    else:
+        assert not {n for n in ns - before[0] if n.startswith("mctl-nad-")}, ns - before[0]
     host_side = {i["name"] for a in doc.get("attachments", []) for i in a.get("interfaces", []) if not i.get("sandbox")}
-    assert not (links - before[1]) & (host_side | {n for n in links if n.startswith("mctl")}), links - before[1]
+    assert not (links - before[1]) & (host_side | set(links_named)), links - before[1]
 
 
 def ids(doc: dict[str, Any]) -> set[str]:
@@ -228,3 +235,40 @@ def test_keep_leaves_the_namespace_and_says_how_to_remove_it(tmp_path: Path) -> 
     assert netns in state()[0]
     subprocess.run(cmd, shell=True, check=True)
     assert netns not in state()[0]
+
+
+def ipam_dirs(network: str) -> list[str]:
+    """host-local state of `network` in any private dataDir of nad test (other runs' dirs hold other names)."""
+    import glob
+    import tempfile
+
+    return glob.glob(os.path.join(tempfile.gettempdir(), "multusctl-ipam-*", network))
+
+
+def test_sigterm_during_a_hung_plugin_cleans_up(tmp_path: Path) -> None:
+    """A conflist whose real bridge + host-local ADD has run (a bridge, a veth, an address taken in the private
+    dataDir) when its second plugin hangs; SIGTERM then ends the run with 143 and none of that is left."""
+    started = tmp_path / "started"
+    bindir = fake(tmp_path, "hang", f'echo "$CNI_NETNS" > {started}\nsleep 60\n')
+    network = f"sigterm{uuid.uuid4().hex[:6]}"
+    conf = {"cniVersion": "1.0.0", "name": network, "plugins": [bridge("10.77.4.0/24", "mctlbr4"), {"type": "hang"}]}
+    before = state()
+    proc = subprocess.Popen([sys.executable, "-m", "multusctl", "nad", "test", str(nad_file(tmp_path, conf)),
+                             "--bin-dir", BIN, "--bin-dir", str(bindir), "--timeout", "60s"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (started.exists() and started.read_text().strip()):
+        time.sleep(0.05)  # bridge's ADD is done, `hang` runs (and named the sandbox)
+    assert started.exists(), "the hanging plugin never ran"
+    assert ipam_dirs(network), "host-local kept no state: the test would prove nothing"
+    assert "mctlbr4" in os.listdir("/sys/class/net")
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - sent < 20  # not a timing assertion: the run must not wait for the plugin's sleep
+    assert proc.returncode == 143, err
+    assert "sandbox was removed" in err and err.count("\n") == 1, err
+    assert_nothing_left(before, {}, netns=(os.path.basename(started.read_text().strip()),), links_named=("mctlbr4",))
+    assert not ipam_dirs(network)
+    ps = subprocess.run(["pgrep", "-f", str(bindir)], capture_output=True, text=True, check=False)
+    assert not ps.stdout.strip(), "the plugin's process outlived the run"

@@ -100,7 +100,7 @@ def test_cmd(target: str | None, namespace: str | None, ifname: str, annotation:
     """
     import ipaddress
 
-    from multusctl.cni.sandbox import SandboxError
+    from multusctl.cni.sandbox import Interrupted, SandboxError
     from multusctl.nad import trial, validate
 
     if target is None and annotation is None:
@@ -133,9 +133,11 @@ def test_cmd(target: str | None, namespace: str | None, ifname: str, annotation:
                                      (lambda line: click.echo(f"  {line}", err=True)) if progress else lambda _l: None)
         except SandboxError as exc:
             fail(str(exc))
-        except KeyboardInterrupt:
-            click.echo("multusctl nad: interrupted; the sandbox was removed", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            # 130 for Ctrl-C, 143 for SIGTERM: what a shell reports for a process the signal ended.
+            signum = exc.signum if isinstance(exc, Interrupted) else 2
+            click.echo(f"multusctl nad: interrupted (signal {signum}); the sandbox was removed", err=True)
+            sys.exit(128 + signum)
     snap.trials = trials
     report = validate.report(snap, (*static.checks_run, "nad-attach-failed", "nad-plugin-timeout", "nad-ping-failed",
                                     "nad-cleanup-failed", "nad-annotation-invalid"))

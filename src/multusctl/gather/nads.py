@@ -104,10 +104,7 @@ def gather(nads: list[dict[str, Any]], sources: list[str], *, root: str = "/", b
                     snap.plugins[name] = Plugin(posixpath.join(d, name))
                     break
         if here:
-            from multusctl.cni.exec import versions
-
-            for p in snap.plugins.values():
-                p.versions = versions(os.path.join(root, p.path.lstrip("/")))
+            _ask_versions(root, list(snap.plugins.values()))
     if here:
         try:
             snap.interfaces = set(os.listdir(os.path.join(root, "sys/class/net")))
@@ -116,6 +113,25 @@ def gather(nads: list[dict[str, Any]], sources: list[str], *, root: str = "/", b
     if any(_empty_config(n) for n in nads):
         snap.conf_networks = _conf_networks(root, snap.conf_dir)
     return snap
+
+
+def _ask_versions(root: str, found: list[Plugin]) -> None:
+    """CNI_COMMAND=VERSION of every plugin at once: each is a process start (~10-20 ms for a Go binary), and nad
+    test (budget: 1.5x a hand run of the plugins) would otherwise wait for them one after the other."""
+    import threading
+
+    from multusctl.cni.exec import versions
+
+    def ask(p: Plugin) -> None:
+        p.versions = versions(os.path.join(root, p.path.lstrip("/")))
+
+    threads = [threading.Thread(target=ask, args=(p,), daemon=True) for p in found[1:]]
+    for t in threads:
+        t.start()
+    if found:
+        ask(found[0])
+    for t in threads:
+        t.join()
 
 
 def _empty_config(nad: dict[str, Any]) -> bool:

@@ -130,9 +130,10 @@ def run(attachments: list[Attachment], opts: Options,
                 checked = chain.check(net, inv, t.result)
                 if checked is not None:
                     t.phases["CHECK"] = checked
+            links, addresses = sandbox.inspect(box.name)  # one sandbox for every attachment: read it once
             for t in trials:
-                t.links, t.addresses = sandbox.links_in(box.name), sandbox.addresses_in(box.name)
-            if all(t.phases.get("ADD") and t.phases["ADD"].failed is None for t in trials):
+                t.links, t.addresses = links, addresses
+            if opts.pings and all(t.phases.get("ADD") and t.phases["ADD"].failed is None for t in trials):
                 from multusctl.cni.ping import from_netns
 
                 for addr in opts.pings:
