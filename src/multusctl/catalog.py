@@ -16,8 +16,9 @@ Regenerate the tables of docs/CHECKS.md after editing the catalog:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
+
+from multusctl.records import dataclass
 
 AREAS: tuple[str, ...] = ("node", "manifest", "cluster", "nad", "explain")
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")

@@ -28,10 +28,11 @@ import posixpath
 import re
 import shlex
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from multusctl.gather.nodefs import NodeFS, NodeFSError
+from multusctl.records import dataclass
 
 CONTAINERD_DEFAULT_CONF_DIR = "/etc/cni/net.d"
 CONTAINERD_DEFAULT_BIN_DIR = "/opt/cni/bin"
