@@ -52,8 +52,29 @@ def _has_lone_surrogate(text: str) -> bool:
     return False
 
 
+_REAL_COMPILE = re.compile
+
+
+class _LazyPattern:
+    """re.compile(pattern, flags), compiled when first used.
+
+    PyYAML compiles ~20 expressions when it is imported (its implicit resolvers, the timestamp, the
+    Reader's NON_PRINTABLE): ~3-4 ms of every start-up, though a kubeconfig's plain scalars reach only a
+    few of them (a resolver is tried only for a scalar starting with one of its first characters)."""
+
+    def __init__(self, pattern: Any, flags: int) -> None:
+        self._args = (pattern, flags)
+        self._compiled: re.Pattern[Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._compiled is None:
+            self._compiled = _REAL_COMPILE(*self._args)  # not the hook, should it be used during the import
+        return getattr(self._compiled, name)
+
+
 def _yaml() -> Any:
-    """The yaml module, imported without paying for PyYAML's slowest regular expression."""
+    """The yaml module, imported without compiling its regular expressions up front (_LazyPattern), and
+    with a NON_PRINTABLE that is cheaper to compile."""
     mod = sys.modules.get("yaml")
     if mod is not None:
         return mod
@@ -61,8 +82,8 @@ def _yaml() -> Any:
 
     def compile_(pattern: Any, flags: int = 0) -> Any:
         if flags == 0 and isinstance(pattern, str) and pattern == _PYYAML_NON_PRINTABLE:
-            return real_compile(_NON_PRINTABLE_SAME)
-        return real_compile(pattern, flags)
+            pattern = _NON_PRINTABLE_SAME
+        return _LazyPattern(pattern, flags)
 
     re.compile = compile_
     try:
