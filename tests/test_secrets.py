@@ -190,3 +190,14 @@ def test_a_url_password_is_hidden_whatever_the_url_looks_like(server: str, passw
         assert password not in both, (args, both[-1500:])
         if args != ["check"]:  # the plain text report shows no why, where the server is quoted
             assert "127.0.0.1:6443" in both, (args, both[-1500:])
+
+
+def test_fingerprint_is_the_sha256_hashlib_gives() -> None:
+    # secrets.py takes SHA-256 from the interpreter's own module, not hashlib (start-up): same digest.
+    import hashlib
+
+    from multusctl.config.secrets import fingerprint
+
+    for value in ("abc", "tok\udcff", b"\x00\xff" * 40):
+        data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
+        assert fingerprint(value) == "sha256:" + hashlib.sha256(data).hexdigest()[:8]

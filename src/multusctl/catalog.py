@@ -3,8 +3,8 @@ when it fires, references and the ids it defers to. The one source of truth for 
 (`@check("id")` takes severity and title from here), `multusctl check --list`, the SARIF rules and the id
 tables of docs/CHECKS.md.
 
-It imports nothing of multusctl, so the checks, the reports and the CLI can all import it. `multusctl check`
-parses it at start-up: once, lazily, with the stdlib's tomllib, and nothing heavier.
+It imports nothing of multusctl but `records`, so the checks, the reports and the CLI can all import it.
+`multusctl check` parses it at start-up: once, lazily, with the stdlib's tomllib, and nothing heavier.
 
 Regenerate the tables of docs/CHECKS.md after editing the catalog:
 
@@ -16,8 +16,9 @@ Regenerate the tables of docs/CHECKS.md after editing the catalog:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
+
+from multusctl.records import dataclass
 
 AREAS: tuple[str, ...] = ("node", "manifest", "cluster", "nad", "fleet", "explain")
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")

@@ -7,7 +7,7 @@ import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from multusctl.config.kubeconfig import Kubeconfig
 from multusctl.config.secrets import fingerprint
 from multusctl.gather.snapshot import KubeconfigFile, NodeSnapshot
 from multusctl.layout.distros import paths_for
+from multusctl.records import dataclass
 
 CREATE = "multusctl kubeconfig create"
 EXPIRING_WITHIN = timedelta(days=7)

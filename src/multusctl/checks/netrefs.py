@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from multusctl.checks.mounts import _exists, _layout_thick, _thin, network_settings
 from multusctl.checks.registry import Hit, check
@@ -13,6 +12,7 @@ from multusctl.checks.thick_paths import thick_unmounted
 from multusctl.checks.thin_paths import thin_pod_paths
 from multusctl.config import multus as multus_mod
 from multusctl.gather.snapshot import NodeSnapshot, conf_files_in, read_conf_file
+from multusctl.records import dataclass
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, cast
 
 from multusctl import catalog
+from multusctl.records import dataclass
 from multusctl.report.finding import Finding, Severity
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from multusctl.checks.mounts import (
     _exists,
@@ -25,6 +24,7 @@ from multusctl.checks.mounts import (
 from multusctl.checks.registry import Hit, check
 from multusctl.checks.runtime import multus_pods
 from multusctl.gather.snapshot import NodeSnapshot
+from multusctl.records import dataclass
 from multusctl.report.finding import Severity
 
 SOCKET_NAME = "multus.sock"  # api.SocketPath(dir) = dir + "/multus.sock"

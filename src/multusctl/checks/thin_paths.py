@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from multusctl.checks.mounts import (
@@ -21,6 +20,7 @@ from multusctl.checks.mounts import (
 from multusctl.checks.registry import Hit, check
 from multusctl.config import multus as multus_mod
 from multusctl.gather.snapshot import NodeSnapshot
+from multusctl.records import dataclass
 
 # The thin entrypoint copies these flags verbatim into the host config (FACTS.md §1), so a pod path
 # there usually came from the DaemonSet's args.

@@ -8,6 +8,7 @@ start-up); everything else (help, --version, any usage error, `kubeconfig ...`) 
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from typing import Any
 
@@ -36,11 +37,13 @@ def main() -> None:
     streams.install()
     code: int | str | None = 0
     prog_name = "kubectl multus" if sys.argv[0].endswith("kubectl-multus") else "multusctl"
+    fast = True
     try:
         try:
             from multusctl.cli.fast import run_fast
 
             if not run_fast(sys.argv[1:], prog_name):
+                fast = False
                 gc.enable()
                 _click_main(prog_name)
         except SystemExit as exit_:
@@ -52,4 +55,10 @@ def main() -> None:
         sys.stderr.flush()
     except streams.OutputFailed as exc:
         code = streams.finish(exc)
+    if fast and (code is None or isinstance(code, int)):
+        # check/detect have said everything and flushed it, and they register no atexit handler, thread or
+        # temp file: skip the interpreter's teardown (clearing ~170 modules and a final collection,
+        # 30-40 ms, a fifth of the whole run). The click verbs keep it: their clients and sandboxes
+        # clean up at exit.
+        os._exit(code or 0)
     sys.exit(code)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from multusctl.config.errors import ParseError, first_line
 from multusctl.config.secrets import fingerprint
+from multusctl.records import dataclass
 
 
 @dataclass(frozen=True)

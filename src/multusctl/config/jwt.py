@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from multusctl.config.errors import ParseError
+from multusctl.records import dataclass
 
 
 @dataclass(frozen=True)

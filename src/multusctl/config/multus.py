@@ -11,12 +11,12 @@ here (verified in multus-cni pkg/types/conf.go, LoadNetConf -> json.Unmarshal in
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from multusctl.config.cni import MULTUS_TYPES, CniConfig, from_obj
 from multusctl.config.errors import ParseError
+from multusctl.records import dataclass
 
 # Keys read from a thin config by pkg/types/types.go NetConf (plus the CNI spec's own keys).
 THIN_KEYS = frozenset(
@@ -167,6 +167,8 @@ def suggest_key(key: str, valid: frozenset[str]) -> str | None:
     lower = {k.lower(): k for k in valid}
     if key.lower() in lower:
         return lower[key.lower()]
+    import difflib  # only for an unknown key: not on a healthy node's path
+
     close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.85)
     return close[0] if close else None
 

@@ -30,7 +30,6 @@ MAX_ALIAS_NODES = 10_000  # nodes that aliases may add in all; real configs and 
 
 # A quoted fragment of PyYAML's problem text is file content (a tag, an alias name, a character), except
 # its token names such as '<block end>'.
-_UNPAIRED = re.compile("[\ud800-\udfff]")
 _QUOTED = re.compile(r"'(?!<[a-z ]+>')[^']*'|\"[^\"]*\"")
 
 # PyYAML's Reader compiles NON_PRINTABLE when yaml is imported: 10-30 ms of start-up, since sre's charset
@@ -41,8 +40,41 @@ _PYYAML_NON_PRINTABLE = "[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00
 _NON_PRINTABLE_SAME = "[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uD800-\uDFFF\uFFFE\uFFFF]"
 
 
+def _has_lone_surrogate(text: str) -> bool:
+    # What re "[\ud800-\udfff]" finds, without compiling that class (~0.5-1 ms): strict UTF-8 refuses
+    # exactly the lone surrogates.
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+_REAL_COMPILE = re.compile
+
+
+class _LazyPattern:
+    """re.compile(pattern, flags), compiled when first used.
+
+    PyYAML compiles ~20 expressions when it is imported (its implicit resolvers, the timestamp, the
+    Reader's NON_PRINTABLE): ~3-4 ms of every start-up, though a kubeconfig's plain scalars reach only a
+    few of them (a resolver is tried only for a scalar starting with one of its first characters)."""
+
+    def __init__(self, pattern: Any, flags: int) -> None:
+        self._args = (pattern, flags)
+        self._compiled: re.Pattern[Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._compiled is None:
+            self._compiled = _REAL_COMPILE(*self._args)  # not the hook, should it be used during the import
+        return getattr(self._compiled, name)
+
+
 def _yaml() -> Any:
-    """The yaml module, imported without paying for PyYAML's slowest regular expression."""
+    """The yaml module, imported without compiling its regular expressions up front (_LazyPattern), and
+    with a NON_PRINTABLE that is cheaper to compile."""
     mod = sys.modules.get("yaml")
     if mod is not None:
         return mod
@@ -50,8 +82,8 @@ def _yaml() -> Any:
 
     def compile_(pattern: Any, flags: int = 0) -> Any:
         if flags == 0 and isinstance(pattern, str) and pattern == _PYYAML_NON_PRINTABLE:
-            return real_compile(_NON_PRINTABLE_SAME)
-        return real_compile(pattern, flags)
+            pattern = _NON_PRINTABLE_SAME
+        return _LazyPattern(pattern, flags)
 
     re.compile = compile_
     try:
@@ -160,7 +192,7 @@ def describe_error(exc: Exception, line0: int = 0, offset0: int = 0) -> str:
 def _documents(text: str, single: bool, line0: int = 0, offset0: int = 0) -> list[Any]:
     yaml = _yaml()
 
-    if _UNPAIRED.search(text):  # libyaml cannot even be handed such a string (UnicodeEncodeError)
+    if _has_lone_surrogate(text):  # libyaml cannot even be handed such a string (UnicodeEncodeError)
         raise ParseError("invalid YAML: contains an unpaired UTF-16 surrogate")
     loader = _loader_class(text)(text)
     try:
@@ -202,7 +234,7 @@ def load_all(text: str) -> list[Any]:
     escapes the alias and depth guards. Errors name lines of the whole file."""
     from multusctl.config import yamlblock
 
-    if _UNPAIRED.search(text):
+    if _has_lone_surrogate(text):
         raise ParseError("invalid YAML: contains an unpaired UTF-16 surrogate")
     parts = yamlblock.split(text)
     if parts is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 # Packages and modules of multusctl the node checker imports (tests/fleet/test_zipapp.py proves the
 # archive runs with nothing else on sys.path, over every distro root).
 MODULES: tuple[str, ...] = (
-    "__init__.py", "analyze.py", "catalog.py", "data/checks.toml",
+    "__init__.py", "analyze.py", "catalog.py", "records.py", "data/checks.toml",
     "checks/", "config/", "gather/", "layout/", "report/",
     "fleet/__init__.py", "fleet/node_main.py",
 )

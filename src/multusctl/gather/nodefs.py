@@ -12,8 +12,9 @@ import errno
 import os
 import posixpath
 import stat as stat_mod
-from dataclasses import dataclass
 from functools import cache
+
+from multusctl.records import dataclass
 
 MAX_READ_BYTES = 4 * 1024 * 1024  # a CNI config or kubeconfig is a few KB; refuse to slurp a huge file
 MAX_SYMLINKS = 40  # same limit as the Linux kernel (ELOOP)

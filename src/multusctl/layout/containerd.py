@@ -23,15 +23,14 @@ overriding single keys.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import posixpath
 import re
-import shlex
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from multusctl.gather.nodefs import NodeFS, NodeFSError
+from multusctl.records import dataclass
 
 CONTAINERD_DEFAULT_CONF_DIR = "/etc/cni/net.d"
 CONTAINERD_DEFAULT_BIN_DIR = "/opt/cni/bin"
@@ -239,6 +238,8 @@ def expand_glob(fs: NodeFS, patterns: list[str], base: str = "/") -> list[str]:
             names = fs.listdir(parent)
         except NodeFSError:
             continue
+        import fnmatch  # only a config with a wildcard `imports` gets here
+
         for n in names:
             p = posixpath.join(parent, n)
             if fnmatch.fnmatchcase(n, name) and fs.is_file(p) and p not in out:
@@ -356,6 +357,8 @@ def parse_flags(text: str) -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         try:
+            import shlex  # a k3s/rke2 args file: only then
+
             tokens = shlex.split(line, comments=False, posix=True)
         except ValueError:
             tokens = line.split()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from multusctl.gather.nodefs import NodeFS
 from multusctl.layout import distros as D
@@ -33,6 +32,7 @@ from multusctl.layout.fill_common import (
 )
 from multusctl.layout.fillers import _FILLERS, _fill_unknown
 from multusctl.layout.model import DISTROS, ROLES, Layout
+from multusctl.records import dataclass
 
 
 @dataclass

@@ -16,7 +16,7 @@ These are only the fallbacks: detection prefers what the runtime's own config sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from multusctl.records import dataclass
 
 CRIO_BIN_DIR = "/usr/libexec/cni"
 STANDARD_CONF_DIR = "/etc/cni/net.d"

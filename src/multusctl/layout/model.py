@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
+
+from multusctl.records import dataclass
 
 Distro = Literal["k3s", "rke2", "kubeadm", "microk8s", "k0s", "openshift", "kind", "unknown"]
 Role = Literal["server", "agent", "unknown"]

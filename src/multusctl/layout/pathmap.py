@@ -8,7 +8,9 @@ mounts; a path is visible there only under one of those mounts.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from multusctl.records import dataclass
 
 
 @dataclass(frozen=True)

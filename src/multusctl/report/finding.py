@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Literal
+
+from multusctl.records import dataclass
 
 if TYPE_CHECKING:
     from multusctl.catalog import Entry
