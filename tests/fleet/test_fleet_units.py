@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -192,3 +193,33 @@ def test_groups_count_nodes_and_failed_nodes_have_a_row() -> None:
 def test_node_names_and_messages_cannot_drive_the_terminal() -> None:
     result = FleetResult("r", "kube-system", "pods", [NodeResult("n1", report=_report("n1\x1b[2J", ["x-id"]))])
     assert "\x1b" not in aggregate.render_text(result)
+
+
+def _interpreter(version: str) -> str | None:
+    """A `python3.X` of this machine (PATH, then pyenv's versions), to run the archive as an image would."""
+    import glob
+    import shutil
+
+    found = shutil.which(f"python{version}")
+    candidates = [found] if found else []
+    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))
+    for c in candidates:
+        ok = subprocess.run([c, "-I", "-S", "-c", "pass"], capture_output=True, timeout=30, check=False)
+        if ok.returncode == 0:
+            return c
+    return None
+
+
+@pytest.mark.parametrize("version", ["3.12", "3.13"])
+def test_archive_runs_on_the_pythons_of_the_images(archive: Path, tmp_path: Path, version: str) -> None:
+    """The default image is python:3.12; users pick others: the archive is judged the same by each."""
+    python = _interpreter(version)
+    if python is None:
+        pytest.skip(f"no python{version} on this machine")
+    for name in ("k3s_server", "rke2_agent", "kubeadm_crio_worker", "microk8s_node"):
+        root = node_root(tmp_path / name, ROOTS[name]())
+        proc = subprocess.run([python, "-I", "-S", str(archive), str(root)], capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert proc.returncode == 0, proc.stderr
+        doc = json.loads(proc.stdout.strip().splitlines()[-1][len(REPORT_PREFIX):])
+        assert [(f["id"], f["severity"], f["message"]) for f in doc["findings"]] == expected(root), (version, name)
