@@ -205,20 +205,20 @@ def test_failure_paths_give_a_finding_and_leave_nothing(tmp_path: Path, name: st
 
 def test_ctrl_c_during_a_hung_plugin_cleans_up(tmp_path: Path) -> None:
     started = tmp_path / "started"
-    bindir = fake(tmp_path, "crash", f"touch {started}\nsleep 60\n")
+    bindir = fake(tmp_path, "crash", f'echo "$CNI_NETNS" > {started}\nsleep 60\n')
     before = state()
     proc = subprocess.Popen([sys.executable, "-m", "multusctl", "nad", "test",
                              str(nad_file(tmp_path, {"cniVersion": "1.0.0", "name": "t1", "type": "crash"})),
                              "--bin-dir", str(bindir), "--timeout", "60s"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not started.exists():  # the plugin runs: the sandbox is up
-        time.sleep(0.05)
+    while time.monotonic() < deadline and not (started.exists() and started.read_text().strip()):
+        time.sleep(0.05)  # the plugin runs (and named the sandbox)
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "sandbox was removed" in err
-    assert_nothing_left(before, {})
+    assert_nothing_left(before, {}, netns=(os.path.basename(started.read_text().strip()),))
     ps = subprocess.run(["pgrep", "-f", str(bindir)], capture_output=True, text=True, check=False)
     assert not ps.stdout.strip(), "the plugin's process outlived the run"
 
