@@ -78,7 +78,7 @@ def test_rendered_thick_daemon_and_shim_run_a_pod(cluster: TestCluster, tmp_path
     _nad(cluster)
     pod = seed_pod(cluster, annotations={NETWORKS: "extra"})
     T.install_shim(node)
-    links_before, netns_before = T.host_links(), T.netns_names()
+    links_before = T.host_links()
     with T.netns() as sandbox, T.running_daemon(objs, node, tmp_path, cluster, sandbox) as d:
         conf = _started(d, node)
         path = T.multus_conf(node)
@@ -112,7 +112,8 @@ def test_rendered_thick_daemon_and_shim_run_a_pod(cluster: TestCluster, tmp_path
         cache = [p for p in (node / "var/lib/cni/multus").rglob("*") if p.is_file()]
         assert cache == [], "multus's delegate cache outlived the DEL"
     # Daemon stopped (its mount namespace with it) and sandbox deleted: no netns, no link of ours is left.
-    assert sandbox not in T.netns_names() and not (T.netns_names() - netns_before)
+    # (Only ours: the other xdist workers make and delete namespaces of their own meanwhile.)
+    assert sandbox not in T.netns_names()
     assert not (T.host_links() - links_before) & added
 
 
