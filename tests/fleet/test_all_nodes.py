@@ -179,3 +179,29 @@ def test_missing_permissions_are_named_before_anything_is_made(distro_nodes: dic
         assert "\n" not in line and "may not create configmaps" in line and "get pods/log" in line
         assert "list pods" not in line and token not in proc.stderr + proc.stdout
         assert leftovers(cluster) == []
+
+
+def test_a_ready_file_under_run_is_not_reported_missing_from_a_pod(tmp_path: Path) -> None:
+    """The healthy k3s example has flannel's /run/flannel/subnet.env; the pod does not mount /run, so it must
+    not call it missing (every flannel node would), and says instead what it could not verify."""
+    import shutil
+
+    from tests.fleet.fleetkit import FHS, node_root
+
+    root = tmp_path / "k3s-server-healthy"  # the name prepare.sh knows
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "k3s-server-healthy", root, symlinks=True)
+    subprocess.run(["sh", str(Path(__file__).resolve().parents[2] / "examples" / "prepare.sh"), str(tmp_path)],
+                   check=True)  # the file modes git does not keep
+    node_root(root, {p: v for p, v in FHS.items()})
+    assert (root / "run/flannel/subnet.env").exists() and expected(root) == []
+    with TestCluster(nodes=[SimNode("k3s-1", root)]) as cluster:
+        kc = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+        proc = run_all(cluster, kc, "--timeout", "20s", "-o", "json")
+        doc = doc_of(proc)
+        assert proc.returncode == 0, doc
+        report = doc["nodes"][0]["report"]
+        assert report["findings"] == []
+        assert report["unverified"] == [{"id": "readiness-file-missing", "path": "/run/flannel/subnet.env",
+                                         "why": "under /run, which the pod does not mount"}]
+        text = run_all(cluster, kc, "--timeout", "20s").stdout
+        assert "readiness-file-missing (/run/flannel/subnet.env) on 1 node(s)" in text

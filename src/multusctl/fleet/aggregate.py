@@ -116,6 +116,14 @@ def render_text(result: FleetResult, color: bool = False) -> str:
         mode = str(target.get("mode") or "-") if res.gathered else "-"
         lines.append(f"{res.node:<24} {distro:<9} {mode:<6} {n['error']:>4} "
                      f"{n['warning']:>5} {n['info']:>5}  {what}")
+    unverified: dict[str, list[str]] = {}
+    for res in result.nodes:
+        for u in (res.report or {}).get("unverified") or []:
+            unverified.setdefault(f"{u.get('id')} ({u.get('path')})", []).append(res.node)
+    if unverified:
+        lines += ["", "Not verifiable from the check pods (they do not mount /run); `multusctl check` on the node "
+                      "judges these:"]
+        lines += [f"  {what} on {len(nodes)} node(s)" for what, nodes in sorted(unverified.items())]
     if result.leftover:
         lines += ["", f"warning: {result.leftover}"]
     return "\n".join(safe_text(line) for line in lines) + "\n"

@@ -19,6 +19,16 @@ DEFAULT_ROOT = "/host"
 # read-only mount would still let the pod connect to, so the thick daemon's socket (/run/multus) stays unseen.
 UNSEEN = {"thick-socket-missing": "the pod does not mount /run (it holds the container runtime's socket); "
                                   "`multusctl doctor` on the node connects to the daemon socket"}
+# A finding about a file under these trees would only say that the pod cannot see it.
+UNMOUNTED = ("/run/", "/var/run/")
+# The checks that judge a file's existence under /run (the ones with mounts._live_caveat for copied roots).
+RUN_FILE_CHECKS = ("readiness-file-missing",)
+
+
+def _unseen_finding(f: dict[str, object]) -> bool:
+    evidence = f.get("evidence")
+    where = str(evidence.get("host_path") or "") if isinstance(evidence, dict) else ""
+    return f.get("id") in RUN_FILE_CHECKS and where.startswith(UNMOUNTED)
 
 
 def report_line(root: str, node: str) -> str:
@@ -36,6 +46,12 @@ def report_line(root: str, node: str) -> str:
     doc = report.to_dict()
     doc["node"] = node
     doc["not_run"] = dict(UNSEEN)
+    unseen = [f for f in doc["findings"] if _unseen_finding(f)]
+    if unseen:  # e.g. flannel's /run/flannel/subnet.env: there on the node, not in the pod
+        doc["findings"] = [f for f in doc["findings"] if not _unseen_finding(f)]
+        doc["summary"] = {sev: sum(1 for f in doc["findings"] if f["severity"] == sev) for sev in doc["summary"]}
+        doc["unverified"] = [{"id": f["id"], "path": f["evidence"]["host_path"],
+                              "why": "under /run, which the pod does not mount"} for f in unseen]
     if report.crashed:
         doc["crashed"] = [c.split(":", 1)[0] for c in report.crashed]  # ids only: the text may quote files
     return REPORT_PREFIX + json.dumps(doc, separators=(",", ":"))
