@@ -60,7 +60,6 @@ def _attachments(target: str | None, annotation: str | None, ifname: str, namesp
                  distro: str | None, kubeconfig: str | None, context: str | None,
                  secrets: set[str]) -> tuple[list[Any], list[str], list[str]]:
     """(attachments, annotation errors, sources) from FILE or NAME (the cluster), chosen by --annotation."""
-    from multusctl.config import annotation as ann
     from multusctl.nad.source import NadInputError, find, read_files
     from multusctl.nad.trial import Attachment
 
@@ -77,6 +76,8 @@ def _attachments(target: str | None, annotation: str | None, ifname: str, namesp
         nads = cluster_nads(root, distro, kubeconfig, context, None if annotation else ns or "default", secrets)
         sources = ["cluster"] * len(nads)
     if annotation is not None:
+        from multusctl.config import annotation as ann  # only here: its parser is ~1 ms of start-up
+
         try:
             selections = ann.parse(annotation, namespace or "default")
         except ann.AnnotationError as exc:

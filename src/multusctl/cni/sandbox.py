@@ -13,9 +13,11 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import FrameType
 from typing import Any
+
+from multusctl.records import dataclass
 
 NETNS_DIR = "/var/run/netns"
 

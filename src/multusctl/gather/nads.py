@@ -12,11 +12,12 @@ import ipaddress
 import json
 import os
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from multusctl.config.multus import DEFAULT_CONF_DIR
 from multusctl.config.nad import binaries, parsed
+from multusctl.records import dataclass
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -7,14 +7,17 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import field
+from typing import TYPE_CHECKING, Any
 
 from multusctl.checks.cluster_nads import nad_config, nad_name
 from multusctl.cni import chain, sandbox
 from multusctl.cni.chain import Invocation, Network, Run
-from multusctl.config.annotation import Selection
 from multusctl.config.nad import parsed
+from multusctl.records import dataclass
+
+if TYPE_CHECKING:  # only `--annotation` makes Selections; its parser is not imported without it
+    from multusctl.config.annotation import Selection
 
 POD = {"namespace": "default", "name": "multusctl-nad-test", "uid": "6d756c74-7573-6374-6c00-000000000001"}
 # Runtime config multus passes a delegate from the annotation (pkg/types: CreateRuntimeConf): capability -> key.
