@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
-from multusctl.checks.cluster_nads import nad_config, nad_name
 from multusctl.cni import chain, sandbox
 from multusctl.cni.chain import Invocation, Network, Run
 from multusctl.config.nad import parsed
@@ -106,6 +105,10 @@ def _host_links(net: Network) -> set[str]:
 def run(attachments: list[Attachment], opts: Options,
         on_phase: Callable[[str], None] = lambda _line: None) -> tuple[list[Trial], str]:
     """Every attachment in one sandbox; (trials, how to remove a kept sandbox or ""). Raises SandboxError."""
+    # Here, not at the top: importing it parses the check catalog (registry), which nad test does while the
+    # plugins answer VERSION (gather.nads, wait=False), not before they are asked.
+    from multusctl.checks.cluster_nads import nad_config, nad_name
+
     trials: list[Trial] = []
     nets: list[tuple[Trial, Network, Invocation]] = []
     inspected: list[tuple[list[dict[str, Any]], dict[str, list[str]]]] = []
