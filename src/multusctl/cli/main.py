@@ -1,7 +1,7 @@
 """`multusctl` / `kubectl-multus` entry point.
 
-`check` and `detect` with well-formed options run through `cli.fast` without importing click (~25 ms of
-start-up); everything else (help, --version, any usage error, `kubeconfig ...`) goes to the click group in
+`check`, `detect` and `nad test FILE` with well-formed options run through `cli.fast` without importing click
+(~25 ms of start-up); everything else (help, --version, any usage error, `kubeconfig ...`) goes to the click group in
 `cli.group`, which stays the one definition of the command line.
 """
 
@@ -32,7 +32,7 @@ def _click_main(prog_name: str) -> None:
 
 def main() -> None:
     # A short-lived process: the cyclic collector's passes over the import-time objects buy nothing
-    # (check/detect only; the click verbs, `kubeconfig create` with its HTTP client, keep it).
+    # (the fast path only; the click verbs, `kubeconfig create` with its HTTP client, keep it).
     gc.disable()
     streams.install()
     code: int | str | None = 0
@@ -56,9 +56,10 @@ def main() -> None:
     except streams.OutputFailed as exc:
         code = streams.finish(exc)
     if fast and (code is None or isinstance(code, int)):
-        # check/detect have said everything and flushed it, and they register no atexit handler, thread or
-        # temp file: skip the interpreter's teardown (clearing ~170 modules and a final collection,
-        # 30-40 ms, a fifth of the whole run). The click verbs keep it: their clients and sandboxes
-        # clean up at exit.
+        # check/detect/nad test have said everything and flushed it, and they leave no atexit handler, live
+        # thread or temp file (nad test's sandbox and IPAM dir are removed in its `finally`, its VERSION
+        # threads joined): skip the interpreter's teardown (clearing ~170-200 modules and a final
+        # collection, 30-40 ms, a fifth of check's run). The click verbs keep it: their clients clean up
+        # at exit.
         os._exit(code or 0)
     sys.exit(code)

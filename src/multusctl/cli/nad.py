@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from multusctl.cli.nad_run import cluster_nads, emit, fail
+
+__all__ = ["FORMATS", "cluster_nads", "common", "emit", "fail", "nad_group"]
+
 FORMATS = ("text", "json", "sarif", "junit")
-
-
-def fail(message: str, secrets: set[str] | None = None) -> NoReturn:
-    from multusctl.config.secrets import redact
-
-    click.echo(f"multusctl nad: {redact(message, secrets or set())}", err=True)
-    sys.exit(2)
 
 
 def common(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,33 +33,6 @@ def common(fn: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed(opts):
         fn = opt(fn)
     return fn
-
-
-def cluster_nads(root: str, distro: str | None, kubeconfig: str | None, context: str | None,
-                 namespace: str | None, secrets: set[str]) -> list[dict[str, Any]]:
-    """One list call (a namespace, or all) with the admin kubeconfig found like kubectl; exit 2 on failure."""
-    from multusctl.cli.admin import admin_api
-    from multusctl.nad.source import read_cluster
-    from multusctl.provision.api import ApiFailure
-
-    with admin_api("nad", root, distro, kubeconfig, context, secrets) as api:
-        try:
-            return read_cluster(api, namespace)
-        except ApiFailure as exc:
-            if exc.code == 404:
-                fail("the API does not serve k8s.cni.cncf.io/v1 network-attachment-definitions (CRD not "
-                     "installed; `multusctl doctor` says more)")
-            fail(str(exc), secrets)
-
-
-def emit(report: Any, output: str, color: bool | None, verbose: bool, secrets: set[str], prefix: str = "") -> NoReturn:
-    from multusctl.report.formats import render
-
-    for crash in report.crashed:
-        sys.stderr.write(f"multusctl: internal error in check {crash} (please report this)\n")
-    use_color = sys.stdout.isatty() if color is None else color
-    sys.stdout.write(prefix + render(report, output, color=use_color, secrets=secrets, verbose=verbose))
-    sys.exit(report.exit_code())
 
 
 @click.group("nad", short_help="Validate NetworkAttachmentDefinitions, and try them for real.")

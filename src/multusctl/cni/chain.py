@@ -6,11 +6,12 @@ DelNetworkList): each plugin's config gets the list's `name` and `cniVersion`, t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from multusctl.cni import exec as cni_exec
 from multusctl.cni.exec import Call
+from multusctl.records import dataclass
 
 
 @dataclass

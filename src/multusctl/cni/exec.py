@@ -13,8 +13,10 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from multusctl.records import dataclass
 
 # CNI spec "Error" section: the well-known codes (100+ are the plugin's own).
 CODES = {

@@ -5,17 +5,18 @@ its DEL never removes) are removed too, but only the ones named to us that did n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import FrameType
 from typing import Any
+
+from multusctl.records import dataclass
 
 NETNS_DIR = "/var/run/netns"
 
@@ -33,6 +34,56 @@ def _ip(*args: str, netns: str | None = None, check: bool = True) -> subprocess.
     if check and proc.returncode:
         raise SandboxError(f"{' '.join(cmd)}: {proc.stderr.strip() or f'exit {proc.returncode}'}")
     return proc
+
+
+# Neither shutil nor tempfile: together they cost ~8 ms of nad test's start-up (bz2, lzma, random), for a
+# PATH lookup, one private directory and its removal.
+def _which(cmd: str) -> str | None:
+    """shutil.which(cmd) for a bare name: the first executable regular file of that name on PATH."""
+    for d in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        p = os.path.join(d or ".", cmd)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def _tempdir() -> str:
+    """tempfile.gettempdir()'s choice: $TMPDIR, $TEMP or $TMP if it is a writable directory, else the first of
+    /tmp, /var/tmp, /usr/tmp, the working directory that is."""
+    for d in [os.environ.get(v) for v in ("TMPDIR", "TEMP", "TMP")] + ["/tmp", "/var/tmp", "/usr/tmp", "."]:
+        if d and os.path.isdir(d) and os.access(d, os.W_OK | os.X_OK):
+            with contextlib.suppress(OSError):  # the working directory may be gone
+                return os.path.abspath(d)
+    raise SandboxError("no writable temporary directory for the private IPAM dataDir")
+
+
+def _mkdtemp(prefix: str) -> str:
+    """tempfile.mkdtemp(prefix=...): a new directory only we can read (0700), under _tempdir()."""
+    base = _tempdir()
+    while True:
+        path = os.path.join(base, prefix + os.urandom(6).hex())
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+
+
+def _rmtree(top: str) -> None:
+    """shutil.rmtree(top, ignore_errors=True): symlinks are removed, never followed."""
+    for dirpath, dirnames, filenames in os.walk(top, topdown=False):
+        for name in filenames:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(dirpath, name))
+        for name in dirnames:
+            path = os.path.join(dirpath, name)
+            with contextlib.suppress(OSError):
+                if os.path.islink(path):
+                    os.unlink(path)
+                else:
+                    os.rmdir(path)
+    with contextlib.suppress(OSError):
+        os.rmdir(top)
 
 
 def host_links() -> set[str]:
@@ -100,7 +151,7 @@ def _to_interrupt(signum: int, frame: FrameType | None) -> None:
 def sandbox(keep: bool = False, prefix: str = "mctl-nad") -> Iterator[Sandbox]:
     if os.geteuid() != 0:
         raise SandboxError("a network namespace needs root (run as root on the node)")
-    if shutil.which("ip") is None:
+    if _which("ip") is None:
         raise SandboxError("no `ip` (iproute2) to make a network namespace")
     name = f"{prefix}-{os.urandom(4).hex()}"  # not uuid: importing it costs ~10 ms (it imports platform)
     previous = signal.getsignal(signal.SIGTERM)
@@ -109,7 +160,7 @@ def sandbox(keep: bool = False, prefix: str = "mctl-nad") -> Iterator[Sandbox]:
         signal.signal(signal.SIGTERM, _to_interrupt)
     except ValueError:  # not the main thread: no handler, the finally still runs on exceptions
         in_main = False
-    box = Sandbox(name, os.path.join(NETNS_DIR, name), tempfile.mkdtemp(prefix="multusctl-ipam-"), keep,
+    box = Sandbox(name, os.path.join(NETNS_DIR, name), _mkdtemp("multusctl-ipam-"), keep,
                   host_links())
     try:
         _ip("netns", "add", name)
@@ -143,7 +194,7 @@ def _cleanup(box: Sandbox) -> None:
         box.cleanup_errors.append(f"ip netns del {box.name}: {why}")
     now = host_links()
     box.cleanup_errors.extend(f"ip link del {n}: {why}" for n in left if n in now)
-    shutil.rmtree(box.data_dir, ignore_errors=True)
+    _rmtree(box.data_dir)
 
 
 def _batch(lines: list[str]) -> str:

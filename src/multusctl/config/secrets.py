@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote
 
 try:
     # hashlib loads OpenSSL's libcrypto (~4-5 ms of every start-up) for an 8-hex fingerprint; the
@@ -47,6 +46,8 @@ def fingerprint(secret: str | bytes) -> str:
 
 def _forms(secret: str) -> set[str]:
     """`secret` as it appears in text: raw, escaped by repr/JSON/bytes repr, percent-encoded, line by line."""
+    from urllib.parse import quote  # only with a secret to redact: it costs ~2 ms of every start-up
+
     core = secret.strip()  # surrounding whitespace is no part of a secret, and text around it must stay
     forms = {core}
     for s in {secret, core}:

@@ -12,11 +12,12 @@ import ipaddress
 import json
 import os
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from multusctl.config.multus import DEFAULT_CONF_DIR
 from multusctl.config.nad import binaries, parsed
+from multusctl.records import dataclass
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -43,8 +44,15 @@ class NadSnapshot:
     # One per NAD: what trials (nad test) found; empty for validate.
     trials: list[Any] = field(default_factory=list)
     annotation_errors: list[str] = field(default_factory=list)
+    # VERSION queries still running (gather(wait=False)): joined by settle(), before any version is read.
+    pending: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    def settle(self) -> None:
+        while self.pending:
+            self.pending.pop().join()
 
     def versions(self, plugin: str) -> tuple[str, ...] | None:
+        self.settle()
         p = self.plugins.get(plugin)
         return p.versions if p else None
 
@@ -82,10 +90,11 @@ def _conf_networks(root: str, conf_dir: str) -> dict[str, str] | None:
 
 def gather(nads: list[dict[str, Any]], sources: list[str], *, root: str = "/", bin_dirs: list[str] | None = None,
            cluster_cidrs: list[tuple[str, Net]] | None = None, service_cidrs: list[tuple[str, Net]] | None = None,
-           on_node: bool | None = None) -> NadSnapshot:
+           on_node: bool | None = None, wait: bool = True) -> NadSnapshot:
     """The snapshot for `nads`; `bin_dirs` are node paths under `root` (None: none known). The plugins are
     asked for their versions, and the interfaces listed, only on the node itself (`root` is `/`): a copied
-    root's binaries are not ours to run, and its interfaces are not in this kernel."""
+    root's binaries are not ours to run, and its interfaces are not in this kernel. With wait=False the
+    VERSION queries may still be running on return (snap.settle() or snap.versions() waits for them)."""
     here = root == "/" if on_node is None else on_node
     snap = NadSnapshot(nads=nads, sources=sources, root=root, bin_dirs=bin_dirs,
                        cluster_cidrs=cluster_cidrs or [], service_cidrs=service_cidrs or [])
@@ -104,7 +113,9 @@ def gather(nads: list[dict[str, Any]], sources: list[str], *, root: str = "/", b
                     snap.plugins[name] = Plugin(posixpath.join(d, name))
                     break
         if here:
-            _ask_versions(root, list(snap.plugins.values()))
+            snap.pending = _ask_versions(root, list(snap.plugins.values()))
+            if wait:
+                snap.settle()
     if here:
         try:
             snap.interfaces = set(os.listdir(os.path.join(root, "sys/class/net")))
@@ -115,9 +126,10 @@ def gather(nads: list[dict[str, Any]], sources: list[str], *, root: str = "/", b
     return snap
 
 
-def _ask_versions(root: str, found: list[Plugin]) -> None:
-    """CNI_COMMAND=VERSION of every plugin at once: each is a process start (~10-20 ms for a Go binary), and nad
-    test (budget: 1.5x a hand run of the plugins) would otherwise wait for them one after the other."""
+def _ask_versions(root: str, found: list[Plugin]) -> list[Any]:
+    """CNI_COMMAND=VERSION of every plugin at once, each in a thread (returned, started): each is a process start
+    (~10-20 ms for a Go binary), and nad test (budget: 1.5x a hand run of the plugins) would otherwise wait for
+    them one after the other, and before importing its checks, which they can overlap with."""
     import threading
 
     from multusctl.cni.exec import versions
@@ -125,13 +137,10 @@ def _ask_versions(root: str, found: list[Plugin]) -> None:
     def ask(p: Plugin) -> None:
         p.versions = versions(os.path.join(root, p.path.lstrip("/")))
 
-    threads = [threading.Thread(target=ask, args=(p,), daemon=True) for p in found[1:]]
+    threads = [threading.Thread(target=ask, args=(p,), daemon=True) for p in found]
     for t in threads:
         t.start()
-    if found:
-        ask(found[0])
-    for t in threads:
-        t.join()
+    return threads
 
 
 def _empty_config(nad: dict[str, Any]) -> bool:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from multusctl.config.credentials import timestamp  # one time format for check, inspect and create
+if TYPE_CHECKING:
+    from datetime import datetime
 
 _PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)")  # ASCII digits only, as Go's time.ParseDuration
 MAX_SECONDS = 100 * 365 * 86400  # a century: anything longer is a typo, and timedelta overflows past ~2.7e6 years
@@ -14,6 +16,14 @@ _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 MIN_TOKEN_SECONDS = 600
 
 __all__ = ["MIN_TOKEN_SECONDS", "human", "parse", "seconds", "timestamp", "token_seconds"]
+
+
+def timestamp(t: datetime) -> str:
+    """config.credentials.timestamp: one time format for check, inspect and create. Imported when called:
+    `nad test --timeout` parses a duration, and credentials' datetime and certs cost ~3 ms of its start-up."""
+    from multusctl.config.credentials import timestamp as credentials_timestamp
+
+    return credentials_timestamp(t)
 
 
 def parse(text: str) -> int:
