@@ -254,3 +254,31 @@ def test_all_nodes_bundle_holds_every_nodes_report_and_leaves_nothing(tmp_path: 
         while leftovers(cluster) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert leftovers(cluster) == []
+
+
+def test_stdout_takes_all_of_it_or_says_it_was_cut() -> None:
+    """A raw pipe takes a part per write: every byte must go, and a reader gone half-way is an error."""
+    from multusctl.cli.bundle import write_all
+
+    class Pipe:
+        def __init__(self, room: int) -> None:
+            self.got, self.room = b"", room
+
+        def write(self, chunk: memoryview) -> int:
+            if len(self.got) >= self.room:
+                raise BrokenPipeError(32, "Broken pipe")
+            part = bytes(chunk[:65536])
+            self.got += part
+            return len(part)
+
+        def flush(self) -> None:
+            pass
+
+    data = os.urandom(300_000)
+    pipe, progress = Pipe(10**9), [0]
+    write_all(pipe, data, progress)
+    assert pipe.got == data and progress == [len(data)]
+    cut, progress = Pipe(70_000), [0]
+    with pytest.raises(BrokenPipeError):
+        write_all(cut, data, progress)
+    assert progress[0] == 131072 < len(data)

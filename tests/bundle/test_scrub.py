@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -117,3 +118,33 @@ def test_a_remembered_key_does_not_hide_another_keys_block_from_removal() -> Non
 def key_line(pem: bytes) -> str:
     lines = pem.decode().splitlines()
     return lines[len(lines) // 2]
+
+
+@pytest.mark.parametrize(("text", "secret"), [
+    ("users:\n- name: x\n  user:\n    token: opaque-token-0123456789\n", "opaque-token-0123456789"),
+    ("    password: hunter2hunter2\n", "hunter2hunter2"),
+    ('{"client-secret": "c1i3nt-s3cr3t-v4lue"}', "c1i3nt-s3cr3t-v4lue"),
+    ("args: [--token=PLANTEDARGTOKEN, --v=2]", "PLANTEDARGTOKEN"),
+    ("API_KEY=abcd1234efgh5678", "abcd1234efgh5678"),
+])
+def test_a_credential_named_setting_is_fingerprinted_also_inside_base64(text: str, secret: str) -> None:
+    for form in (text, base64.b64encode(text.encode()).decode()):
+        out = scrub_text(form)
+        assert secret not in out and not leaks(out, {"s": secret}), out
+    assert f"<redacted {fingerprint(secret)}>" in scrub_text(text)
+
+
+@pytest.mark.parametrize("text", ["tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token",
+                                  "token-duration: 24h", "password: <redacted sha256:0123abcd>",
+                                  "token: $(TOKEN)", "passwordless: true"])
+def test_settings_that_are_no_credential_stay(text: str) -> None:
+    assert scrub_text(text) == text
+
+
+def test_an_env_entry_named_for_a_credential_is_fingerprinted() -> None:
+    env = [{"name": "MULTUS_API_TOKEN", "value": "opaque-value-0001"}, {"name": "NODE_NAME", "value": "n1"},
+           {"name": "DB_PASSWORD", "value": "pw-0002-pw"}]
+    out = scrub_value({"env": env})
+    assert out["env"][0]["value"] == f"<redacted {fingerprint('opaque-value-0001')}>"
+    assert out["env"][1]["value"] == "n1"
+    assert "pw-0002-pw" not in str(out)

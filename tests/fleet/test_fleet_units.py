@@ -181,6 +181,14 @@ def test_groups_count_nodes_and_failed_nodes_have_a_row() -> None:
     text = aggregate.render_text(result)
     assert "kubeconfig-token-expiring on 10 of 11 nodes" in text and "(+2)" in text
     assert "n11" in text and "not checked: the image cannot be pulled" in text
+    assert "more finding(s)" not in text  # one finding a node here
+    two = FleetResult("r2", "kube-system", "pods", [NodeResult("a", report=_report("a", ["x-id", "x-id"]))])
+    assert "and  1 more finding(s) of this id" in aggregate.render_text(two)
+    kinds = FleetResult("r3", "kube-system", "pods", [
+        NodeResult("p", failure_kind="image", failure="the image cannot be pulled"),
+        NodeResult("q", failure_kind="notready", failure="the node is NotReady")])
+    gathered = [g for g in aggregate.groups(kinds) if g["id"] == "node-gather-failed"]
+    assert [g["nodes"] for g in gathered] == [["p"], ["q"]]  # each reason its own message and fix
     assert aggregate.exit_code(result) == 1
     sarif = json.loads(render(aggregate.merged_report(result), "sarif"))
     messages = [r["message"]["text"] for r in sarif["runs"][0]["results"]]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from multusctl import __version__
 from multusctl.bundle.model import Section
+from multusctl.doctor.admin import is_check_run
 
 if TYPE_CHECKING:
     from multusctl.provision.api import Api
@@ -163,7 +164,7 @@ def _configmaps(api: Api, namespace: str, seen: Seen, section: Section) -> None:
             continue
         for cm in items:
             name = str((cm.get("metadata") or {}).get("name") or "")
-            if "multus" in name or name in mounted.get(ns, set()):
+            if ("multus" in name and not is_check_run(cm)) or name in mounted.get(ns, set()):
                 found.append(trimmed(cm))
     missing = sorted(f"{ns}/{n}" for ns, names in mounted.items() for n in names
                      if not any(_name(c) == f"{ns}/{n}" for c in found))

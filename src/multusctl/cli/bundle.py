@@ -6,7 +6,7 @@ import errno
 import os
 import sys
 from datetime import UTC
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -69,14 +69,16 @@ def bundle_cmd(root: str | None, all_nodes: bool, admin: str | None, context: st
                            namespace=namespace), now, on_section)
     if path is None:
         sys.stdout.flush()
+        progress = [0]
         try:
             out = getattr(sys.stdout, "buffer", None)
             if out is None:
                 fail(2, "bundle: stdout takes no binary data")
-            out.write(result.data)
-            out.flush()
+            write_all(out, result.data, progress)
         except OSError as exc:
-            if exc.errno == errno.EPIPE:
+            if exc.errno == errno.EPIPE:  # not quiet, as other verbs are: a cut upload must not look whole
+                sys.stderr.write(f"bundle: the reader of stdout went away after {progress[0]} of {len(result.data)} "
+                                 "bytes; what it got is not a whole bundle\n")
                 sys.exit(141)
             fail(2, f"bundle: cannot write to stdout: {(exc.strerror or str(exc)).lower()}")
         sys.stderr.write("bundle: written to stdout\n")
@@ -86,3 +88,14 @@ def bundle_cmd(root: str | None, all_nodes: bool, admin: str | None, context: st
     except ArchiveError as exc:
         fail(2, f"bundle: {exc}")
     click.echo(os.path.relpath(path) if not os.path.isabs(path) else path)
+
+
+def write_all(out: Any, data: bytes, progress: list[int]) -> None:
+    """All of `data` to `out`: a raw stream may take part of it (a pipe's buffer), so write until all is
+    taken; a reader that goes away half-way is then an EPIPE, never a short bundle reported as written.
+    `progress[0]`: the bytes taken so far."""
+    view = memoryview(data)
+    while progress[0] < len(view):
+        n = out.write(view[progress[0]:])
+        progress[0] += len(view) - progress[0] if n is None else n
+    out.flush()

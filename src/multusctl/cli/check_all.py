@@ -43,13 +43,17 @@ def run_all_nodes(*, admin_kubeconfig: str | None, context: str | None, namespac
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    with admin_api("check --all-nodes", root, None, admin_kubeconfig, context, secrets) as api:
-        try:
-            result = engine.run(api, opts, say)
-        except engine.FleetError as exc:
-            fail(2, f"check --all-nodes: {exc}", secrets)
-        except ApiFailure as exc:
-            fail(2, f"check --all-nodes: {exc}", secrets)
+    try:
+        with admin_api("check --all-nodes", root, None, admin_kubeconfig, context, secrets) as api:
+            try:
+                result = engine.run(api, opts, say)
+            except engine.FleetError as exc:
+                fail(2, f"check --all-nodes: {exc}", secrets)
+            except ApiFailure as exc:
+                fail(2, f"check --all-nodes: {exc}", secrets)
+    except KeyboardInterrupt:  # before the run made anything (connecting, listing nodes): nothing to remove
+        click.echo("multusctl: check --all-nodes: interrupted before any check pod was made", err=True)
+        sys.exit(143 if terminated else 130)
     if output == "json":
         import json
 

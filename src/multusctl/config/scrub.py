@@ -7,6 +7,9 @@ NAD configs. So `scrub_text` adds what can be recognised by shape, whoever wrote
 - a JWT (three base64url segments, the first `eyJ`: every ServiceAccount token) -> its fingerprint;
 - a k3s join token (`K10<ca hash>::<user>:<password>`) -> its fingerprint;
 - a PEM private key block (raw, or with JSON/YAML `\\n` escapes) -> a removal marker;
+- the value of a credential-named setting (`token: x`, `password = x`, `"client-secret": "x"`, `--token=x`)
+  and of an env entry whose name says credential (`{"name": "API_TOKEN", "value": "x"}`) -> its fingerprint:
+  an opaque token or a password has no shape, but its name gives it away;
 - base64 text (a kubeconfig's `client-key-data`, a Secret-like ConfigMap value, a whole kubeconfig encoded
   once more) is decoded and scrubbed in turn, and put back re-encoded when anything in it was removed
   (or as the bare marker when the value was nothing but the secret).
@@ -41,6 +44,14 @@ _B64_RUNS = (
     (re.compile(r"[A-Za-z0-9+/]{11,}(?:(?:\r?\n|\\r?\\n)[A-Za-z0-9+/]{4,})*={0,2}"), b"+/"),
     (re.compile(r"[A-Za-z0-9_-]{11,}(?:(?:\r?\n|\\r?\\n)[A-Za-z0-9_-]{4,})*={0,2}"), b"-_"),
 )
+# `token: x`, `"password": "x"`, `--token=x`, `client-secret = x`; not `tokenFile:` or `token-duration:`
+# (the name must end where the separator starts); a value already redacted (`<...`) or a reference
+# (`$(VAR)`, `${VAR}`) is left.
+_CREDENTIAL_SETTING = re.compile(
+    r"""(?i)(["']?\b(?:token|password|passwd|pwd|secret|client[-_]secret|api[-_]?key|access[-_]?key|"""
+    r"""secret[-_]?key|bearer[-_]?token|auth[-_]?token|refresh[-_]?token|id[-_]token)["']?[ \t]*[:=][ \t]*["']?)"""
+    r"""(?![<$])([^\s"',;}\]]{4,})""")
+_CREDENTIAL_NAME = re.compile(r"(?i)token|passw|secret|api[-_]?key|access[-_]?key|credential|private[-_]?key")
 _BREAKS = re.compile(r"\r?\n|\\r?\\n")
 MAX_DEPTH = 3  # a kubeconfig in a base64 ConfigMap value holds base64 keys: three levels is plenty
 
@@ -95,6 +106,7 @@ def _scrub(text: str, depth: int) -> str:
         text = _JWT.sub(lambda m: _marked(m.group(0)), text)
     if "K10" in text:
         text = _K3S_TOKEN.sub(lambda m: _marked(m.group(0)), text)
+    text = _CREDENTIAL_SETTING.sub(lambda m: m.group(1) + _marked(m.group(2)), text)
     if depth < MAX_DEPTH:
         for pattern, alt in _B64_RUNS:
             text = _scrub_b64(text, depth, pattern, alt)
@@ -117,6 +129,9 @@ def scrub_value(value: Any, secrets: Iterable[str] = ()) -> Any:
     if isinstance(value, str):
         return _scrub(value, 0)
     if isinstance(value, dict):
+        name, env_value = value.get("name"), value.get("value")
+        if isinstance(name, str) and isinstance(env_value, str) and env_value and _CREDENTIAL_NAME.search(name):
+            value = {**value, "value": _marked(env_value)}  # an env entry (or alike) named for a credential
         return {scrub_value(k): scrub_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [scrub_value(v) for v in value]

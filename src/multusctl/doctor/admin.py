@@ -39,7 +39,15 @@ def _items(resp: Response, what: str) -> list[dict[str, Any]]:
     return [i for i in resp.body.get("items") or [] if isinstance(i, dict)]
 
 
+def is_check_run(obj: dict[str, Any]) -> bool:
+    """An object of a `check --all-nodes` run (its pods, DaemonSet, ConfigMap): ours, not Multus's."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return labels.get("app.kubernetes.io/name") == "multusctl-check"  # fleet/podspec.py APP
+
+
 def is_multus(ds: dict[str, Any]) -> bool:
+    if is_check_run(ds):
+        return False
     spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
     containers = [c for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
                   if isinstance(c, dict)]

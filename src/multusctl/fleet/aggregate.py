@@ -40,14 +40,19 @@ def _findings(doc: Obj) -> list[Obj]:
 
 
 def groups(result: FleetResult) -> list[Obj]:
-    """One group per (id, severity): the nodes it is on and the first node's message and fix, most severe first."""
-    out: dict[tuple[str, str], Obj] = {}
+    """One group per (id, severity) (node-gather-failed: per reason, whose fixes differ): the nodes it is on,
+    how many findings in all, and the first node's message and fix; most severe first."""
+    out: dict[tuple[str, str, str], Obj] = {}
     for res in result.nodes:
         for f in _findings(node_report(res)):
-            key = (str(f.get("id")), str(f.get("severity")))
+            raw = f.get("evidence")
+            evidence: Obj = raw if isinstance(raw, dict) else {}
+            reason = str(evidence.get("reason") or "") if f.get("id") == "node-gather-failed" else ""
+            key = (str(f.get("id")), str(f.get("severity")), reason)
             g = out.setdefault(key, {"id": key[0], "severity": key[1], "title": f.get("title", ""), "nodes": [],
                                      "message": f.get("message", ""), "fix": f.get("fix", ""),
-                                     "example_node": res.node})
+                                     "example_node": res.node, "findings": 0})
+            g["findings"] += 1
             if res.node not in g["nodes"]:
                 g["nodes"].append(res.node)
     rank = {s: i for i, s in enumerate(SEVERITIES)}
@@ -103,6 +108,8 @@ def render_text(result: FleetResult, color: bool = False) -> str:
         for g in by_sev[sev]:
             lines.append(f"{marks[sev]} {g['id']} on {g['count']} of {g['of']} nodes: {g['title']}")
             lines.append(f"    e.g. {g['example_node']}: {g['message']}")
+            if (extra := g["findings"] - len(g["nodes"])) > 0:  # beyond one a node: say so, or it looks fixed
+                lines.append(f"    and  {extra} more finding(s) of this id on these nodes (-o json has them all)")
             if g["fix"]:
                 lines.append(f"    fix  {g['fix']}")
             lines.append(f"    on   {_nodes_text(g['nodes'])}")
@@ -123,7 +130,7 @@ def render_text(result: FleetResult, color: bool = False) -> str:
     if unverified:
         lines += ["", "Not verifiable from the check pods (they do not mount /run); `multusctl check` on the node "
                       "judges these:"]
-        lines += [f"  {what} on {len(nodes)} node(s)" for what, nodes in sorted(unverified.items())]
+        lines += [f"  {what} on {_nodes_text(nodes)}" for what, nodes in sorted(unverified.items())]
     if result.leftover:
         lines += ["", f"warning: {result.leftover}"]
     return "\n".join(safe_text(line) for line in lines) + "\n"

@@ -100,27 +100,25 @@ class _Run:
     # -------------------------------------------------------------- the run
 
     def execute(self, result: FleetResult) -> None:
-        t0 = time.monotonic()
         nodes, _ = self.call(self.api.list_objects, "v1", "Node", labels=self.opts.selector)
         if not nodes:
             raise FleetError("no node matches" + (f" -l {self.opts.selector}" if self.opts.selector else ""))
-        self.preflight()
-        self.sweep()
         infos = sorted((node_info(n) for n in nodes), key=lambda i: i.name)
         ready = [i for i in infos if i.ready]
+        daemonset = self.opts.mode == "daemonset" or (self.opts.mode == "auto"
+                                                      and len(ready) > self.opts.daemonset_above)
+        result.mode = "daemonset" if daemonset else "pods"
+        self.preflight(daemonset)
+        self.sweep()
         for info in infos:
             self.results[info.name] = NodeResult(info.name, info.distro)
             if not info.ready:
                 self.resolve(info.name, failure=("notready", info.not_ready_why))
-        daemonset = self.opts.mode == "daemonset" or (self.opts.mode == "auto"
-                                                      and len(ready) > self.opts.daemonset_above)
-        result.mode = "daemonset" if daemonset else "pods"
         if ready:
-            self.start(ready, daemonset)
+            self.start(ready, daemonset, [i.name for i in infos if not i.ready])
             self.loop()
-        result.duration_ms = int((time.monotonic() - t0) * 1000)
 
-    def start(self, ready: list[NodeInfo], daemonset: bool) -> None:
+    def start(self, ready: list[NodeInfo], daemonset: bool, not_ready: list[str]) -> None:
         rounds = 1 if daemonset else math.ceil(len(ready) / max(1, self.opts.concurrency))
         expires = datetime.now(UTC) + timedelta(seconds=self.opts.timeout * rounds + 120)
         cm = podspec.owner_configmap(self.run, self.opts.namespace, zipapp.build(), _rfc3339(expires))
@@ -138,8 +136,10 @@ class _Run:
         term: Obj = {}
         if self.opts.selector:
             term["matchExpressions"] = match_expressions(self.opts.selector)
-        if own:
-            term["matchFields"] = [{"key": "metadata.name", "operator": "NotIn", "values": [i.name]} for i in own]
+        # A DaemonSet tolerates not-ready nodes by itself; a pod there would never run and, once deleted, stay
+        # Terminating until the node comes back: keep it off those nodes too.
+        if excluded := [i.name for i in own] + not_ready:
+            term["matchFields"] = [{"key": "metadata.name", "operator": "NotIn", "values": [n]} for n in excluded]
         now = time.monotonic()
         for info in ready:
             self.set_deadline(info.name, now)
@@ -276,13 +276,13 @@ class _Run:
                 rv = None
                 self.stop.wait(0.5)
 
-    def preflight(self) -> None:
+    def preflight(self, daemonset: bool) -> None:
         """Every permission the run needs, asked before the first change: all that are missing, in one line."""
         ns = self.opts.namespace
         wanted = [("list", "configmaps", "", ns), ("create", "configmaps", "", ns), ("delete", "configmaps", "", ns),
                   ("create", "pods", "", ns), ("delete", "pods", "", ns), ("list", "pods", "", ns),
                   ("watch", "pods", "", ns), ("get", "pods/log", "", ns), ("list", "events", "", ns)]
-        if self.opts.mode != "pods":
+        if daemonset:
             wanted.append(("create", "daemonsets", "apps", ns))
         missing = [f"{verb} {res}" for verb, res, group, where in wanted
                    if not self.call(self.api.can_i, verb, res, group, where)]
@@ -322,6 +322,7 @@ def run(api: Any, opts: Options, say: Callable[[str], None] = lambda _line: None
     """Check every node `opts` selects; a NodeResult for each, whatever happened to it."""
     r = _Run(api, opts, say)
     result = FleetResult(r.run, opts.namespace, "pods", selector=opts.selector)
+    t0 = time.monotonic()
     try:
         r.execute(result)
     except KeyboardInterrupt:
@@ -331,5 +332,6 @@ def run(api: Any, opts: Options, say: Callable[[str], None] = lambda _line: None
             r.resolve(node, failure=("interrupted", "the run was interrupted (Ctrl-C) before the node reported"))
     finally:
         result.leftover = r.cleanup()
+        result.duration_ms = int((time.monotonic() - t0) * 1000)  # cleanup included: what the user waited
     result.nodes = [r.results[n] for n in sorted(r.results)]
     return result

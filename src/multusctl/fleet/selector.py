@@ -28,6 +28,8 @@ def _split(selector: str) -> list[str]:
         else:
             cur += ch
     parts.append(cur)
+    if len(parts) > 1 and any(not p.strip() for p in parts):
+        raise SelectorError(f"an empty term in {selector!r} (two commas, or one at an end)")
     return [p for p in parts if p.strip()]
 
 
