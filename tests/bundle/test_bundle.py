@@ -282,3 +282,38 @@ def test_stdout_takes_all_of_it_or_says_it_was_cut() -> None:
     with pytest.raises(BrokenPipeError):
         write_all(cut, data, progress)
     assert progress[0] == 131072 < len(data)
+
+
+@pytest.mark.root
+@needs_kubelet
+def test_all_nodes_bundle_interrupted_writes_nothing_and_leaves_nothing(tmp_path: Path, workdir: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from multusctl.testing import TestCluster
+    from multusctl.testing.nodes import SimNode
+    from tests.bundle.conftest import REPO
+    from tests.fleet.fleetkit import leftovers, node_root
+
+    root = node_root(tmp_path / "kadm", roots.kubeadm_worker())
+    with TestCluster(nodes=[SimNode("slow-1", root, slow=600)]) as cluster:
+        kc = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+        out = workdir / "cut.tar.gz"
+        env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"} | {"PYTHONPATH": str(REPO / "src"),
+                                                                            "HOME": str(workdir)}
+        proc = subprocess.Popen([sys.executable, "-m", "multusctl", "bundle", "--all-nodes", "--kubeconfig", str(kc),
+                                 "-o", str(out)], cwd=workdir, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while not any(x.startswith("pod/") for x in leftovers(cluster)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err.decode()
+        assert "interrupted; nothing written" in err.decode()
+        assert not out.exists() and list(workdir.iterdir()) == []
+        deadline = time.monotonic() + 15
+        while leftovers(cluster) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert leftovers(cluster) == []

@@ -65,8 +65,19 @@ def bundle_cmd(root: str | None, all_nodes: bool, admin: str | None, context: st
                              + (f": {why}" if why else "") + "\n")
             sys.stderr.flush()
 
-    result = build(Options(root=root or "/", all_nodes=all_nodes, admin_kubeconfig=admin, context=context,
-                           namespace=namespace), now, on_section)
+    if all_nodes:  # SIGTERM as Ctrl-C, so a check run it starts removes what it made
+        import signal
+
+        def on_term(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, on_term)
+    try:
+        result = build(Options(root=root or "/", all_nodes=all_nodes, admin_kubeconfig=admin, context=context,
+                               namespace=namespace), now, on_section)
+    except KeyboardInterrupt:  # nothing half-collected is written; a check run has removed its objects
+        sys.stderr.write("bundle: interrupted; nothing written\n")
+        sys.exit(130)
     if path is None:
         sys.stdout.flush()
         progress = [0]
