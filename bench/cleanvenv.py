@@ -102,15 +102,6 @@ class Timer:
                 f" (wall min {min(self.wall) * 1000:.1f}, max {max(self.wall) * 1000:.1f})")
 
 
-def _interleaved(timers: list[Timer], runs: int) -> None:
-    # Alternate the commands so that load from anything else on the machine hits all of them alike.
-    for t in timers:
-        t.run(record=False)  # warm the page cache (and write bytecode) before timing
-    for _ in range(runs):
-        for t in timers:
-            t.run()
-
-
 def interleaved(timers: list[Timer], runs: int) -> None:
     # Alternate the commands so that load from anything else on the machine hits all of them alike.
     for t in timers:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from multusctl.bundle.model import Member, Section
+from multusctl.config.credentials import timestamp
 
 if TYPE_CHECKING:
     from multusctl.provision.api import Api
@@ -99,7 +100,7 @@ def build(opts: Options, now: datetime | None = None, progress: Progress = lambd
     secrets: set[str] = set()
     sections, admin_path = collect(opts, secrets, progress)
     files = {m.path: render_member(m, secrets) for s in sections for m in s.members}
-    run = Run(created=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    run = Run(created=timestamp(now),
               root=None if opts.all_nodes else opts.root, all_nodes=opts.all_nodes, namespace=opts.namespace,
               admin_kubeconfig=admin_path, context=opts.context, top=top)
     doc = index_document(run, sections, files)

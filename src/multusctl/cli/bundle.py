@@ -66,12 +66,9 @@ def bundle_cmd(root: str | None, all_nodes: bool, admin: str | None, context: st
             sys.stderr.flush()
 
     if all_nodes:  # SIGTERM as Ctrl-C, so a check run it starts removes what it made
-        import signal
+        from multusctl.interrupt import sigterm_as_interrupt
 
-        def on_term(signum: int, frame: object) -> None:
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, on_term)
+        sigterm_as_interrupt()
     try:
         result = build(Options(root=root or "/", all_nodes=all_nodes, admin_kubeconfig=admin, context=context,
                                namespace=namespace), now, on_section)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from typing import Any
 
@@ -10,6 +9,7 @@ import click
 
 from multusctl.cli.admin import admin_api, fail
 from multusctl.cli.fast import FLEET_DEFAULTS as D
+from multusctl.interrupt import exit_status, sigterm_as_interrupt
 
 MODES = ("auto", "pods", "daemonset")
 
@@ -36,13 +36,7 @@ def run_all_nodes(*, admin_kubeconfig: str | None, context: str | None, namespac
             click.echo(f"  {line}", err=True)
 
     secrets: set[str] = set()
-    terminated: list[int] = []
-
-    def on_term(signum: int, frame: object) -> None:  # SIGTERM as Ctrl-C: the run removes what it made
-        terminated.append(signum)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
+    sigterm_as_interrupt()  # the run removes what it made either way
     try:
         with admin_api("check --all-nodes", root, None, admin_kubeconfig, context, secrets) as api:
             try:
@@ -51,9 +45,9 @@ def run_all_nodes(*, admin_kubeconfig: str | None, context: str | None, namespac
                 fail(2, f"check --all-nodes: {exc}", secrets)
             except ApiFailure as exc:
                 fail(2, f"check --all-nodes: {exc}", secrets)
-    except KeyboardInterrupt:  # before the run made anything (connecting, listing nodes): nothing to remove
+    except KeyboardInterrupt as exc:  # before the run made anything (connecting, listing nodes)
         click.echo("multusctl: check --all-nodes: interrupted before any check pod was made", err=True)
-        sys.exit(143 if terminated else 130)
+        sys.exit(exit_status(exc))
     if output == "json":
         import json
 
@@ -67,7 +61,7 @@ def run_all_nodes(*, admin_kubeconfig: str | None, context: str | None, namespac
         click.echo(f"multusctl: check --all-nodes: {result.leftover}", err=True)
     if result.interrupted:
         click.echo("multusctl: check --all-nodes: interrupted; the run's objects were removed", err=True)
-        sys.exit(143 if terminated else 130)  # 128 + the signal, as a shell reports it
+        sys.exit(result.exit_status)
     sys.exit(aggregate.exit_code(result))
 
 

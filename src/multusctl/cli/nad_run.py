@@ -127,7 +127,8 @@ def run_test(target: str | None, namespace: str | None, ifname: str, annotation:
              kubeconfig: str | None, context: str | None, output: str, color: bool | None,
              verbose: bool) -> NoReturn:
     """`nad test` once its command line is known to be valid (cli/nad_test.py checks it, or cli/fast.py)."""
-    from multusctl.cni.sandbox import Interrupted, SandboxError
+    from multusctl.cni.sandbox import SandboxError
+    from multusctl.interrupt import exit_status
     from multusctl.nad import trial, validate
 
     secrets: set[str] = set()
@@ -150,9 +151,9 @@ def run_test(target: str | None, namespace: str | None, ifname: str, annotation:
             fail(str(exc))
         except KeyboardInterrupt as exc:
             # 130 for Ctrl-C, 143 for SIGTERM: what a shell reports for a process the signal ended.
-            signum = exc.signum if isinstance(exc, Interrupted) else 2
-            echo_err(f"multusctl nad: interrupted (signal {signum}); the sandbox was removed")
-            sys.exit(128 + signum)
+            status = exit_status(exc)
+            echo_err(f"multusctl nad: interrupted (signal {status - 128}); the sandbox was removed")
+            sys.exit(status)
     snap.trials = trials
     report = validate.report(snap, (*static.checks_run, "nad-attach-failed", "nad-plugin-timeout", "nad-ping-failed",
                                     "nad-cleanup-failed", "nad-annotation-invalid"))

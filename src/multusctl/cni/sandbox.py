@@ -13,9 +13,9 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import field
-from types import FrameType
 from typing import Any
 
+from multusctl.interrupt import to_interrupt
 from multusctl.records import dataclass
 
 NETNS_DIR = "/var/run/netns"
@@ -134,19 +134,6 @@ class Sandbox:
         return f"ip netns del {self.name} && rm -rf {self.data_dir}{extra}"
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM while a sandbox is open, raised where the program is so every `finally` runs; `signum` gives the
-    exit status (128 + signum, as a shell reports a process killed by it)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"signal {signum}")
-        self.signum = signum
-
-
-def _to_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise Interrupted(signum)
-
-
 @contextmanager
 def sandbox(keep: bool = False, prefix: str = "mctl-nad") -> Iterator[Sandbox]:
     if os.geteuid() != 0:
@@ -157,7 +144,7 @@ def sandbox(keep: bool = False, prefix: str = "mctl-nad") -> Iterator[Sandbox]:
     previous = signal.getsignal(signal.SIGTERM)
     in_main = True
     try:
-        signal.signal(signal.SIGTERM, _to_interrupt)
+        signal.signal(signal.SIGTERM, to_interrupt)
     except ValueError:  # not the main thread: no handler, the finally still runs on exceptions
         in_main = False
     box = Sandbox(name, os.path.join(NETNS_DIR, name), _mkdtemp("multusctl-ipam-"), keep,

@@ -41,8 +41,10 @@ def _items(resp: Response, what: str) -> list[dict[str, Any]]:
 
 def is_check_run(obj: dict[str, Any]) -> bool:
     """An object of a `check --all-nodes` run (its pods, DaemonSet, ConfigMap): ours, not Multus's."""
+    from multusctl.fleet.podspec import APP
+
     labels = (obj.get("metadata") or {}).get("labels") or {}
-    return labels.get("app.kubernetes.io/name") == "multusctl-check"  # fleet/podspec.py APP
+    return labels.get("app.kubernetes.io/name") == APP
 
 
 def is_multus(ds: dict[str, Any]) -> bool:

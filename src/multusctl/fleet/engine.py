@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from multusctl.config.credentials import timestamp
 from multusctl.fleet import outcome, podspec, zipapp
 from multusctl.fleet.model import FleetResult, NodeResult
 from multusctl.fleet.nodes import DISTRO_MOUNTS, NodeInfo, node_info
 from multusctl.fleet.ratelimit import TokenBucket
 from multusctl.fleet.selector import match_expressions
+from multusctl.interrupt import exit_status
 
 Obj = dict[str, Any]
 WATCH_SECONDS = 10  # one watch stream's server-side timeout; the thread re-watches until the run ends
@@ -53,10 +55,6 @@ class Options:
 
 def _run_id() -> str:
     return "".join(_random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(6))
-
-
-def _rfc3339(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Run:
@@ -121,7 +119,7 @@ class _Run:
     def start(self, ready: list[NodeInfo], daemonset: bool, not_ready: list[str]) -> None:
         rounds = 1 if daemonset else math.ceil(len(ready) / max(1, self.opts.concurrency))
         expires = datetime.now(UTC) + timedelta(seconds=self.opts.timeout * rounds + 120)
-        cm = podspec.owner_configmap(self.run, self.opts.namespace, zipapp.build(), _rfc3339(expires))
+        cm = podspec.owner_configmap(self.run, self.opts.namespace, zipapp.build(), timestamp(expires))
         self.owner = self.call(self.api.create_object, cm)
         self.say(f"run {self.run}: {len(ready)} ready node(s), {'one DaemonSet' if daemonset else 'a pod each'}, "
                  f"namespace {self.opts.namespace}")
@@ -294,7 +292,7 @@ class _Run:
         """Delete the owners of earlier runs that were killed (their deadline is past); the GC does the rest."""
         labels = f"app.kubernetes.io/name={podspec.APP},app.kubernetes.io/managed-by=multusctl"
         items, _ = self.call(self.api.list_objects, "v1", "ConfigMap", self.opts.namespace, labels=labels)
-        now = _rfc3339(datetime.now(UTC))
+        now = timestamp(datetime.now(UTC))
         for cm in items:
             meta = cm.get("metadata") or {}
             if str((meta.get("annotations") or {}).get(podspec.EXPIRES) or "") < now:
@@ -325,8 +323,8 @@ def run(api: Any, opts: Options, say: Callable[[str], None] = lambda _line: None
     t0 = time.monotonic()
     try:
         r.execute(result)
-    except KeyboardInterrupt:
-        result.interrupted = True
+    except KeyboardInterrupt as exc:
+        result.interrupted, result.exit_status = True, exit_status(exc)
         r.pending.clear()
         for node in sorted(r.open):
             r.resolve(node, failure=("interrupted", "the run was interrupted (Ctrl-C) before the node reported"))

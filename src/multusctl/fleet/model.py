@@ -35,4 +35,5 @@ class FleetResult:
     selector: str | None = None
     duration_ms: int = 0
     interrupted: bool = False
+    exit_status: int = 0  # when interrupted: 130 for Ctrl-C, 143 for SIGTERM (multusctl.interrupt)
     leftover: str = ""  # why the run's objects could not be removed, with the command that removes them

@@ -17,7 +17,7 @@ from multusctl.fleet.nodes import BASE_MOUNTS, mounts_for
 
 Obj = dict[str, Any]
 
-APP = "multusctl-check"  # doctor/admin.py is_check_run knows this name: what doctor and bundle leave out
+APP = "multusctl-check"  # also how doctor/admin.py is_check_run tells a run's objects from Multus's
 RUN_LABEL = "multusctl.io/check-run"
 EXPIRES = "multusctl.io/expires-at"
 ARCHIVE = "multusctl-node.pyz"

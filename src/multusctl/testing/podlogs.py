@@ -175,21 +175,12 @@ def serve_pod_log(handler: Any, api: Any) -> None:
     if query.get("follow") not in ("true", "1"):
         handler._send(200, read_log(run, query), "text/plain")
         return
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/plain")
-    handler.send_header("Transfer-Encoding", "chunked")
-    handler.send_header("Cache-Control", "no-cache, private")
-    handler.end_headers()
-    handler.close_connection = True
-
-    def write(data: bytes) -> None:
-        handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        handler.wfile.flush()
+    handler._start_chunked("text/plain")
 
     def gone() -> bool:
         return cluster.kubelet.logbook.get(ns, name, container) is not log
     try:
-        stream_log(run, query, write, cluster._stopping.is_set, gone)
+        stream_log(run, query, handler._chunk, cluster._stopping.is_set, gone)
         handler.wfile.write(b"0\r\n\r\n")
     except (OSError, ValueError):
         return

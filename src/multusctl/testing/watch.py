@@ -37,12 +37,7 @@ def serve_watch(self: Any, api: ResourceApi) -> None:
         except ValueError:
             raise bad_request(f"invalid resource version {rv_param!r}") from None
     events = cluster.store.events_since(rv, deadline, cluster._stopping.is_set, cluster.watch_poll)
-    self.send_response(200)
-    self.send_header("Content-Type", "application/json")
-    self.send_header("Transfer-Encoding", "chunked")
-    self.send_header("Cache-Control", "no-cache, private")
-    self.end_headers()
-    self.close_connection = True
+    self._start_chunked("application/json")
 
     first = [True]
 
@@ -51,9 +46,7 @@ def serve_watch(self: Any, api: ResourceApi) -> None:
             # As the apiserver: one single-row Table per event, columns only in the first.
             obj = api.as_table([obj], obj["metadata"].get("resourceVersion", ""), first[0])
             first[0] = False
-        data = json.dumps({"type": etype, "object": obj}).encode() + b"\n"
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
+        self._chunk(json.dumps({"type": etype, "object": obj}).encode() + b"\n")
 
     try:
         for obj in initial:
