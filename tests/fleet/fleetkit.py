@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from multusctl.analyze import analyze_node
-from multusctl.fleet.node_main import UNSEEN, _unseen_finding
+from multusctl.fleet.node_main import UNSEEN, unseen_finding
 from multusctl.testing import TestCluster
 from tests.noderoot import Dir, make_root
 
@@ -29,7 +29,7 @@ def node_root(path: Path, files: dict[str, Any]) -> Path:
 def expected(root: Path) -> list[tuple[str, str, str]]:
     """What `multusctl check --root` finds, less what the pod cannot see (node_main: UNSEEN, files under /run)."""
     found = analyze_node(str(root), skip=tuple(UNSEEN)).findings
-    return [(f.id, f.severity, f.message) for f in found if not _unseen_finding(f.to_dict())]
+    return [(f.id, f.severity, f.message) for f in found if not unseen_finding(f.to_dict())]
 
 
 def got(report: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -190,7 +190,7 @@ class _Run:
             self.resolve(node, failure=("api", f"{what.get(tag, tag)} failed: {value}"))
         elif tag == "log":
             report, why = outcome.parse_log(str(value))
-            self.resolve(node, report=report) if report is not None else self.resolve(node, failure=("checker", why))
+            self.resolve(node, report=report, failure=None if report is not None else ("checker", why))
         elif tag == "events":
             self.timed_out(node, value)
 

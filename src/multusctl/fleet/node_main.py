@@ -25,7 +25,7 @@ UNMOUNTED = ("/run/", "/var/run/")
 RUN_FILE_CHECKS = ("readiness-file-missing",)
 
 
-def _unseen_finding(f: dict[str, object]) -> bool:
+def unseen_finding(f: dict[str, object]) -> bool:
     evidence = f.get("evidence")
     where = str(evidence.get("host_path") or "") if isinstance(evidence, dict) else ""
     return f.get("id") in RUN_FILE_CHECKS and where.startswith(UNMOUNTED)
@@ -46,9 +46,9 @@ def report_line(root: str, node: str) -> str:
     doc = report.to_dict()
     doc["node"] = node
     doc["not_run"] = dict(UNSEEN)
-    unseen = [f for f in doc["findings"] if _unseen_finding(f)]
+    unseen = [f for f in doc["findings"] if unseen_finding(f)]
     if unseen:  # e.g. flannel's /run/flannel/subnet.env: there on the node, not in the pod
-        doc["findings"] = [f for f in doc["findings"] if not _unseen_finding(f)]
+        doc["findings"] = [f for f in doc["findings"] if not unseen_finding(f)]
         doc["summary"] = {sev: sum(1 for f in doc["findings"] if f["severity"] == sev) for sev in doc["summary"]}
         doc["unverified"] = [{"id": f["id"], "path": f["evidence"]["host_path"],
                               "why": "under /run, which the pod does not mount"} for f in unseen]
