@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,15 +20,19 @@ _PYCACHE: str | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Let the `python -m multusctl` subprocesses (hundreds of them) keep their bytecode.
+    """Let the xdist workers and the `python -m multusctl` subprocesses (hundreds of them) keep their bytecode.
 
-    Under PYTHONDONTWRITEBYTECODE every subprocess recompiles every multusctl module (tens of ms each run);
-    the bytecode goes to a temp dir of this session (PYTHONPYCACHEPREFIX), never into the source tree."""
+    Under PYTHONDONTWRITEBYTECODE every subprocess recompiles every multusctl module (tens of ms each run),
+    and pytest cannot keep the assertion-rewritten test modules (~10 s of each worker's collection); the
+    bytecode goes to a temp dir of this session (PYTHONPYCACHEPREFIX), never into the source tree. The
+    workers start after this and inherit it."""
     global _PYCACHE
     if "PYTHONDONTWRITEBYTECODE" in os.environ and "PYTHONPYCACHEPREFIX" not in os.environ:
         _PYCACHE = tempfile.mkdtemp(prefix="multusctl-tests-pycache-")
         os.environ.pop("PYTHONDONTWRITEBYTECODE")
         os.environ["PYTHONPYCACHEPREFIX"] = _PYCACHE
+        sys.dont_write_bytecode = False
+        sys.pycache_prefix = _PYCACHE
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

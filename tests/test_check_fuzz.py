@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from multusctl.cli.main import cli
 from tests import certs
 from tests.distro_roots import K3S_BIN_DIR, k3s_server
+from tests.fuzzkit import examples
 from tests.noderoot import Dir, Fifo, File, Link, make_root
 
 CONF_DIR = "/var/lib/rancher/k3s/agent/etc/cni/net.d"
@@ -193,7 +194,8 @@ def _invoke(root: Path, fmt: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(50), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(files=node_roots(), fmt=st.sampled_from(["json", "text"]))
 def test_check_never_crashes_on_a_garbled_root(files: dict[str, Any], fmt: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from multusctl.cli import fast
 from multusctl.cli.check import check_cmd
 from multusctl.cli.detect import detect_cmd
+from tests.fuzzkit import examples
 
 
 def _click_params(cmd, args: list[str]) -> dict[str, object] | None:
@@ -68,7 +69,7 @@ def test_a_file_as_root_goes_to_click(tmp_path: Path) -> None:
     assert fast.parse(["--root", str(tmp_path / "f")], fast._CHECK, fast._CHECK_FLAGS) is None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.sampled_from([*TOKENS, "ROOT"]), max_size=8))
 def test_any_token_soup_agrees_with_click(tmp_path_factory: pytest.TempPathFactory, args: list[str]) -> None:
     _check(args, tmp_path_factory.getbasetemp())

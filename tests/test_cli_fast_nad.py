@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from multusctl.cli import fast
 from multusctl.cli.nad_test import test_cmd as nad_test_cmd
+from tests.fuzzkit import examples
 
 
 def _click_params(args: list[str]) -> dict[str, object] | None:
@@ -64,7 +65,7 @@ def test_everything_else_goes_to_click(args: list[str], tmp_path: Path) -> None:
     assert fast.parse_nad_test(_sub(args, tmp_path)) is None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.sampled_from(TOKENS), max_size=8))
 def test_any_token_soup_agrees_with_click(tmp_path_factory: pytest.TempPathFactory, args: list[str]) -> None:
     _agree(args, tmp_path_factory.getbasetemp())

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from multusctl.config.certs import CertInfo, parse_pem_certs
 from multusctl.config.der import read_pem_certs
 from tests import certs
+from tests.fuzzkit import examples
 
 PAIRS = ["ca", "server_ca", "expired_ca", "admin", "kubeadm_admin", "plain_client"]
 
@@ -119,7 +120,7 @@ def _mutate(der: bytes, ops: list[tuple[str, int, int]]) -> bytes:
     return bytes(buf)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(name=st.sampled_from(PAIRS), ops=st.lists(MUTATIONS, min_size=1, max_size=3))
 def test_whatever_the_fast_path_accepts_cryptography_accepts_alike(name: str, ops: list[tuple[str, int, int]]) -> None:
     pem = _pem(_mutate(_der(name), ops))

@@ -22,6 +22,7 @@ from multusctl.layout.containerd import (
 from multusctl.layout.detect import Overrides, detect_layout
 from multusctl.layout.model import Layout
 from tests import distro_roots as R
+from tests.fuzzkit import examples
 from tests.noderoot import Dir, File, Link, make_root
 
 
@@ -562,7 +563,7 @@ def test_parse_kubelet_flags_forms() -> None:
 # --- fuzzing: arbitrary input never raises --------------------------------------------------------------
 
 TOMLISH = st.text(alphabet=st.sampled_from(list("[]'\"=.,#\n abcdefgio_/{}-0123456789")), max_size=300)
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _one_line(res: Any) -> None:

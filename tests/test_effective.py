@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from multusctl.gather import effective
 from tests.checkrun import findings
 from tests.checks.test_paths_checks import kubeadm_thick
+from tests.fuzzkit import examples
 
 SHIM = "/etc/cni/net.d/00-multus.conf"
 DAEMON = "/etc/cni/net.d/multus.d/daemon-config.json"
@@ -53,7 +54,7 @@ _keys = st.sampled_from(["binDir", "bindir", "BinDir", "confDir", "confdir", "re
                          "readinessIndicatorFile", "cniVersion"])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(shim=st.dictionaries(_keys, st.text(max_size=3)), daemon=st.dictionaries(_keys, st.text(max_size=3)))
 def test_the_merge_is_what_the_daemon_computes(shim: dict[str, str], daemon: dict[str, str]) -> None:
     # A direct transcription of overrideCNIConfigWithServerConfig + json.Marshal + encoding/json decode.

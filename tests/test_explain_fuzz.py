@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from multusctl.explain import MAX_INPUT, explain, load
 from multusctl.explain.normalize import variants
+from tests.fuzzkit import examples
 from tests.test_explain import SAMPLES
 
-FUZZ = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(deadline=None, max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow])
 
 # Pieces of what the patterns look for, and of what makes regexes and unescaping work hard.
 FRAGMENTS = sorted({n for e in load().values() for n in e.needles if n} | {

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from multusctl.checks.cluster_nads import nad_config_invalid
 from multusctl.config.nad import config_problems
+from tests.fuzzkit import examples
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
                            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
@@ -25,19 +26,19 @@ def _one_line(problems: list[tuple[str, str]]) -> None:
         assert where.startswith("spec") and "\n" not in reason and reason
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=200) | st.binary(max_size=50).map(lambda b: b.decode("latin-1")))
 def test_any_text_gives_findings_never_an_exception(text: str) -> None:
     _one_line(config_problems(text))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(plugin_like)
 def test_any_json_shape_gives_findings_never_an_exception(doc: dict) -> None:
     _one_line(config_problems(json.dumps(doc)))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(json_values)
 def test_any_stored_nad_object_is_judged_without_a_crash(spec: object) -> None:
     from types import SimpleNamespace

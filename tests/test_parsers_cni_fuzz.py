@@ -18,8 +18,9 @@ from multusctl.config import cni as cni_mod
 from multusctl.config import multus as multus_mod
 from multusctl.config.errors import ParseError
 from multusctl.config.jsonload import GO_MAX_DEPTH, json_depth, loads
+from tests.fuzzkit import examples
 
-FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | \
     st.text(max_size=20)
@@ -87,7 +88,7 @@ def test_truncated_json(value: Any, cut: int) -> None:
     _whole_chain(text[: min(cut, len(text))])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(KEYS, json_values, max_size=5), TYPES)
 def test_multus_shaped_objects(obj: dict[str, Any], mtype: str) -> None:
     obj = {**obj, "type": mtype}

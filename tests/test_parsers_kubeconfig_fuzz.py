@@ -20,8 +20,9 @@ from multusctl.config.certs import parse_pem_certs
 from multusctl.config.errors import ParseError
 from multusctl.config.jwt import decode_claims, looks_like_jwt
 from tests import certs
+from tests.fuzzkit import examples
 
-FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 VALID = certs.kubeconfig(token=certs.bound_token())
 

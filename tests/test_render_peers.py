@@ -84,7 +84,9 @@ def _mount_script(objs: list[dict[str, Any]], node: Path, pod: Path, tmp: Path) 
 
 
 def _run_entrypoint(objs: list[dict[str, Any]], node: Path, pod: Path, tmp: Path, cluster: TestCluster,
-                    seconds: float) -> tuple[subprocess.Popen[str], Path]:
+                    ready: list[str]) -> tuple[subprocess.Popen[str], Path]:
+    """The rendered entrypoint running in a mount namespace, once every path of `ready` (relative to the node)
+    exists."""
     c = container(objs)
     argv = [*c["command"], *c.get("args", [])]
     script = "set -e\n" + "\n".join(_mount_script(objs, node, pod, tmp)) + f"\nexec chroot {pod} " + " ".join(
@@ -96,7 +98,11 @@ def _run_entrypoint(objs: list[dict[str, Any]], node: Path, pod: Path, tmp: Path
     log = tmp / "entrypoint.log"
     proc = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script], env=env,
                             stdout=log.open("w"), stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    time.sleep(seconds)
+    deadline = time.monotonic() + 30
+    while (not all((node / p.lstrip("/")).exists() for p in ready) and proc.poll() is None
+           and time.monotonic() < deadline):
+        time.sleep(0.05)
+    time.sleep(0.2)  # the last file written is complete (the entrypoint renames configs into place)
     assert proc.poll() is None, log.read_text()
     return proc, log
 
@@ -136,7 +142,9 @@ def test_v4_3_0_thin_render_runs_and_the_node_checks_clean(k3s_cluster: TestClus
     k3s_cluster.seed([o for o in objs if o["kind"] in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding")])
     token = k3s_cluster.create_token("kube-system", "multus")
     pod = _pod_root(tmp_path, "v4.3.0", token, k3s_cluster.ca_pem)
-    proc, log = _run_entrypoint(objs, node, pod, tmp_path, k3s_cluster, 4)
+    proc, log = _run_entrypoint(objs, node, pod, tmp_path, k3s_cluster,
+                                [f"{K3S_CONF}/00-multus.conflist", f"{K3S_CONF}/multus.d/multus.kubeconfig",
+                                 f"{K3S_BIN}/multus"])
     try:
         conf_dir = node / K3S_CONF.lstrip("/")
         multus_conf = conf_dir / "00-multus.conflist"  # flannel's cniVersion is 1.0.0
@@ -171,7 +179,8 @@ def test_v4_0_2_thin_render_is_static_and_cannot_nest(k3s_cluster: TestCluster, 
     code, out, err = create(home, "--root", str(node), "--kubeconfig", str(admin_k3s), "--server", k3s_cluster.url)
     assert code == 0, out + err
     pod = _pod_root(tmp_path, "v4.0.2", k3s_cluster.create_token("kube-system", "multus"), k3s_cluster.ca_pem)
-    proc, log = _run_entrypoint(objs, node, pod, tmp_path, k3s_cluster, 3)
+    proc, log = _run_entrypoint(objs, node, pod, tmp_path, k3s_cluster,
+                                [f"{K3S_CONF}/00-multus.conf", f"{K3S_BIN}/multus"])
     try:
         conf_dir = node / K3S_CONF.lstrip("/")
         names = sorted(p.name for p in conf_dir.iterdir())

@@ -17,11 +17,12 @@ from multusctl.cli.streams import GuardedStream
 from multusctl.config import kubeconfig as kc_mod
 from multusctl.config.secrets import fingerprint, redact, redact_url, remember, user_secrets
 from multusctl.provision.kubeconfig_text import display
+from tests.fuzzkit import examples
 
 _secret_chars = st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc"), min_codepoint=33)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(core=st.text(_secret_chars, min_size=8, max_size=40), inner=st.sampled_from(["", "\n", "\t", " x\n"]))
 def test_a_secret_is_hidden_in_every_form_a_library_prints_it(core: str, inner: str) -> None:
     secret = core[:4] + inner + core[4:]

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from multusctl.config import yamlblock, yamlload
 from multusctl.config.errors import ParseError
 from multusctl.config.nadfile import nads_from_text
+from tests.fuzzkit import examples
 
 WORDS = ["name", "namespace", "k8s.v1.cni.cncf.io/networks", "app_x", "a-b", "on", "null", "y", "True", "_k"]
 PLAINS = ["net1", "eth0", "yes", "No", "null", "0", "12", "017", "0x1f", "1_000", "1.5", "1e-5", "1.0e-5",
@@ -142,13 +143,13 @@ def _declined(part: yamlblock.Part) -> bool:
     return False
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(stream())
 def test_recognised_documents_equal_the_loader(text: str) -> None:
     check(text)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(stream(), st.data())
 def test_mutated_documents_equal_the_loader_or_are_declined(text: str, data: st.DataObject) -> None:
     check(mutate(text, data))
@@ -232,7 +233,7 @@ def test_errors_name_the_line_in_the_whole_file() -> None:
     assert str(exc.value) == str(whole.value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.sampled_from([*list("ab: -'\"|\n#{}[]\t&*!%.0"), "---\n", "  ", "key: "]), max_size=60).map("".join))
 def test_any_text_is_a_value_or_a_one_line_error(text: str) -> None:
     try:

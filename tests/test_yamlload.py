@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from multusctl.config import yamlload
 from multusctl.config.errors import ParseError
+from tests.fuzzkit import examples
 
 # The 323-byte bomb: nine levels of nine aliases, then a setting that names the last level.
 BOMB = "\n".join([
@@ -99,7 +100,7 @@ def aliased_documents(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(aliased_documents())
 def test_any_aliasing_is_either_small_or_refused(text: str) -> None:
     try:
@@ -116,7 +117,7 @@ _pieces = st.sampled_from(["token: ", MARK, "!" + MARK, "&" + MARK, "*" + MARK, 
                            "- ", "\n", "\t", "  ", "? ", "|", "%YAML 1.1", "---", "#", ",", "\x00", "\ud800"])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.lists(_pieces, max_size=40).map("".join))
 def test_any_text_loads_or_gives_one_line_without_its_content(text: str) -> None:
     try:

@@ -15,6 +15,7 @@ from multusctl.config.scrub import PRIVATE_KEY_MARKER, scrub_text, scrub_value
 from multusctl.config.secrets import fingerprint
 from tests import certs
 from tests.bundle.scan import leaks
+from tests.fuzzkit import examples
 
 _secret = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=8, max_size=48)
 _noise = st.text(max_size=60)
@@ -33,7 +34,7 @@ def _forms(secret: str) -> dict[str, str]:
     }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(secret=_secret, before=_noise, after=_noise, form=st.sampled_from(sorted(_forms("x" * 8))))
 def test_a_known_secret_never_survives_in_any_form_anywhere_in_a_text(secret: str, before: str, after: str,
                                                                        form: str) -> None:
@@ -42,7 +43,7 @@ def test_a_known_secret_never_survives_in_any_form_anywhere_in_a_text(secret: st
     assert leaks(out, {"secret": secret}) == [], (form, text, out)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(secret=_secret, before=_noise, after=_noise)
 def test_a_known_secret_in_a_json_value_is_gone_from_the_value_and_its_serialization(secret: str, before: str,
                                                                                       after: str) -> None:
@@ -51,7 +52,7 @@ def test_a_known_secret_in_a_json_value_is_gone_from_the_value_and_its_serializa
     assert leaks(out, {"secret": secret}) == []
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(before=_noise, after=_noise, glue=st.sampled_from(["", " ", "Bearer ", '"', "token=", "\\n"]))
 def test_an_unknown_jwt_becomes_its_fingerprint(before: str, after: str, glue: str) -> None:
     token = certs.legacy_token()
@@ -90,7 +91,7 @@ def test_private_keys_are_removed_raw_escaped_and_base64_but_certificates_stay()
     assert yaml.safe_load(out)["users"][0]["user"]["client-key-data"] == PRIVATE_KEY_MARKER
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=200))
 def test_text_without_secrets_is_left_alone(text: str) -> None:
     assert scrub_text(text) == text

@@ -19,6 +19,7 @@ from tests import distro_roots as R
 from tests.checkrun import Expect as E
 from tests.checkrun import GridCase as Case
 from tests.checkrun import assert_grid, findings
+from tests.fuzzkit import examples
 from tests.noderoot import Dir, File
 
 K3S_CONF = R.K3S_CONF_DIR
@@ -434,7 +435,7 @@ KEYS = st.sampled_from(["kubeconfig", "binDir", "confDir", "cniDir", "readinessi
                         "multusNamespace"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(conf_keys=st.dictionaries(KEYS, PATHISH, max_size=6), daemon_keys=st.dictionaries(KEYS, PATHISH, max_size=6),
        thick=st.booleans())
 def test_any_path_values_never_crash(tmp_path: Path, conf_keys: dict[str, Any], daemon_keys: dict[str, Any],

@@ -20,6 +20,7 @@ from multusctl.fleet.ratelimit import TokenBucket
 from multusctl.fleet.selector import SelectorError, match_expressions
 from multusctl.report.formats import render
 from tests import distro_roots as roots
+from tests.fuzzkit import examples
 
 from .fleetkit import expected, node_root
 
@@ -92,7 +93,7 @@ def test_bad_selector_is_one_line(bad: str) -> None:
         match_expressions(bad)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab=!,() in notin\t.-/_0")), max_size=40))
 def test_selector_fuzz_never_crashes(text: str) -> None:
     try:
@@ -133,7 +134,7 @@ def test_pod_verdicts(pod: dict[str, Any], state: str, kind: str, words: str) ->
     assert (v.state, v.kind) == (state, kind) and words in v.why
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=300), st.sampled_from(["", REPORT_PREFIX, "multusctl-node-error/v1 "]))
 def test_log_fuzz_gives_a_report_or_a_reason(text: str, prefix: str) -> None:
     report, why = outcome.parse_log(prefix + text)

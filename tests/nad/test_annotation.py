@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from multusctl.config.annotation import AnnotationError, interface_names, parse
+from tests.fuzzkit import examples
 
 PRE = "parsePodNetworkAnnotation: parsePodNetworkObjectName: "
 
@@ -57,7 +58,7 @@ def test_interface_names_follow_multus_positions() -> None:
     assert interface_names(parse("a@foo,b")) == ["foo", "net2"]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.text(max_size=80) | st.text(alphabet='[]{}",:/@ abcn-01eth', max_size=60))
 def test_any_text_parses_or_refuses_in_one_line(text: str) -> None:
     try:
@@ -69,7 +70,7 @@ def test_any_text_parses_or_refuses_in_one_line(text: str) -> None:
         assert isinstance(s.name, str) and s.namespace
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.tuples(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,8}[a-z0-9])?", fullmatch=True),
                           st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True),
                           st.from_regex(r"[a-z0-9]{0,14}", fullmatch=True)),

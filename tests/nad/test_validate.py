@@ -21,6 +21,7 @@ from multusctl.config.nadfile import nads_from_text
 from multusctl.gather.nads import Plugin, gather, parse_cidrs
 from multusctl.nad.validate import report
 from multusctl.testing import TestCluster
+from tests.fuzzkit import examples
 from tests.test_doctor import NAD_CRD
 
 BIN = "/usr/lib/cni"
@@ -173,7 +174,7 @@ documents = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max
                              inner, max_size=4), max_leaves=15)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(documents, max_size=3))
 def test_reader_any_document_shape(docs: list[Any]) -> None:
     text = yaml.safe_dump_all(docs)
@@ -186,7 +187,7 @@ def test_reader_any_document_shape(docs: list[Any]) -> None:
     assert not report(snap).crashed
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=200))
 def test_reader_any_text(text: str) -> None:
     try:

@@ -30,6 +30,7 @@ from multusctl.testing.auth import (
     unauthorized_status,
 )
 from multusctl.testing.pki import CertificateAuthority
+from tests.fuzzkit import examples
 
 RBAC = "rbac.authorization.k8s.io"
 ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -489,7 +490,7 @@ def test_legacy_token_must_match_its_secret(authn: Authenticator, lookup: DictLo
 # --------------------------------------------------------------------------- property tests
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=300))
 def test_garbage_tokens_never_raise(authn: Authenticator, garbage: str) -> None:
     result = authn.authenticate_token(garbage)
@@ -508,7 +509,7 @@ _segment = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=600))
 def test_garbage_certificates_never_raise(authn: Authenticator, blob: bytes) -> None:
     assert isinstance(authn.authenticate(blob, None), AuthError) or not blob  # no bytes: anonymous
@@ -521,7 +522,7 @@ def admin_der(ca: CertificateAuthority) -> bytes:
 
 # A corrupted serial number is exactly the kind of input this test feeds; cryptography only warns today.
 @pytest.mark.filterwarnings("ignore:Parsed a serial number:cryptography.utils.CryptographyDeprecationWarning")
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.integers(min_value=0), st.integers(min_value=1, max_value=255))
 def test_corrupted_certificates_never_raise_nor_pass(
     authn: Authenticator, admin_der: bytes, pos: int, xor: int
@@ -552,13 +553,13 @@ def test_non_finite_numbers_do_not_disable_expiry(authn: Authenticator, issuer: 
         assert isinstance(_bearer(authn, forged), AuthError)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(_segment, min_size=1, max_size=4))
 def test_structured_garbage_never_raises(authn: Authenticator, parts: list[str]) -> None:
     assert isinstance(authn.authenticate(None, "Bearer " + ".".join(parts)), AuthError | None)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.dictionaries(
         st.sampled_from(["aud", "exp", "nbf", "iat", "sub", "kubernetes.io", "jti",

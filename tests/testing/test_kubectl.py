@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -211,19 +210,19 @@ def test_serving_name_mismatch(kubectl: Kubectl, tmp_path: Path) -> None:
 
 
 def test_get_watch_sees_new_objects(kubectl: Kubectl, cluster: TestCluster) -> None:
-    def later() -> None:
-        time.sleep(0.7)
-        cluster.seed([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": "default"}}])
-
-    t = threading.Thread(target=later)
-    t.start()
+    # The events are single-row Tables, as the apiserver sends them to `kubectl get -w`; --request-timeout
+    # only bounds a watch that would otherwise never end.
+    proc = subprocess.Popen([kubectl.binary, "--kubeconfig", str(kubectl.kubeconfig), "get", "cm", "-n", "default",
+                             "-w", "--request-timeout=20s"], text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={"HOME": str(kubectl.home)})
+    assert proc.stdout is not None
     try:
-        # --request-timeout bounds the watch; kubectl ends it cleanly when it expires. The events
-        # are single-row Tables, as the apiserver sends them to `kubectl get -w`.
-        out = kubectl.run("get", "cm", "-n", "default", "-w", request_timeout="2s").stdout
+        lines = [proc.stdout.readline(), proc.stdout.readline()]  # the header and the listed object
+        cluster.seed([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": "default"}}])
+        lines.append(proc.stdout.readline())  # the watch event
     finally:
-        t.join()
-    lines = out.splitlines()
+        proc.terminate()
+        proc.communicate(timeout=10)
     assert lines[0].split() == ["NAME", "DATA", "AGE"]
     assert [line.split()[:2] for line in lines[1:]] == [["kube-root-ca.crt", "1"], ["late", "0"]]
 
@@ -238,7 +237,9 @@ def test_rollout_status_waits_for_ready_pods(kubectl: Kubectl, cluster: TestClus
     proc = subprocess.Popen([kubectl.binary, "--kubeconfig", str(kubectl.kubeconfig), *ds], text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"HOME": str(kubectl.home)})
     try:
-        time.sleep(1.0)
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # it waits, and says so
+        assert first.startswith('Waiting for daemon set "kube-multus-ds" rollout to finish'), first
         assert proc.poll() is None, proc.communicate()
         pod["status"]["conditions"][0]["status"] = "True"
         cluster.seed([pod])

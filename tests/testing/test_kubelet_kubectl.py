@@ -88,19 +88,28 @@ def test_wait_for_jsonpath_succeeded(kubectl: Kubectl, cluster: TestCluster) -> 
 
 
 def test_get_pods_watch_shows_the_lifecycle(kubectl: Kubectl, cluster: TestCluster) -> None:
+    cluster.seed([pod("marker", "nopull", "true")])
     watch = popen(kubectl, "get", "pods", "-w", "--request-timeout=20s")
+    assert watch.stdout is not None
+    rows: list[list[str]] = []
     try:
-        time.sleep(1.0)  # let the watch start
+        # The list comes first (header, marker); the watch then starts from that list's resourceVersion, so a
+        # pod created from here on is seen from its first event.
+        assert watch.stdout.readline().split()[0] == "NAME"
+        assert watch.stdout.readline().startswith("marker ")
         cluster.seed([pod("life", "slow", "sleep 0.5; exit 2")])
-        wait_phase(cluster, "life", "Failed", timeout=20)
-        time.sleep(1.0)
+        for line in watch.stdout:  # until the watch shows the container's end
+            if line.startswith("life "):
+                rows.append(line.split())
+                if rows[-1][2] == "Error":
+                    break
     finally:
         watch.terminate()
         out, _ = watch.communicate(timeout=10)
-    rows = [line.split() for line in out.splitlines() if line.startswith("life ")]
     statuses = [r[2] for r in rows]
-    assert "ContainerCreating" in statuses and "Running" in statuses and statuses[-1] == "Error", out
+    assert "ContainerCreating" in statuses and "Running" in statuses and statuses[-1] == "Error", (rows, out)
     assert rows[-1][1] == "0/1"
+    wait_phase(cluster, "life", "Failed", timeout=20)
 
 
 def test_daemonset_rollout_status(kubectl: Kubectl, cluster: TestCluster, tmp_path: Path) -> None:
