@@ -11,20 +11,20 @@ from multusctl import records
 
 
 def _pair(frozen: bool) -> tuple[Any, Any]:
-    def body() -> dict[str, Any]:
+    def body(lib: Any) -> dict[str, Any]:
         return {
             "__annotations__": {"a": "str", "b": "int", "c": "list[str]", "d": "dict[str, int]", "e": "int",
                                 "K": "ClassVar[int]"},
             "b": 2,
-            "c": dataclasses.field(default_factory=list),
-            "d": dataclasses.field(default_factory=dict, repr=False, compare=False),
-            "e": dataclasses.field(default=5, init=False),
+            "c": lib.field(default_factory=list),
+            "d": lib.field(default_factory=dict, repr=False, compare=False),
+            "e": lib.field(default=5, init=False),
             "K": 7,
             "__module__": __name__,
         }
 
-    std = dataclasses.dataclass(frozen=frozen)(type("Rec", (), body()))
-    ours = records.dataclass(frozen=frozen)(type("Rec", (), body()))
+    std = dataclasses.dataclass(frozen=frozen)(type("Rec", (), body(dataclasses)))
+    ours = records.dataclass(frozen=frozen)(type("Rec", (), body(records)))
     return std, ours
 
 
@@ -49,29 +49,111 @@ def test_records_match_the_stdlib(frozen: bool) -> None:
             continue
         a, b = s[1], o[1]
         assert repr(a) == repr(b)
-        assert dataclasses.asdict(a) == dataclasses.asdict(b)
-        assert [f.name for f in dataclasses.fields(a)] == [f.name for f in dataclasses.fields(b)]
+        assert dataclasses.asdict(a) == records.asdict(b)
+        assert [f.name for f in dataclasses.fields(a)] == [f.name for f in records.fields(b)]
         assert vars(a) == vars(b)
         assert (a == std(*args, **kwargs)) == (b == ours(*args, **kwargs))
-        assert (a == dataclasses.replace(a, b=99)) == (b == dataclasses.replace(b, b=99))
-        assert (a == dataclasses.replace(a, d={"other": 1})) == (b == dataclasses.replace(b, d={"other": 1}))
+        assert (a == dataclasses.replace(a, b=99)) == (b == records.replace(b, b=99))
+        assert (a == dataclasses.replace(a, d={"other": 1})) == (b == records.replace(b, d={"other": 1}))
+        assert _outcome(dataclasses.replace, a, e=1)[0] == _outcome(records.replace, b, e=1)[0] == "ValueError"
         assert a.__eq__(object()) is NotImplemented and b.__eq__(object()) is NotImplemented
-        assert repr(dataclasses.replace(a, b=99)) == repr(dataclasses.replace(b, b=99))
+        assert repr(dataclasses.replace(a, b=99)) == repr(records.replace(b, b=99))
         if frozen:
             assert _outcome(hash, a)[0] == _outcome(hash, b)[0]  # a list field: unhashable
-            x, y = dataclasses.replace(a, c=()), dataclasses.replace(b, c=())
-            assert hash(x) == hash(dataclasses.replace(x)) and hash(y) == hash(dataclasses.replace(y))
-            for obj in (a, b):
-                with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'a'"):
+            x, y = dataclasses.replace(a, c=()), records.replace(b, c=())
+            assert hash(x) == hash(dataclasses.replace(x)) and hash(y) == hash(records.replace(y))
+            for obj, error in ((a, dataclasses.FrozenInstanceError), (b, records.FrozenInstanceError)):
+                with pytest.raises(error, match="cannot assign to field 'a'"):
                     obj.a = "z"
-                with pytest.raises(dataclasses.FrozenInstanceError, match="cannot delete field 'b'"):
+                with pytest.raises(error, match="cannot delete field 'b'"):
                     del obj.b
+                with pytest.raises(AttributeError):  # both are AttributeErrors, as code may catch them
+                    obj.a = "z"
         else:
             assert std.__hash__ is None and ours.__hash__ is None
             a.a = b.a = "z"
             assert repr(a) == repr(b)
     assert std.__match_args__ == ours.__match_args__
     assert std.K == ours.K == 7
+    assert vars(std).get("c", "absent") == vars(ours).get("c", "absent")  # a factory field leaves no attribute
+    assert std.e == ours.e == 5 and std.b == ours.b == 2
+
+
+def _declare(lib: Any, annotations: dict[str, Any], **body: Any) -> tuple[str, Any]:
+    return _outcome(lib.dataclass, type("D", (), {"__annotations__": annotations, "__module__": __name__, **body}))
+
+
+@pytest.mark.parametrize("annotations, body", [
+    ({"a": "int", "b": "int"}, {"a": 1}),  # no default after a default
+    ({"a": "list[int]"}, {"a": []}),  # a mutable default
+    ({"a": "dict[str, int]"}, {"a": {}}),
+    ({"a": "set[int]"}, {"a": set()}),
+    ({"a": "int", "b": "int"}, {"a": 1, "b": "field(init=False)"}),  # an init=False field may lack one
+    ({"a": "ClassVar[list[int]]"}, {"a": []}),  # a ClassVar is no field: any value
+    ({"a": ClassVar[int], "b": "int"}, {"a": 1}),
+    ({"a": "typing.ClassVar[int]", "b": "int"}, {"a": 1}),
+    ({"a": "tuple[int, ...]"}, {"a": ()}),
+    ({"a": "int"}, {"a": "field(default=1, default_factory=int)"}),
+])
+def test_declarations_are_accepted_and_refused_as_the_stdlib_does(annotations: dict[str, Any],
+                                                                  body: dict[str, Any]) -> None:
+    def concrete(lib: Any) -> dict[str, Any]:
+        out = {}
+        for k, v in body.items():
+            if v == "field(init=False)":
+                v = lib.field(init=False)
+            elif v == "field(default=1, default_factory=int)":
+                return {"error": lambda: lib.field(default=1, default_factory=int)}
+            out[k] = v
+        return out
+
+    std_body, our_body = concrete(dataclasses), concrete(records)
+    if "error" in std_body:
+        assert _outcome(std_body["error"])[0] == _outcome(our_body["error"])[0] == "ValueError"
+        return
+    std, ours = _declare(dataclasses, annotations, **std_body), _declare(records, annotations, **our_body)
+    assert std[0] == ours[0], (std, ours)
+    if std[0] == "ok":
+        assert [f.name for f in dataclasses.fields(std[1])] == [f.name for f in records.fields(ours[1])]
+
+
+def test_asdict_recurses_and_copies_as_the_stdlib() -> None:
+    @dataclasses.dataclass
+    class SInner:
+        x: list[int]
+
+    @dataclasses.dataclass
+    class SOuter:
+        inner: SInner
+        items: list[SInner]
+        by: dict[str, SInner]
+        pair: tuple[int, SInner]
+
+    @records.dataclass
+    class RInner:
+        """doc"""
+
+        x: list[int]
+
+    @records.dataclass
+    class ROuter:
+        """doc"""
+
+        inner: RInner
+        items: list[RInner]
+        by: dict[str, RInner]
+        pair: tuple[int, RInner]
+
+    s = SOuter(SInner([1]), [SInner([2])], {"k": SInner([3])}, (4, SInner([5])))
+    r = ROuter(RInner([1]), [RInner([2])], {"k": RInner([3])}, (4, RInner([5])))
+    assert dataclasses.asdict(s) == records.asdict(r)
+    d = records.asdict(r)
+    d["inner"]["x"].append(9)
+    assert r.inner.x == [1]  # a copy, not the record's own list
+    for fn in (records.asdict, records.replace, records.fields):
+        with pytest.raises(TypeError):
+            fn(object())
+    assert not hasattr(r, "__dataclass_fields__")  # not a stdlib dataclass: the stdlib's functions refuse it
 
 
 def test_records_keep_methods_the_class_defines() -> None:
@@ -96,7 +178,7 @@ def test_records_post_init_and_recursive_repr() -> None:
         """doc"""
 
         name: str
-        children: list[Any] = dataclasses.field(default_factory=list)
+        children: list[Any] = records.field(default_factory=list)
         seen: ClassVar[list[str]] = []
 
         def __post_init__(self) -> None:
@@ -112,8 +194,15 @@ def test_records_refuse_what_they_do_not_do() -> None:
     class Base:
         a: int
 
-    with pytest.raises(TypeError, match="inheritance"):
-        records.dataclass(type("Child", (Base,), {"__annotations__": {"b": "int"}}))
+    @records.dataclass
+    class RBase:
+        """doc"""
+
+        a: int
+
+    for base in (Base, RBase):
+        with pytest.raises(TypeError, match="inheritance"):
+            records.dataclass(type("Child", (base,), {"__annotations__": {"b": "int"}}))
     with pytest.raises(TypeError, match="InitVar"):
         records.dataclass(type("V", (), {"__annotations__": {"x": dataclasses.InitVar[int]}}))
 
@@ -124,16 +213,16 @@ def test_an_undocumented_class_gets_the_stdlib_docstring_without_inspect() -> No
 
     from multusctl.records import dataclass as records_dataclass
 
-    def make(deco: Any) -> type:
+    def make(deco: Any, lib: Any) -> type:
         class Plain:
             x: int
-            y: list[int] = dataclasses.field(default_factory=list)
+            y: list[int] = lib.field(default_factory=list)
             z: str = "q"
-            w: int = dataclasses.field(default=0, init=False)
+            w: int = lib.field(default=0, init=False)
 
         return deco(Plain)
 
-    assert make(records_dataclass).__doc__ == make(dataclasses.dataclass).__doc__
+    assert make(records_dataclass, records).__doc__ == make(dataclasses.dataclass, dataclasses).__doc__
 
 
 def test_a_docstring_is_kept() -> None:

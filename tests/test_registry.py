@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from multusctl import catalog
+from multusctl import catalog, records
 from multusctl.checks import REGISTRY, node_checks
 from multusctl.checks.registry import check
 
@@ -64,10 +64,9 @@ def test_registry_refuses_an_id_without_a_catalog_entry() -> None:
 
 def test_registry_refuses_an_id_not_marked_implemented(monkeypatch: pytest.MonkeyPatch) -> None:
     # every catalog id is built now (issue 11): plan one for the test
-    import dataclasses
 
     entries = dict(catalog.load())
-    planned = dataclasses.replace(entries["nad-ping-failed"], id="nad-planned", implemented=False)
+    planned = records.replace(entries["nad-ping-failed"], id="nad-planned", implemented=False)
     entries[planned.id] = planned
     monkeypatch.setattr(catalog, "_CATALOG", entries)
     with pytest.raises(catalog.CatalogError, match="implemented"):

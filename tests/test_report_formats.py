@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from multusctl import records
 from multusctl.report.finding import Finding, Report, Target
 from multusctl.report.formats import FORMATTERS, render
 from multusctl.report.sarif import node_uri
@@ -163,13 +164,12 @@ def test_sarif_rules_carry_when_help_uri_and_references() -> None:
 
 
 def test_sarif_prefers_the_entries_the_report_carries() -> None:
-    import dataclasses
 
     from multusctl import catalog
 
     entry = catalog.get("kubeconfig-insecure")
     assert entry is not None
-    carried = dataclasses.replace(entry, title="carried title", when="carried when")
+    carried = records.replace(entry, title="carried title", when="carried when")
     report = Report(Target(), [], ["kubeconfig-insecure"], checks={"kubeconfig-insecure": carried})
     rule = json.loads(render(report, "sarif"))["runs"][0]["tool"]["driver"]["rules"][0]
     assert rule["shortDescription"]["text"] == "carried title"

@@ -7,7 +7,6 @@ import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +20,7 @@ from multusctl.config.kubeconfig import Kubeconfig
 from multusctl.config.secrets import fingerprint
 from multusctl.gather.snapshot import KubeconfigFile, NodeSnapshot
 from multusctl.layout.distros import paths_for
-from multusctl.records import dataclass
+from multusctl.records import dataclass, replace
 
 CREATE = "multusctl kubeconfig create"
 EXPIRING_WITHIN = timedelta(days=7)

@@ -13,11 +13,10 @@ interface documented in docs/CHECKS.md, whose tables are generated from the same
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
-from multusctl import catalog
+from multusctl import catalog, records
 from multusctl.records import dataclass
 from multusctl.report.finding import Finding, Severity
 
@@ -30,7 +29,7 @@ class Hit:
     fix: str
     path: str | None = None
     field: str | None = None
-    evidence: dict[str, Any] = dataclasses.field(default_factory=dict)
+    evidence: dict[str, Any] = records.field(default_factory=dict)
     severity: Severity | None = None
 
 

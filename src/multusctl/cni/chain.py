@@ -6,12 +6,11 @@ DelNetworkList): each plugin's config gets the list's `name` and `cniVersion`, t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import field
 from typing import Any
 
 from multusctl.cni import exec as cni_exec
 from multusctl.cni.exec import Call
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 
 @dataclass

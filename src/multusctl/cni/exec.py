@@ -13,10 +13,9 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import field
 from typing import Any
 
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 # CNI spec "Error" section: the well-known codes (100+ are the plugin's own).
 CODES = {

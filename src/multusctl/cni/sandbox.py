@@ -12,11 +12,10 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import field
 from typing import Any
 
 from multusctl.interrupt import to_interrupt
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 NETNS_DIR = "/var/run/netns"
 

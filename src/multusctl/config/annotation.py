@@ -11,10 +11,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from dataclasses import field
 from typing import Any
 
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 KEY = "k8s.v1.cni.cncf.io/networks"
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Any
 
 from multusctl.config.errors import ParseError
 from multusctl.config.jsonload import loads
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 CONF_EXTENSIONS = (".conf", ".conflist", ".json")
 MULTUS_TYPES = ("multus", "multus-shim")

@@ -20,14 +20,13 @@ import base64
 import binascii
 import ipaddress
 import posixpath
-from dataclasses import field
 from typing import Any
 from urllib.parse import urlsplit
 
 from multusctl.config import yamlload
 from multusctl.config.errors import ParseError, config_text
 from multusctl.config.secrets import redact_url, remember, url_password, user_secrets
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 # Fields that name a file, with the section they live in. client-go resolves relative paths against the
 # directory of the kubeconfig itself (clientcmd.ResolveLocalPaths), not against the working directory.

@@ -11,12 +11,11 @@ here (verified in multus-cni pkg/types/conf.go, LoadNetConf -> json.Unmarshal in
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Any
 
 from multusctl.config.cni import MULTUS_TYPES, CniConfig, from_obj
 from multusctl.config.errors import ParseError
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 # Keys read from a thin config by pkg/types/types.go NetConf (plus the CNI spec's own keys).
 THIN_KEYS = frozenset(

@@ -6,10 +6,9 @@ has a row and every consumer (json, text, SARIF, JUnit) sees it like any other f
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from multusctl import __version__, catalog
+from multusctl import __version__, catalog, records
 from multusctl.fleet.model import FleetResult, NodeResult
 from multusctl.report.escape import safe_text
 from multusctl.report.finding import SEVERITIES, Finding, Report, Target
@@ -144,7 +143,7 @@ def merged_report(result: FleetResult) -> Report:
         doc = node_report(res)
         ran += [c for c in doc.get("checks_run") or [] if c not in ran]
         for f in _findings(doc):
-            fields: dict[str, Any] = {k: f.get(k) for k in (fl.name for fl in dataclasses.fields(Finding))}
+            fields: dict[str, Any] = {k: f.get(k) for k in (fl.name for fl in records.fields(Finding))}
             msg = str(fields.get("message") or "")
             fields["message"] = msg if msg.startswith(f"node {res.node}:") else f"node {res.node}: {msg}"
             fields["evidence"] = {**dict(fields.get("evidence") or {}), "node": res.node}

@@ -17,10 +17,9 @@ Upstream rules (multus-cni v4, verified in the sources):
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Any
 
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 # The exact key the daemon drops from daemon-config.json when it generates the multus config itself.
 DAEMON_DROPPED_KEY = "readinessindicatorfile"

@@ -12,12 +12,11 @@ import ipaddress
 import json
 import os
 import posixpath
-from dataclasses import field
 from typing import Any
 
 from multusctl.config.multus import DEFAULT_CONF_DIR
 from multusctl.config.nad import binaries, parsed
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 

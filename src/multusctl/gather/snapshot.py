@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +23,7 @@ from multusctl.gather.effective import EffectiveConfig
 from multusctl.gather.nodefs import NodeFS, NodeFSError, PathInfo
 from multusctl.layout.model import Layout
 from multusctl.layout.pathmap import PathMap, upstream_thick, upstream_thin
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 # Conf dirs some runtime on some distro reads; a multus config in one the runtime here does not read is lost.
 WELL_KNOWN_CONF_DIRS = (

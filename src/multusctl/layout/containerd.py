@@ -26,11 +26,10 @@ import contextlib
 import posixpath
 import re
 import tomllib
-from dataclasses import field
 from typing import Any
 
 from multusctl.gather.nodefs import NodeFS, NodeFSError
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 CONTAINERD_DEFAULT_CONF_DIR = "/etc/cni/net.d"
 CONTAINERD_DEFAULT_BIN_DIR = "/opt/cni/bin"

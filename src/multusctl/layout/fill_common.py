@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import field
 from typing import Any
 
 from multusctl.gather.nodefs import NodeFS, NodeFSError
 from multusctl.layout import distros as D
 from multusctl.layout.model import Layout
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 K3S_UNITS = {
     "server": ("/etc/systemd/system/k3s.service", "/lib/systemd/system/k3s.service"),

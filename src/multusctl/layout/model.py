@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Literal
 
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 Distro = Literal["k3s", "rke2", "kubeadm", "microk8s", "k0s", "openshift", "kind", "unknown"]
 Role = Literal["server", "agent", "unknown"]

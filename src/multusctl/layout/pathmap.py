@@ -8,9 +8,8 @@ mounts; a path is visible there only under one of those mounts.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import field
 
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 
 @dataclass(frozen=True)

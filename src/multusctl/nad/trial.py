@@ -8,13 +8,12 @@ import copy
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from multusctl.cni import chain, sandbox
 from multusctl.cni.chain import Invocation, Network, Run
 from multusctl.config.nad import parsed
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 
 if TYPE_CHECKING:  # only `--annotation` makes Selections; its parser is not imported without it
     from multusctl.config.annotation import Selection

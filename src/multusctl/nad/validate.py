@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Any
 
 from multusctl import __version__
 from multusctl.gather.nads import NadSnapshot, gather, parse_cidrs
-from multusctl.records import dataclass
+from multusctl.records import dataclass, field
 from multusctl.report.finding import Report, Target
 
 # The ids `nad validate` runs (nad-crd-missing needs the API's discovery: doctor's; the trial ids: nad test's).

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Literal
 
-from multusctl.records import dataclass
+from multusctl import records
+from multusctl.records import asdict, dataclass
 
 if TYPE_CHECKING:
     from multusctl.catalog import Entry
@@ -26,7 +25,7 @@ class Finding:
     fix: str
     path: str | None = None
     field: str | None = None
-    evidence: dict[str, Any] = dataclasses.field(default_factory=dict)
+    evidence: dict[str, Any] = records.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,14 +51,14 @@ class Report:
     checks_run: list[str]
     tool_version: str = ""
     # "id: one-line reason" for each check that raised (a bug of ours; not part of the JSON contract).
-    crashed: list[str] = dataclasses.field(default_factory=list)
+    crashed: list[str] = records.field(default_factory=list)
     # The catalog entries (title, default severity, when, references) of the checks that ran, for the
     # formats that describe rules (SARIF); the report itself never looks a check up. Not in to_dict().
-    checks: dict[str, Entry] = dataclasses.field(default_factory=dict)
+    checks: dict[str, Entry] = records.field(default_factory=dict)
     # doctor: each step of the live chain (name, label, status ok|failed|skipped, duration_ms, detail).
-    steps: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    steps: list[dict[str, Any]] = records.field(default_factory=list)
     # nad test: each attachment tried (NAD, interface, result: interfaces, IPs, routes, DNS; what the sandbox showed).
-    attachments: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    attachments: list[dict[str, Any]] = records.field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {s: 0 for s in SEVERITIES}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
 
+from multusctl import records
 from multusctl.config.secrets import redact
 from multusctl.report.finding import Finding, Report
 
@@ -49,13 +49,13 @@ def redact_report(report: Report, secrets: set[str]) -> Report:
     """The report with every known secret replaced in every string (before any format escapes it:
     a PEM key's newlines become `\\n` in JSON and would no longer match the raw secret)."""
     findings = [
-        Finding(**{k: _redact_value(v, secrets) for k, v in dataclasses.asdict(f).items()})
+        Finding(**{k: _redact_value(v, secrets) for k, v in records.asdict(f).items()})
         for f in report.findings
     ]
-    target = dataclasses.replace(
-        report.target, **{k: redact(v, secrets) for k, v in dataclasses.asdict(report.target).items()}
+    target = records.replace(
+        report.target, **{k: redact(v, secrets) for k, v in records.asdict(report.target).items()}
     )
-    return dataclasses.replace(report, findings=findings, target=target)
+    return records.replace(report, findings=findings, target=target)
 
 
 def render(report: Report, fmt: str, *, color: bool = False, secrets: set[str] | None = None,
