@@ -6,6 +6,7 @@ whatever it declines still goes through the guarded loader. Documents are genera
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -20,7 +21,9 @@ from tests.fuzzkit import examples
 
 WORDS = ["name", "namespace", "k8s.v1.cni.cncf.io/networks", "app_x", "a-b", "on", "null", "y", "True", "_k"]
 PLAINS = ["net1", "eth0", "yes", "No", "null", "0", "12", "017", "0x1f", "1_000", "1.5", "1e-5", "1.0e-5",
-          "2024-01-05", "6d756c74-7573-6374", "3f0b5c3e", "a b", "a  b", "y", "~", "1:20", "10.1.2.0/24", "-x"]
+          "2024-01-05", "6d756c74-7573-6374", "3f0b5c3e", "a b", "a  b", "y", "~", "1:20", "10.1.2.0/24", "-x",
+          "https://10.43.0.1:443", "a:b", "a:", "a: b", "a :b", "a::b", "a:#b", "YWJj+/=", "YQ==", "=", "x=1", "+1",
+          "1e+5", "1.0e+5", "1+2", "a+", "eyJh.eyJp.c2ln", "0:1", "1:2:3", "127.0.0.1:6443", "a:b #c", "a:b#c"]
 SCALAR_TEXT = st.lists(st.sampled_from([*"ab '\"\\#:-|{}[]\n\t\u00e9", "  ", "''", "\\u00e9", "\\n"]),
                        max_size=8).map("".join)
 
@@ -240,3 +243,9 @@ def test_any_text_is_a_value_or_a_one_line_error(text: str) -> None:
         yamlload.load_all(text)
     except ParseError as exc:
         assert "\n" not in str(exc)
+
+
+def test_the_written_out_complement_is_the_set_the_recogniser_reads() -> None:
+    reads = re.compile("[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+    odd = [c for c in range(0x110000) if bool(yamlblock._ODD.match(chr(c))) == bool(reads.match(chr(c)))]
+    assert odd == []  # every code point is either read or odd, never both nor neither

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
 from typing import Any
+
+from multusctl.records import dataclass
 
 MAX_DEPTH = 64  # nesting the recogniser follows; deeper documents go to the loader, which bounds them itself
 
@@ -45,12 +46,18 @@ class Part:
 
 # Characters the recogniser reads; a tab, a control character or a non-character declines the document.
 _ODD_ASCII = re.compile("[\x00-\x09\x0b-\x1f\x7f]")
-_ODD = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# What the recogniser reads is "[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]";
+# its complement is written out because the negated class costs ~10 ms to compile (sre's charset optimizer
+# walks the huge ranges), this one well under 1 ms; tests/test_yamlblock.py compares the two on every code point.
+_ODD = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 # Every line, cut once by the C regex engine: indent, a sequence dash, a plain key with the spaces after its
 # colon, the rest. The parser below then works on these tuples, never on characters.
 _LINE = re.compile(r"^( *)(-(?: +|$))?(?:([A-Za-z_][A-Za-z0-9_.\-/]*):( +|$))?(.*)", re.M)
 _TAIL = re.compile(r"(?: +#.*| *)$")  # what may follow a value on its line
-_PLAIN = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9_.\-/ ]*[A-Za-z0-9_.\-/])?)(?: +#.*| *)$")
+# A plain scalar: it starts with a letter or digit (no indicator, and no '=' which PyYAML resolves as a tag); a
+# ':' only before a non-space (": " would make it a mapping); no '#' (" #" starts a comment); no trailing space.
+# URLs (https://10.43.0.1:443), base64 (+/=) and JWTs are all of this shape.
+_PLAIN = re.compile(r"([A-Za-z0-9](?:(?:[A-Za-z0-9_.\-/ +=]|:(?=[^ ]))*[A-Za-z0-9_.\-/+=])?)(?: +#.*| *)$")
 _EMPTY_FLOW = re.compile(r"(\{\}|\[\])(?: +#.*| *)$")
 _LITERAL = re.compile(r"\|([-+]?)(?: +#.*| *)$")
 _DOUBLE = re.compile(r'"((?:[^"\\]|\\["\\/ntrbf0 ]|\\u[0-9a-fA-F]{4})*)"')
@@ -60,13 +67,21 @@ _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t", "r": "\r", "b"
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)$")
 # PyYAML's implicit resolvers (resolver.py) for values that start with a digit: any match other than a plain
 # decimal is declined rather than re-implemented (octal, hex, sexagesimal, floats, timestamps).
-_NUMERIC = re.compile(r"""(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+_NUMERIC_TEXT = r"""(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
     |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
     |[-+]?0b[0-1_]+ |[-+]?0[0-7_]+ |[-+]?(?:0|[1-9][0-9_]*) |[-+]?0x[0-9a-fA-F_]+
     |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
     |[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
     |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9]
-     (?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", re.X)
+     (?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$"""
+_numeric: re.Pattern[str] | None = None  # compiled on first use (~1.5 ms): most documents hold no such value
+
+
+def _is_numeric(value: str) -> bool:
+    global _numeric
+    if _numeric is None:
+        _numeric = re.compile(_NUMERIC_TEXT, re.X)
+    return _numeric.match(value) is not None
 _WORDS: dict[str, Any] = {**dict.fromkeys(("yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE"), True),
                           **dict.fromkeys(("no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE"), False),
                           **dict.fromkeys(("null", "Null", "NULL"), None)}
@@ -137,7 +152,7 @@ def _plain(value: str) -> Any:
     if value[0].isdigit():
         if _DECIMAL.match(value):
             return int(value)
-        if _NUMERIC.match(value):
+        if _is_numeric(value):
             raise Declined
         return value
     return _WORDS.get(value, value)

@@ -221,7 +221,25 @@ def _documents(text: str, single: bool, line0: int = 0, offset0: int = 0) -> lis
 
 
 def load(text: str) -> Any:
-    """The single document of `text` (None when empty), or ParseError with a one-line, content-free reason."""
+    """The single document of `text` (None when empty), or ParseError with a one-line, content-free reason.
+
+    A document in the plain shape of a kubeconfig or a k3s config.yaml is read by the recogniser, as in
+    `load_all`: then `multusctl check` on a healthy node never imports PyYAML (~10 ms of its start-up).
+    Anything else, and every error, is the loader's."""
+    from multusctl.config import yamlblock
+
+    if not _has_lone_surrogate(text):
+        parts = yamlblock.split(text)
+        docs: list[Any] = []
+        try:
+            for part in parts or ():
+                doc = yamlblock.recognise(part)
+                if doc is not yamlblock.NO_DOCUMENT:
+                    docs.append(doc)
+        except yamlblock.Declined:
+            parts = None
+        if parts is not None and len(docs) <= 1:  # more than one: the loader's "expected a single document"
+            return docs[0] if docs else None
     return _documents(text, single=True)[0]
 
 
