@@ -222,34 +222,53 @@ def _process(cls: type[T], frozen: bool) -> type[T]:
     positional = tuple(f.name for f in fields if f.init)
     has_post_init = hasattr(cls, "__post_init__")
     qualname = cls.__qualname__
-    assign: Callable[[Any, str, Any], None] = object.__setattr__ if frozen else setattr
+    # (name, init, default, default_factory) in field order: what __init__ walks, without attribute lookups.
+    plan = tuple((f.name, f.init, f.default, f.default_factory) for f in fields)
+    simple = all(f.init for f in fields)  # then all positional arguments fill every field: the fast path
+    # Values go straight into the instance dict, as object.__setattr__ (the stdlib's frozen __init__) puts
+    # them; only a non-frozen class with its own __setattr__ gets setattr, as the stdlib's `self.x = x`.
+    via_setattr = not frozen and "__setattr__" in cls.__dict__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if simple and not kwargs and len(args) == n_init and not via_setattr:
+            self.__dict__.update(zip(positional, args, strict=True))
+            if has_post_init:
+                self.__post_init__()
+            return
         if len(args) > n_init:
             raise TypeError(f"{qualname}.__init__() takes {n_init + 1} positional arguments but "
                             f"{len(args) + 1} were given")
-        given = dict(zip(positional, args, strict=False))
-        for name, value in kwargs.items():
-            if name in given:
-                raise TypeError(f"{qualname}.__init__() got multiple values for argument '{name}'")
-            if name not in init_names:
-                raise TypeError(f"{qualname}.__init__() got an unexpected keyword argument '{name}'")
-            given[name] = value
-        for f in fields:
-            if not f.init:
+        if args:
+            given = dict(zip(positional, args, strict=False))
+            for name in kwargs:
+                if name in given:
+                    raise TypeError(f"{qualname}.__init__() got multiple values for argument '{name}'")
+            given.update(kwargs)
+        else:
+            given = kwargs
+        if not init_names.issuperset(given):
+            name = next(n for n in given if n not in init_names)
+            raise TypeError(f"{qualname}.__init__() got an unexpected keyword argument '{name}'")
+        values: dict[str, Any] = {}
+        for name, init, default, factory in plan:
+            if not init:
                 # The stdlib sets only a default_factory here; a plain default stays the class attribute.
-                if f.default_factory is not MISSING:
-                    assign(self, f.name, f.default_factory())
+                if factory is not MISSING:
+                    values[name] = factory()
                 continue
-            if f.name in given:
-                value = given[f.name]
-            elif f.default is not MISSING:
-                value = f.default
-            elif f.default_factory is not MISSING:
-                value = f.default_factory()
+            if name in given:
+                values[name] = given[name]
+            elif default is not MISSING:
+                values[name] = default
+            elif factory is not MISSING:
+                values[name] = factory()
             else:
-                raise TypeError(f"{qualname}.__init__() missing 1 required positional argument: '{f.name}'")
-            assign(self, f.name, value)
+                raise TypeError(f"{qualname}.__init__() missing 1 required positional argument: '{name}'")
+        if via_setattr:
+            for name, value in values.items():
+                setattr(self, name, value)
+        else:
+            self.__dict__.update(values)
         if has_post_init:
             self.__post_init__()
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
+from typing import Any
 
 from multusctl.checks.networks import network_field, network_paths, read_network
 from multusctl.checks.registry import Hit, check
@@ -59,11 +61,8 @@ def _nesting(snap: NodeSnapshot, cf: ConfFile) -> Iterator[Hit]:
         if got is None:
             continue
         target, obj = got
-        try:
-            tcfg = cni_mod.from_obj(obj)
-        except ParseError:
-            continue
-        if tcfg.multus_type is None:
+        tcfg = snap.memo("cni_config", target, functools.partial(_cni_or_none, obj))
+        if tcfg is None or tcfg.multus_type is None:
             continue
         here = snap.fs.resolve_or_none(target)
         self_ref = here is not None and here == snap.fs.resolve_or_none(cf.path)
@@ -90,3 +89,10 @@ def _as_written(snap: NodeSnapshot, cf: ConfFile, host: str) -> str:
 def _text_depth(snap: NodeSnapshot, path: str) -> int | None:
     text = snap.fs.text_or_none(path)
     return json_depth(text) if text is not None else None
+
+
+def _cni_or_none(obj: dict[str, Any]) -> cni_mod.CniConfig | None:
+    try:
+        return cni_mod.from_obj(obj)
+    except ParseError:
+        return None

@@ -18,7 +18,13 @@ def network_field(mc: multus_mod.MultusConfig, key: str) -> str:
 
 def network_paths(snap: NodeSnapshot, cf: ConfFile) -> list[tuple[str, str, str]]:
     """(field, value as written, host path) of each path-valued clusterNetwork/defaultNetworks of a
-    multus config. Thin values are host paths; thick ones are read in the daemon pod (mapped back)."""
+    multus config. Thin values are host paths; thick ones are read in the daemon pod (mapped back).
+    Once per file and snapshot (the list is shared: do not mutate it)."""
+    paths: list[tuple[str, str, str]] = snap.memo("network_paths", cf.path, lambda: _network_paths(snap, cf))
+    return paths
+
+
+def _network_paths(snap: NodeSnapshot, cf: ConfFile) -> list[tuple[str, str, str]]:
     mc = cf.multus
     if mc is None:
         return []
@@ -37,7 +43,14 @@ def network_paths(snap: NodeSnapshot, cf: ConfFile) -> list[tuple[str, str, str]
 
 
 def read_network(snap: NodeSnapshot, host_path: str) -> tuple[str, dict[str, Any]] | None:
-    """(file, parsed object) a clusterNetwork path loads: a dir gives its first conf file."""
+    """(file, parsed object) a clusterNetwork path loads: a dir gives its first conf file. Read once per
+    snapshot (the object is shared: do not mutate it)."""
+    result: tuple[str, dict[str, Any]] | None = snap.memo("read_network", host_path,
+                                                           lambda: _read_network(snap, host_path))
+    return result
+
+
+def _read_network(snap: NodeSnapshot, host_path: str) -> tuple[str, dict[str, Any]] | None:
     fs = snap.fs
     path = host_path
     if fs.is_dir(path):

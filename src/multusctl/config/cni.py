@@ -28,7 +28,8 @@ class CniConfig:
 
     @property
     def first_type(self) -> str | None:
-        return self.types[0] if self.types else None
+        # types[0] without building the list: asked of every conf file several times.
+        return next((t for p in self.plugins if isinstance(t := p.get("type"), str)), None)
 
     @property
     def multus_type(self) -> str | None:

@@ -80,11 +80,14 @@ DEFAULT_SOCKET_DIR = "/run/multus"
 def lookup(obj: dict[str, Any], key: str) -> Any:
     """`obj[key]` the way Go's encoding/json fills a struct field tagged `key`: exact or case-insensitive
     spelling, the last one in the document winning. None when absent."""
-    # (An exact key with no other spelling is the last spelling too: one pass answers both cases.)
+    # (An exact key with no other spelling is the last spelling too: one pass answers both cases.) The field
+    # names are ASCII, and a key whose lower() is ASCII has the same length, so the length test skips the
+    # lower() of nearly every other key.
     low = key.lower()
+    n = len(low) if low.isascii() else -1
     found = None
     for k, v in obj.items():
-        if k.lower() == low:
+        if (len(k) == n or n < 0) and (k == key or k.lower() == low):
             found = v
     return found
 
@@ -186,7 +189,17 @@ class MultusConfig:
 
     def get(self, key: str) -> Any:
         """The value multus sees for `key` (Go's case-insensitive field match, last spelling wins)."""
-        return lookup(self.plugin, key)
+        # Checks ask each config for several keys: index the spellings once (rebuilt if keys are added).
+        plugin = self.plugin
+        index = self.__dict__.get("_spelling")
+        if index is None or index[0] is not plugin or index[1] != len(plugin):
+            index = (plugin, len(plugin), {k.lower(): k for k in plugin})  # the last spelling wins
+            self.__dict__["_spelling"] = index
+        low = key.lower()
+        if not low.isascii():
+            return lookup(plugin, key)
+        spelled = index[2].get(low)
+        return None if spelled is None else plugin.get(spelled)
 
     def get_str(self, key: str) -> str | None:
         v = self.get(key)

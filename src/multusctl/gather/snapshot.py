@@ -89,6 +89,15 @@ class NodeSnapshot:
     secrets: set[str] = field(default_factory=set)
 
     _derived: dict[tuple[str, int, int], Any] = field(default_factory=dict, repr=False, compare=False)
+    _memo: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, what: str, arg: str, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per (what, arg) for this snapshot: e.g. the network file 10,000 multus configs
+        all name is read and parsed once, not once per config. The result is shared: do not mutate it."""
+        key = (what, arg)
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def _once(self, name: str, compute: Callable[[], Any]) -> Any:
         """`compute()` once per conf_files list: checks ask for the primary and the multus files once per
