@@ -138,6 +138,49 @@ def check(text: str) -> None:
     assert whole == want, text
 
 
+def single(text: str) -> Any:
+    """What both loaders build from a single-document `text` (yaml.safe_load), or None when they refuse it."""
+    try:
+        c = [yaml.load(text, Loader=yaml.CSafeLoader)]
+    except Exception:  # any refusal, "expected a single document" included
+        c = None
+    try:
+        pure = [yaml.safe_load(text)]
+    except Exception:
+        pure = None
+    assume(c == pure)
+    return c
+
+
+def check_load(text: str) -> None:
+    """yamlload.load (kubeconfigs, config.yaml: the recogniser first) reads a text as yaml.safe_load does."""
+    want = single(text)
+    try:
+        got = [yamlload.load(text)]
+    except ParseError as exc:
+        assert "\n" not in str(exc)
+        assert want is None, f"refused what the loader reads: {text!r}: {exc}"
+        return
+    assert want is not None, f"read what the loader refuses: {text!r}"
+    assert got == want, text
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(stream(), st.data())
+def test_a_single_document_reads_as_safe_load_reads_it(text: str, data: st.DataObject) -> None:
+    check_load(text if data.draw(st.booleans()) else mutate(text, data))
+
+
+def test_kubeconfig_shapes_are_recognised() -> None:
+    from tests import certs
+
+    for text in (certs.kubeconfig("https://10.43.0.1:443", token=certs.legacy_token()),
+                 certs.kubeconfig("https://127.0.0.1:6443", token="K10abc::server:secret")):
+        parts = yamlblock.split(text)
+        assert parts is not None and not any(_declined(p) for p in parts), text
+        assert yamlload.load(text) == yaml.safe_load(text)
+
+
 def _declined(part: yamlblock.Part) -> bool:
     try:
         yamlblock.recognise(part)
