@@ -203,6 +203,9 @@ def test_records_refuse_what_they_do_not_do() -> None:
     for base in (Base, RBase):
         with pytest.raises(TypeError, match="inheritance"):
             records.dataclass(type("Child", (base,), {"__annotations__": {"b": "int"}}))
+    with pytest.raises(TypeError, match=r"use multusctl\.records\.field"):  # not taken for a default value
+        records.dataclass(type("F", (), {"__annotations__": {"x": "list[int]"},
+                                         "x": dataclasses.field(default_factory=list)}))
     with pytest.raises(TypeError, match="InitVar"):
         records.dataclass(type("V", (), {"__annotations__": {"x": dataclasses.InitVar[int]}}))
 

@@ -175,6 +175,10 @@ def _collect(cls: type) -> tuple[Field, ...]:
         if kind == "initvar":
             raise TypeError(f"{cls.__qualname__}: multusctl.records does not do InitVar")
         value = cls.__dict__.get(name, MISSING)
+        if type(value).__name__ == "Field" and type(value).__module__ == "dataclasses":
+            # Else it would silently become the default value itself.
+            raise TypeError(f"{cls.__qualname__}.{name}: a dataclasses.field() in a record; use "
+                            "multusctl.records.field")
         f = value if isinstance(value, Field) else field(default=value)
         f.name, f.type = name, annotation
         if f.default is not MISSING and f.default.__class__.__hash__ is None:
