@@ -286,7 +286,9 @@ def test_stdout_takes_all_of_it_or_says_it_was_cut() -> None:
 
 @pytest.mark.root
 @needs_kubelet
-def test_all_nodes_bundle_interrupted_writes_nothing_and_leaves_nothing(tmp_path: Path, workdir: Path) -> None:
+@pytest.mark.parametrize("signame, status", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_all_nodes_bundle_interrupted_writes_nothing_and_leaves_nothing(tmp_path: Path, workdir: Path, signame: str,
+                                                                        status: int) -> None:
     import signal
     import subprocess
     import sys
@@ -308,9 +310,9 @@ def test_all_nodes_bundle_interrupted_writes_nothing_and_leaves_nothing(tmp_path
         deadline = time.monotonic() + 30
         while not any(x.startswith("pod/") for x in leftovers(cluster)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(getattr(signal, signame))
         _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 130, err.decode()
+        assert proc.returncode == status, err.decode()
         assert "interrupted; nothing written" in err.decode()
         assert not out.exists() and list(workdir.iterdir()) == []
         deadline = time.monotonic() + 15

@@ -72,9 +72,11 @@ def bundle_cmd(root: str | None, all_nodes: bool, admin: str | None, context: st
     try:
         result = build(Options(root=root or "/", all_nodes=all_nodes, admin_kubeconfig=admin, context=context,
                                namespace=namespace), now, on_section)
-    except KeyboardInterrupt:  # nothing half-collected is written; a check run has removed its objects
+    except KeyboardInterrupt as exc:  # nothing half-collected is written; a check run has removed its objects
+        from multusctl.interrupt import exit_status
+
         sys.stderr.write("bundle: interrupted; nothing written\n")
-        sys.exit(130)
+        sys.exit(exit_status(exc))  # 130 for Ctrl-C, 143 for SIGTERM, as every other verb
     if path is None:
         sys.stdout.flush()
         progress = [0]
