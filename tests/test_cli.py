@@ -305,3 +305,23 @@ def test_root_is_a_file(tmp_path: Path) -> None:
     f.write_text("x")
     out = run("check", "--root", str(f))
     assert out.returncode == 2
+
+
+@pytest.mark.parametrize("low, high", [(0.0, None), (0.05, 300.0), (1.0, 3600.0), (0.05, None), (5.0, 60.0),
+                                       (7200.0, 7300.0)])
+def test_a_bad_duration_suggests_values_the_option_takes(low: float, high: float | None) -> None:
+    import re
+
+    import click
+
+    from multusctl.cli.options import seconds
+    from multusctl.provision import duration
+
+    with pytest.raises(click.BadParameter) as info:
+        seconds("soon", "--timeout", low=low, high=high)
+    suggested = re.search(r"use e\.g\. (.+)\)$", info.value.message)
+    assert suggested, info.value.message
+    examples = suggested.group(1).split(", ")
+    assert examples and all(low <= duration.seconds(e) <= (high or float("inf")) for e in examples), examples
+    for e in examples:  # and the option does take them
+        assert seconds(e, "--timeout", low=low, high=high) == duration.seconds(e)

@@ -13,6 +13,9 @@ from multusctl.layout.model import DISTROS, ROLES
 __all__ = ["detect_layout_from", "node_options", "seconds"]
 
 
+_EXAMPLES = (("500ms", 0.5), ("10s", 10.0), ("1m30s", 90.0), ("5m", 300.0), ("1h", 3600.0), ("24h", 86400.0))
+
+
 def seconds(text: str, hint: str, low: float = 0.0, high: float | None = None) -> float:
     """A Go-style duration option (`2s`, `500ms`, `1m30s`) in seconds, or click's one-line usage error."""
     from multusctl.provision import duration
@@ -20,7 +23,11 @@ def seconds(text: str, hint: str, low: float = 0.0, high: float | None = None) -
     try:
         value = duration.seconds(text)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=hint) from None
+        if "not a duration" not in str(exc):
+            raise click.BadParameter(str(exc), param_hint=hint) from None
+        # Examples this option takes (provision/duration's are token lifetimes, 24h and up).
+        fits = [e for e, v in _EXAMPLES if v >= low and (high is None or v <= high)][:3] or [duration.human(low)]
+        raise click.BadParameter(f"{text!r} is not a duration (use e.g. {', '.join(fits)})", param_hint=hint) from None
     if value < low or (high is not None and value > high):
         bounds = f"{duration.human(low) if low >= 1 else f'{low * 1000:g}ms'}..{duration.human(high or 0)}"
         raise click.BadParameter(f"{text!r} is outside {bounds}", param_hint=hint)
