@@ -210,3 +210,26 @@ def test_a_ready_file_under_run_is_not_reported_missing_from_a_pod(tmp_path: Pat
                                          "why": "under /run, which the pod does not mount"}]
         text = run_all(cluster, kc, "--timeout", "20s").stdout
         assert "readiness-file-missing (/run/flannel/subnet.env) on k3s-1" in text
+
+
+def test_a_host_directory_the_node_lacks_fails_at_its_first_failedmount_not_its_deadline(
+        distro_nodes: dict[str, Path], tmp_path: Path) -> None:
+    from tests import distro_roots as roots
+    from tests.noderoot import make_root
+
+    from .fleetkit import FHS
+
+    bare = {p: e for p, e in {**FHS, **roots.k3s_server()}.items() if p != "/opt" and not p.startswith("/opt/")}
+    no_opt = make_root(tmp_path / "no-opt", bare)  # the pod mounts /opt (type Directory): it cannot start
+    with TestCluster(nodes=[SimNode("no-opt", no_opt), SimNode("fine", distro_nodes["kubeadm-worker"])]) as cluster:
+        kc = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+        proc = run_all(cluster, kc, "--timeout", "60s", "-o", "json")
+        doc = doc_of(proc)
+        by_node = {n["node"]: n for n in doc["nodes"]}
+        assert by_node["fine"]["checked"], by_node["fine"]
+        failed = by_node["no-opt"]["report"]["findings"]
+        assert [f["id"] for f in failed] == ["node-gather-failed"] and failed[0]["evidence"]["reason"] == "mount"
+        message = failed[0]["message"]
+        # From the event itself, not from the deadline ("no report within 60 s ..."): the run did not wait.
+        assert "hostPath type check failed: /opt" in message and "no report within" not in message, message
+        assert _wait_clean(cluster) == []

@@ -34,6 +34,10 @@ from multusctl.interrupt import exit_status
 
 Obj = dict[str, Any]
 WATCH_SECONDS = 10  # one watch stream's server-side timeout; the thread re-watches until the run ends
+MOUNT_POLL_SECONDS = 2.0  # how often the namespace's FailedMount events are listed: one call, whatever N
+# The kubelet's FailedMount for a hostPath whose type check fails (pkg/volume/hostpath): the directory is not on
+# that node and will not appear by waiting, unlike a ConfigMap volume that is briefly not synced yet.
+HOSTPATH_MISSING = "hostPath type check failed"
 
 
 class FleetError(Exception):
@@ -78,6 +82,8 @@ class _Run:
         self.timers: list[tuple[float, str]] = []  # (deadline, node), a heap: each event costs O(log N)
         self.owner: Obj | None = None
         self.index = 0
+        self.mounts_at = 0.0  # when FailedMount events were last asked for
+        self.mounts_pending = False
 
     # -------------------------------------------------------------- API calls, rate limited
 
@@ -179,10 +185,15 @@ class _Run:
             else:
                 self.handle(tag, node, value)
             self.expire()
+            self.poll_mounts()
 
     def handle(self, tag: str, node: str, value: Any) -> None:
         if tag == "pod":
             self.on_pod(node, value)
+        elif tag == "mounts":
+            self.mounts_pending = False
+            if not isinstance(value, Exception):  # else the deadline still reads the pod's events
+                self.on_mount_events(value)
         elif node not in self.open:
             return
         elif isinstance(value, Exception):
@@ -222,6 +233,25 @@ class _Run:
                 else:
                     self.submit("events", node, self.api.list_objects, "v1", "Event", self.opts.namespace,
                                 fields=f"involvedObject.name={pod}")
+
+    def poll_mounts(self) -> None:
+        """A hostPath the pod needs that the node lacks is known from its first FailedMount event (~1 s), not
+        only at the node's deadline (--timeout)."""
+        now = time.monotonic()
+        if self.mounts_pending or not self.pod_of or now - self.mounts_at < MOUNT_POLL_SECONDS:
+            return
+        self.mounts_pending, self.mounts_at = True, now
+        self.submit("mounts", "", self.api.list_objects, "v1", "Event", self.opts.namespace,
+                    fields="involvedObject.kind=Pod,reason=FailedMount")
+
+    def on_mount_events(self, listed: Any) -> None:
+        items = listed[0] if isinstance(listed, tuple) else []
+        node_of = {pod: node for node, pod in self.pod_of.items()}
+        for event in items:
+            node = node_of.get(str((event.get("involvedObject") or {}).get("name") or ""))
+            message = " ".join(str(event.get("message") or "").split())
+            if node in self.open and node not in self.asked and HOSTPATH_MISSING in message:
+                self.resolve(node, failure=("mount", f"its pod cannot start (FailedMount: {message[:200]})"))
 
     def timed_out(self, node: str, listed: Any) -> None:
         items = listed[0] if isinstance(listed, tuple) else []
