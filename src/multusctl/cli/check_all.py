@@ -54,6 +54,8 @@ def run_all_nodes(*, admin_kubeconfig: str | None, context: str | None, namespac
         text = json.dumps(aggregate.document(result), indent=2) + "\n"
     elif output == "text":
         text = aggregate.render_text(result, sys.stdout.isatty() if color is None else color)
+    elif output == "junit":
+        text = aggregate.render_junit(result, secrets)
     else:
         text = render(aggregate.merged_report(result), output, secrets=secrets)
     sys.stdout.write(text)

@@ -135,18 +135,46 @@ def render_text(result: FleetResult, color: bool = False) -> str:
     return "\n".join(safe_text(line) for line in lines) + "\n"
 
 
-def merged_report(result: FleetResult) -> Report:
-    """Every node's findings in one Report (for SARIF and JUnit): each message names its node."""
-    findings: list[Finding] = []
-    ran: list[str] = []
+def node_reports(result: FleetResult) -> list[tuple[str, Report]]:
+    """(node, its Report) for every node, a failed one with its node-gather-failed finding; each finding's
+    evidence names its node."""
+    out: list[tuple[str, Report]] = []
+    names = [fl.name for fl in records.fields(Finding)]
     for res in result.nodes:
         doc = node_report(res)
-        ran += [c for c in doc.get("checks_run") or [] if c not in ran]
+        findings = []
         for f in _findings(doc):
-            fields: dict[str, Any] = {k: f.get(k) for k in (fl.name for fl in records.fields(Finding))}
-            msg = str(fields.get("message") or "")
-            fields["message"] = msg if msg.startswith(f"node {res.node}:") else f"node {res.node}: {msg}"
+            fields: dict[str, Any] = {k: f.get(k) for k in names}
             fields["evidence"] = {**dict(fields.get("evidence") or {}), "node": res.node}
             findings.append(Finding(**fields))
+        ran = list(doc.get("checks_run") or [])
+        target = doc.get("target") or {}
+        entries = {cid: e for cid in ran if (e := catalog.get(cid)) is not None}
+        about = Target("node", res.node, *(str(target.get(k) or "unknown") for k in ("distro", "role", "mode")))
+        out.append((res.node, Report(about, findings, ran, tool_version=__version__, checks=entries)))
+    return out
+
+
+def merged_report(result: FleetResult) -> Report:
+    """Every node's findings in one Report (for SARIF): each message names its node."""
+    findings: list[Finding] = []
+    ran: list[str] = []
+    for node, report in node_reports(result):
+        ran += [c for c in report.checks_run if c not in ran]
+        for f in report.findings:
+            prefix = f"node {node}:"
+            findings.append(f if f.message.startswith(prefix) else records.replace(f, message=f"{prefix} {f.message}"))
     entries = {cid: e for cid in ran if (e := catalog.get(cid)) is not None}
     return Report(Target(kind="cluster", root="/"), findings, ran, tool_version=__version__, checks=entries)
+
+
+def render_junit(result: FleetResult, secrets: set[str] | None = None) -> str:
+    """JUnit with a testsuite per node (report/junit.py), redacted as every format is."""
+    from multusctl.config.secrets import redact
+    from multusctl.report.formats import redact_report
+    from multusctl.report.junit import render_junit_nodes
+
+    reports = node_reports(result)
+    if not secrets:
+        return render_junit_nodes(reports)
+    return redact(render_junit_nodes([(n, redact_report(r, secrets)) for n, r in reports]), secrets)

@@ -1,4 +1,5 @@
-"""JUnit XML, for CI systems that only read test results: one testcase per check that ran.
+"""JUnit XML, for CI systems that only read test results: one testcase per check that ran (with --all-nodes,
+a testsuite per node).
 
 A check with error/warning findings fails with one <failure> per finding (type = severity); info
 findings do not fail, they go to the testcase's <system-out>. `failures` counts failing testcases.
@@ -30,25 +31,23 @@ def _finding_text(f: Finding) -> str:
     return _x("\n".join(lines))
 
 
-def junit_tree(report: Report) -> ET.Element:
+def _suite(parent: ET.Element, report: Report, name: str, classname: str) -> tuple[int, int]:
+    """One <testsuite> of `report` under `parent`; (tests, failures)."""
     ids = list(dict.fromkeys([*report.checks_run, *(f.id for f in report.findings)]))
     by_id: dict[str, list[Finding]] = {cid: [] for cid in ids}
     for f in report.findings:
         by_id[f.id].append(f)
     failing = sum(1 for fs in by_id.values() if any(f.severity != "info" for f in fs))
-
     t = report.target
-    classname = f"multusctl.{t.kind}"
-    counts = {"tests": str(len(ids)), "failures": str(failing), "errors": "0", "skipped": "0"}
-    root = ET.Element("testsuites", {"name": "multusctl", **counts})
-    suite = ET.SubElement(root, "testsuite", {"name": f"multusctl check {_x(t.root)}", **counts})
+    suite = ET.SubElement(parent, "testsuite", {"name": _x(name), "tests": str(len(ids)), "failures": str(failing),
+                                                "errors": "0", "skipped": "0"})
     props = ET.SubElement(suite, "properties")
     for key in ("kind", "root", "distro", "role", "mode"):
         ET.SubElement(props, "property", {"name": key, "value": _x(str(getattr(t, key)))})
     ET.SubElement(props, "property", {"name": "tool_version", "value": _x(report.tool_version)})
 
     for cid in ids:
-        case = ET.SubElement(suite, "testcase", {"classname": classname, "name": _x(cid)})
+        case = ET.SubElement(suite, "testcase", {"classname": _x(classname), "name": _x(cid)})
         infos = []
         for f in by_id[cid]:
             if f.severity == "info":
@@ -58,10 +57,40 @@ def junit_tree(report: Report) -> ET.Element:
             fail.text = _finding_text(f)
         if infos:
             ET.SubElement(case, "system-out").text = _x("\n\n".join(infos))
+    return len(ids), failing
+
+
+def _totals(root: ET.Element, tests: int, failures: int) -> ET.Element:
+    root.attrib.update({"tests": str(tests), "failures": str(failures), "errors": "0", "skipped": "0"})
     return root
 
 
+def junit_tree(report: Report) -> ET.Element:
+    root = ET.Element("testsuites", {"name": "multusctl"})
+    tests, failures = _suite(root, report, f"multusctl check {report.target.root}", f"multusctl.{report.target.kind}")
+    return _totals(root, tests, failures)
+
+
+def junit_nodes_tree(reports: list[tuple[str, Report]]) -> ET.Element:
+    """`check --all-nodes`: one <testsuite> per node, its testcases named by check id under the classname
+    `multusctl.node.<node>`, so a CI system shows each node's result on its own instead of folding the nodes
+    of one id into one testcase."""
+    root = ET.Element("testsuites", {"name": "multusctl check --all-nodes"})
+    tests = failures = 0
+    for node, report in reports:
+        t, f = _suite(root, report, f"multusctl check {node}", f"multusctl.node.{node}")
+        tests, failures = tests + t, failures + f
+    return _totals(root, tests, failures)
+
+
 def render_junit(report: Report, color: bool = False) -> str:
-    root = junit_tree(report)
+    return _xml(junit_tree(report))
+
+
+def render_junit_nodes(reports: list[tuple[str, Report]]) -> str:
+    return _xml(junit_nodes_tree(reports))
+
+
+def _xml(root: ET.Element) -> str:
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -46,6 +46,11 @@ def _result(f: Finding, index: int) -> dict[str, Any]:
         "message": {"text": text},
         "properties": {"severity": f.severity, "field": f.field, "fix": f.fix, "evidence": f.evidence},
     }
+    node = f.evidence.get("node") if isinstance(f.evidence, dict) else None
+    if isinstance(node, str) and node:
+        # check --all-nodes: the same file on two nodes is two results, which a code-scanning service would
+        # otherwise fold into one alert by rule and location.
+        res["partialFingerprints"] = {"multusctlNode/v1": node}
     if f.path:
         loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": node_uri(f.path)}}}
         if f.field:
