@@ -162,6 +162,22 @@ def test_usage_errors_are_one_line(tmp_path: Path) -> None:
         assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("level", ["baseline", "restricted"])
+def test_a_namespace_enforcing_pod_security_is_named_before_anything_is_made(distro_nodes: dict[str, Path],
+                                                                             tmp_path: Path, level: str) -> None:
+    with TestCluster(nodes=[SimNode("n1", distro_nodes["kubeadm-worker"])]) as cluster:
+        cluster.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": "checks", "labels": {"pod-security.kubernetes.io/enforce": level}}}])
+        kc = cluster.admin_kubeconfig(tmp_path / "admin.kubeconfig")
+        proc = run_all(cluster, kc, "--namespace", "checks", "--timeout", "10s")
+        assert proc.returncode == 2, proc.stderr
+        line = proc.stderr.strip()
+        assert "\n" not in line and f'enforces PodSecurity "{level}"' in line, line
+        assert "pod-security.kubernetes.io/enforce=privileged" in line
+        made = [c["metadata"]["name"] for c in cluster.store.list("", "configmaps", "checks")]
+        assert not cluster.store.list("", "pods", "checks") and made == ["kube-root-ca.crt"]  # the namespace's own
+
+
 def test_missing_permissions_are_named_before_anything_is_made(distro_nodes: dict[str, Path], tmp_path: Path) -> None:
     from multusctl.testing import UserInfo
 

@@ -317,6 +317,26 @@ class _Run:
         if missing:
             raise FleetError(f"the admin kubeconfig may not {', '.join(missing)} in namespace {ns}; "
                              "check --all-nodes needs them (README: what the cluster must allow)")
+        self.pod_security(ns)
+
+    def pod_security(self, ns: str) -> None:
+        """A namespace that enforces PodSecurity baseline or restricted refuses every check pod (read-only
+        hostPath volumes, uid 0): said once, before anything is made, not once per node (pods) or never (a
+        DaemonSet's pods are refused in its events). Reading the namespace is no precondition: without that
+        permission the run goes on."""
+        from multusctl.provision.api import ApiFailure
+
+        try:
+            obj = self.call(self.api.get_object, "v1", "Namespace", ns) or {}
+        except ApiFailure:
+            return
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        level = labels.get("pod-security.kubernetes.io/enforce") if isinstance(labels, dict) else None
+        if level in ("baseline", "restricted"):
+            raise FleetError(f'namespace {ns} enforces PodSecurity "{level}", which refuses the check pods (they '
+                             "mount host directories read-only); use a namespace that allows them (--namespace), or "
+                             f"allow it: kubectl label namespace {ns} pod-security.kubernetes.io/enforce=privileged "
+                             "--overwrite")
 
     def sweep(self) -> None:
         """Delete the owners of earlier runs that were killed (their deadline is past); the GC does the rest."""
