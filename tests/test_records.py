@@ -117,33 +117,23 @@ def test_declarations_are_accepted_and_refused_as_the_stdlib_does(annotations: d
         assert [f.name for f in dataclasses.fields(std[1])] == [f.name for f in records.fields(ours[1])]
 
 
+def _nested(lib: Any) -> tuple[Any, Any]:
+    @lib.dataclass
+    class Inner:
+        x: list[int]
+
+    @lib.dataclass
+    class Outer:
+        inner: Inner
+        items: list[Inner]
+        by: dict[str, Inner]
+        pair: tuple[int, Inner]
+
+    return Inner, Outer
+
+
 def test_asdict_recurses_and_copies_as_the_stdlib() -> None:
-    @dataclasses.dataclass
-    class SInner:
-        x: list[int]
-
-    @dataclasses.dataclass
-    class SOuter:
-        inner: SInner
-        items: list[SInner]
-        by: dict[str, SInner]
-        pair: tuple[int, SInner]
-
-    @records.dataclass
-    class RInner:
-        """doc"""
-
-        x: list[int]
-
-    @records.dataclass
-    class ROuter:
-        """doc"""
-
-        inner: RInner
-        items: list[RInner]
-        by: dict[str, RInner]
-        pair: tuple[int, RInner]
-
+    (SInner, SOuter), (RInner, ROuter) = _nested(dataclasses), _nested(records)
     s = SOuter(SInner([1]), [SInner([2])], {"k": SInner([3])}, (4, SInner([5])))
     r = ROuter(RInner([1]), [RInner([2])], {"k": RInner([3])}, (4, RInner([5])))
     assert dataclasses.asdict(s) == records.asdict(r)

@@ -103,19 +103,30 @@ def mutate(text: str, data: st.DataObject) -> str:
     return text
 
 
-def loaders(text: str) -> list[Any] | None:
-    """What both YAML loaders build from `text`, or None when they refuse it; a text they disagree on is not
-    evidence either way."""
-    try:
-        c = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
-    except Exception:  # any refusal
-        c = None
-    try:
-        pure = list(yaml.safe_load_all(text))
-    except Exception:
-        pure = None
-    assume(c == pure)
+def loaders(text: str, single: bool = False) -> list[Any] | None:
+    """What both YAML loaders build from `text` (its one document with `single`, as yaml.safe_load), or None
+    when they refuse it; a text they disagree on is not evidence either way."""
+    def build(loader: Any) -> list[Any] | None:
+        try:
+            return [yaml.load(text, Loader=loader)] if single else list(yaml.load_all(text, Loader=loader))
+        except Exception:  # any refusal, "expected a single document" included
+            return None
+
+    c = build(yaml.CSafeLoader)
+    assume(c == build(yaml.SafeLoader))
     return c
+
+
+def reads_as_the_loaders(read: Any, text: str, want: list[Any] | None) -> None:
+    """`read(text)` gives what the loaders give (`want`), or a one-line ParseError where they refuse it."""
+    try:
+        got = read(text)
+    except ParseError as exc:
+        assert "\n" not in str(exc)
+        assert want is None, f"refused what the loader reads: {text!r}: {exc}"
+        return
+    assert want is not None, f"read what the loader refuses: {text!r}"
+    assert got == want, text
 
 
 def check(text: str) -> None:
@@ -128,41 +139,12 @@ def check(text: str) -> None:
         alone = loaders(part.text)
         assert alone is not None, f"recognised what the loader refuses: {part.text!r}"
         assert ([] if got is yamlblock.NO_DOCUMENT else [got]) == alone, part.text
-    try:  # and the stream as a whole reads as the loader reads it
-        whole = yamlload.load_all(text)
-    except ParseError as exc:
-        assert "\n" not in str(exc)
-        assert want is None, f"refused what the loader reads: {text!r}: {exc}"
-        return
-    assert want is not None, f"read what the loader refuses: {text!r}"
-    assert whole == want, text
-
-
-def single(text: str) -> Any:
-    """What both loaders build from a single-document `text` (yaml.safe_load), or None when they refuse it."""
-    try:
-        c = [yaml.load(text, Loader=yaml.CSafeLoader)]
-    except Exception:  # any refusal, "expected a single document" included
-        c = None
-    try:
-        pure = [yaml.safe_load(text)]
-    except Exception:
-        pure = None
-    assume(c == pure)
-    return c
+    reads_as_the_loaders(yamlload.load_all, text, want)  # and the stream as a whole
 
 
 def check_load(text: str) -> None:
     """yamlload.load (kubeconfigs, config.yaml: the recogniser first) reads a text as yaml.safe_load does."""
-    want = single(text)
-    try:
-        got = [yamlload.load(text)]
-    except ParseError as exc:
-        assert "\n" not in str(exc)
-        assert want is None, f"refused what the loader reads: {text!r}: {exc}"
-        return
-    assert want is not None, f"read what the loader refuses: {text!r}"
-    assert got == want, text
+    reads_as_the_loaders(lambda t: [yamlload.load(t)], text, loaders(text, single=True))
 
 
 @settings(max_examples=examples(300), deadline=None)

@@ -71,8 +71,9 @@ def host_path_source(root: Path, spec: Obj) -> Path:
               "CharDevice": (lambda: src.is_char_device(), "is not a character device"),
               "BlockDevice": (lambda: src.is_block_device(), "is not a block device")}
     if kind in checks and not checks[kind][0]():
-        what = "does not exist" if not src.exists() else checks[kind][1]
-        raise VolumeError(f"hostPath type check failed: {path} {what}")
+        # The kubelet's words (pkg/volume/hostpath checkTypeInternal), a missing path included: a missing
+        # Directory "is not a directory".
+        raise VolumeError(f"hostPath type check failed: {path} {checks[kind][1]}")
     if kind == "DirectoryOrCreate" and not src.is_dir():
         raise VolumeError(f"hostPath type check failed: {path} is not a directory")
     return src
