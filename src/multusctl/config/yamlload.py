@@ -226,21 +226,8 @@ def load(text: str) -> Any:
     A document in the plain shape of a kubeconfig or a k3s config.yaml is read by the recogniser, as in
     `load_all`: then `multusctl check` on a healthy node never imports PyYAML (~10 ms of its start-up).
     Anything else, and every error, is the loader's."""
-    from multusctl.config import yamlblock
-
-    if not _has_lone_surrogate(text):
-        parts = yamlblock.split(text)
-        docs: list[Any] = []
-        try:
-            for part in parts or ():
-                doc = yamlblock.recognise(part)
-                if doc is not yamlblock.NO_DOCUMENT:
-                    docs.append(doc)
-        except yamlblock.Declined:
-            parts = None
-        if parts is not None and len(docs) <= 1:  # more than one: the loader's "expected a single document"
-            return docs[0] if docs else None
-    return _documents(text, single=True)[0]
+    docs = _read(text, single=True)
+    return docs[0] if docs else None
 
 
 def load_all(text: str) -> list[Any]:
@@ -250,20 +237,27 @@ def load_all(text: str) -> list[Any]:
     config/yamlblock.py (the same values, ~20x cheaper: 10,000 NADs in ~0.15 s instead of ~3 s); every other
     document goes, alone, to the loader with the bounds above, so one odd document neither slows the rest nor
     escapes the alias and depth guards. Errors name lines of the whole file."""
+    return _read(text, single=False)
+
+
+def _read(text: str, single: bool) -> list[Any]:
     from multusctl.config import yamlblock
 
     if _has_lone_surrogate(text):
         raise ParseError("invalid YAML: contains an unpaired UTF-16 surrogate")
     parts = yamlblock.split(text)
     if parts is None:
-        return _documents(text, single=False)
+        return _documents(text, single)
     out: list[Any] = []
     for part in parts:
         try:
             doc = yamlblock.recognise(part)
         except yamlblock.Declined:
+            if single:  # one document: the loader reads the whole text
+                return _documents(text, True)
             out.extend(_documents(part.text, False, part.line, part.offset))
             continue
         if doc is not yamlblock.NO_DOCUMENT:
             out.append(doc)
-    return out
+    # More than one: the loader's own "expected a single document" error.
+    return _documents(text, True) if single and len(out) > 1 else out
