@@ -27,13 +27,13 @@ from click.testing import CliRunner
 
 from multusctl.cli.main import cli
 from multusctl.testing import TestCluster
+from tests.kubectlkit import KUBECTL
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "examples" / "k3s-agent-seed"
 KC = "/var/lib/rancher/k3s/agent/etc/cni/net.d/multus.d/multus.kubeconfig"
 SA_USER = "system:serviceaccount:kube-system:multus"
 FIXED_IDS = ("kubeconfig-admin-credentials", "kubeconfig-permissions", "kubeconfig-server-loopback")
-KUBECTL = shutil.which("kubectl")
 NAD_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
     "metadata": {"name": "network-attachment-definitions.k8s.cni.cncf.io"},

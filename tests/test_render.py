@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +16,11 @@ import yaml
 from multusctl.render import LABELS, RenderError, RenderOptions, helm_values, render_objects, render_yaml
 from multusctl.testing import TestCluster
 from tests import distro_roots as R
+from tests.kubectlkit import KUBECTL
 from tests.manifestrun import configmap, container, ds, pod_spec
 from tests.noderoot import make_root
 
 REPO = Path(__file__).resolve().parent.parent
-KUBECTL = shutil.which("kubectl")
 K3S_CONF = "/var/lib/rancher/k3s/agent/etc/cni/net.d"
 K3S_KC = f"{K3S_CONF}/multus.d/multus.kubeconfig"
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl not installed")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -14,6 +13,7 @@ import yaml
 
 from multusctl.testing import TestCluster
 from tests.installkit import IMAGE, NS, TOKEN, FakeRender, pod, run, snapshot
+from tests.kubectlkit import KUBECTL
 
 
 @pytest.fixture
@@ -268,11 +268,11 @@ def test_image_version() -> None:
 
 
 @pytest.mark.kubectl
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl not installed")
 def test_kubectl_reads_what_install_applied(cluster: TestCluster, kc: str, home: Path, fake: FakeRender) -> None:
     assert install(home, kc)[0] == 0
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home)}
-    proc = subprocess.run(["kubectl", "--kubeconfig", kc, "--request-timeout=10s", "get", "ds", "-n", NS, "-o",
+    proc = subprocess.run([str(KUBECTL), "--kubeconfig", kc, "--request-timeout=10s", "get", "ds", "-n", NS, "-o",
                            "yaml", "--show-managed-fields"], capture_output=True, text=True, env=env, timeout=30,
                           check=True)
     doc = yaml.safe_load(proc.stdout)
@@ -280,7 +280,7 @@ def test_kubectl_reads_what_install_applied(cluster: TestCluster, kc: str, home:
     assert ds["metadata"]["name"] == "kube-multus-ds"
     assert [(m["manager"], m["operation"]) for m in ds["metadata"]["managedFields"]] == [("multusctl", "Apply")]
     assert ds["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "multusctl"
-    proc = subprocess.run(["kubectl", "--kubeconfig", kc, "--request-timeout=10s", "apply", "--server-side",
+    proc = subprocess.run([str(KUBECTL), "--kubeconfig", kc, "--request-timeout=10s", "apply", "--server-side",
                            "--dry-run=server", "--field-manager=multusctl", "-f", "-"],
                           input=yaml.safe_dump_all(fake.objects), capture_output=True, text=True, env=env,
                           timeout=30)

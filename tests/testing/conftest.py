@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import ssl
 import subprocess
 import urllib.error
@@ -17,25 +16,24 @@ from typing import Any
 import pytest
 
 from multusctl.testing import TestCluster
+from tests.kubectlkit import SDK_BIN, default_kubectl, versioned
 
 DATA = Path(__file__).parent / "data"
-SDK_BIN = Path("/usr/lib/google-cloud-sdk/bin")
 KUBECTL_TIMEOUT = 30  # seconds per kubectl run; every run also passes --request-timeout=10s
 
 
 def kubectl_binaries() -> list[Any]:
     """The default kubectl plus the oldest and newest versioned ones when installed.
 
-    The default is a dispatcher that picks the client matching the server's minor version;
+    The default is the client the dispatcher picks for the test cluster (tests/kubectlkit.py);
     1.33 is the one that sends protobuf bodies, 1.27 the oldest available."""
-    default = shutil.which("kubectl")
+    default = default_kubectl()
     params: list[Any] = [pytest.param(default, id="kubectl-default",
                                       marks=[] if default else [pytest.mark.skip(reason="kubectl not installed")])]
     for version in ("1.27", "1.33"):
-        path = SDK_BIN / f"kubectl.{version}"
-        params.append(pytest.param(str(path) if path.exists() else None, id=f"kubectl-{version}",
-                                   marks=[] if path.exists() else [pytest.mark.skip(
-                                       reason=f"kubectl {version} not installed at {path}")]))
+        path = versioned(version)
+        params.append(pytest.param(path, id=f"kubectl-{version}", marks=[] if path else [pytest.mark.skip(
+            reason=f"kubectl {version} not installed at {SDK_BIN}")]))
     return params
 
 
@@ -136,7 +134,7 @@ def anon_http(cluster: TestCluster) -> Http:
 @pytest.fixture
 def kubectl_default(admin_kubeconfig: Path, tmp_path: Path) -> Kubectl:
     """Only the default kubectl, for slower tests where the client version does not matter."""
-    binary = shutil.which("kubectl")
+    binary = default_kubectl()
     if binary is None:
         pytest.skip("kubectl not installed")
     home = tmp_path / "home-default"

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from multusctl.testing import auth
 from multusctl.testing.auth import (
     ANONYMOUS,
     BOOTSTRAP_CLUSTER_ROLES,
@@ -403,6 +404,24 @@ def test_signed_but_inconsistent_claims_are_rejected(authn: Authenticator, issue
         assert isinstance(_bearer(authn, issuer.sign(bad)), AuthError), label
     # A single-string aud is valid JWT and accepted, as go-jose does.
     assert isinstance(_bearer(authn, issuer.sign(dict(claims, aud=ISSUER))), UserInfo)
+
+
+def test_live_issuers_never_share_a_key_and_a_released_one_is_reused(lookup: DictLookup) -> None:
+    """A stopped cluster gives its RSA key back; the next cluster takes it instead of making one (~70 ms each,
+    once per test before), while no two live clusters ever accept each other's tokens."""
+    first, second = TokenIssuer(), TokenIssuer()
+    assert first.kid != second.kid
+    token, _ = first.issue("kube-system", "multus", "sa-uid-1", 600)
+    first.release()
+    keys = len(auth._rsa_keys)
+    third = TokenIssuer()
+    assert len(auth._rsa_keys) == keys and third.kid != second.kid
+    first.hold()  # started again: a key no live issuer holds, the old one if it is still free
+    assert len({first.kid, second.kid, third.kid}) == 3
+    signed_by = _segments(token)[0]["kid"]
+    for issuer in (first, second, third):  # a token verifies where its key is held, at one live issuer at most
+        accepted = isinstance(_bearer(Authenticator(lookup, issuer, None), token), UserInfo)
+        assert accepted == (issuer.kid == signed_by)
 
 
 def test_es256_issuer_round_trip(lookup: DictLookup) -> None:

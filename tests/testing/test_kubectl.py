@@ -12,6 +12,7 @@ import pytest
 
 from multusctl.testing import TestCluster
 from multusctl.testing.pki import CertificateAuthority
+from tests.kubectlkit import default_kubectl, dispatcher
 
 from .conftest import DATA, Kubectl
 
@@ -61,6 +62,22 @@ def assert_edited_state(cluster: TestCluster) -> None:
     assert ds["metadata"]["generation"] == 2
     cm = cluster.store.get("", "configmaps", "kube-system", "multus-daemon-config")
     assert cm is not None and '"logLevel": "debug"' in cm["data"]["daemon-config.json"]
+
+
+def test_the_kubectl_users_run_is_the_client_the_tests_run(admin_kubeconfig: Path, tmp_path: Path) -> None:
+    """The tests run the client the dispatcher on PATH would exec (tests/kubectlkit.py): both say one client
+    version to the test cluster, so every "kubectl-default" result is what `kubectl` itself gives."""
+    on_path, client = dispatcher(), default_kubectl()
+    if on_path is None or client is None:
+        pytest.skip("kubectl not installed")
+    versions = []
+    for binary in (on_path, client):
+        home = tmp_path / f"home-{len(versions)}"
+        home.mkdir()
+        doc = json.loads(Kubectl(binary, home, admin_kubeconfig).run("version", "-o", "json").stdout)
+        versions.append((doc["clientVersion"]["gitVersion"], doc["serverVersion"]["gitVersion"]))
+    assert versions[0] == versions[1]
+    assert versions[0][1] == "v1.31.4+k3s1"
 
 
 def test_get_namespaces(kubectl: Kubectl) -> None:

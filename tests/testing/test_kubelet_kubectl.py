@@ -15,6 +15,7 @@ import yaml
 
 from multusctl.testing import TestCluster
 from multusctl.testing.nodes import SimNode
+from tests.kubectlkit import KUBECTL
 
 from .conftest import Kubectl, kubectl_binaries
 from .kubeletkit import get_pod, make_root, needs_unshare, pod, wait_for, wait_phase
@@ -143,7 +144,7 @@ def test_serve_with_nodes(tmp_path: Path) -> None:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith("https://127.0.0.1:")
         kubeconfig = out_dir / "admin.kubeconfig"
-        names = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "get", "nodes", "-o", "name"],
+        names = subprocess.run([str(KUBECTL), "--kubeconfig", str(kubeconfig), "get", "nodes", "-o", "name"],
                                capture_output=True, text=True, timeout=30, check=True).stdout.split()
         assert names == ["node/extra", "node/node-1", "node/node-2"]
     finally:

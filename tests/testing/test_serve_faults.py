@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import http.client
 import os
-import shutil
 import ssl
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import yaml
 
 from multusctl.testing.faults import Delay, FaultPlan, Reset, Respond
 from multusctl.testing.faultspec import FaultSpecError, parse_fault_lines, parse_fault_spec
+from tests.kubectlkit import default_kubectl
 
 from .conftest import Http, Kubectl
 
@@ -67,7 +67,7 @@ def raw_get(client: Http, path: str) -> tuple[int, dict[str, str]]:
 
 @pytest.fixture
 def kubectl_bin(tmp_path: Path) -> Kubectl:
-    binary = shutil.which("kubectl")
+    binary = default_kubectl()
     if binary is None:
         pytest.skip("kubectl not installed")
     home = tmp_path / "home"

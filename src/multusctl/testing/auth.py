@@ -252,18 +252,21 @@ def _numeric(claims: Mapping[str, Any], key: str) -> float | None:
     return float(value)
 
 
-# A 2048-bit RSA key costs ~80 ms to generate, and every TestCluster has an issuer. Keys are reused, but
-# never by two issuers alive at once: each live issuer still has a key of its own ("signed by another
-# cluster" stays a wrong key), and an issuer that is gone gives its key to the next one.
+# A 2048-bit RSA key costs ~70 ms to generate, and every TestCluster has an issuer. Keys are reused, but
+# never by two issuers holding one at once: each live issuer still has a key of its own ("signed by another
+# cluster" stays a wrong key). An issuer gives its key back when its cluster stops (`release`), not when it
+# is collected: a stopped cluster's cycles (threads, handlers) kept it for the cyclic collector, and the
+# suite made a new key for nearly every test (120 for 148 tests).
 _rsa_keys: list[rsa.RSAPrivateKey] = []
 _rsa_holders: weakref.WeakKeyDictionary[TokenIssuer, rsa.RSAPrivateKey] = weakref.WeakKeyDictionary()
 _rsa_lock = threading.Lock()
 
 
-def _rsa_key_for(issuer: TokenIssuer) -> rsa.RSAPrivateKey:
+def _rsa_key_for(issuer: TokenIssuer, current: rsa.RSAPrivateKey | None = None) -> rsa.RSAPrivateKey:
     with _rsa_lock:
-        held = {id(k) for k in _rsa_holders.values()}
-        key = next((k for k in _rsa_keys if id(k) not in held), None)
+        held = {id(k) for i, k in _rsa_holders.items() if i is not issuer}
+        key = current if current is not None and id(current) not in held else None
+        key = key or next((k for k in _rsa_keys if id(k) not in held), None)
         if key is None:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             _rsa_keys.append(key)
@@ -286,6 +289,20 @@ class TokenIssuer:
         self.algorithm = algorithm
         self.public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey = self._key.public_key()
         self.kid = _key_id(self.public_key)
+
+    def release(self) -> None:
+        """Give the key back for another issuer to take (this one's cluster stopped)."""
+        with _rsa_lock:
+            _rsa_holders.pop(self, None)
+
+    def hold(self) -> None:
+        """Hold a key again after `release` (a cluster started again): the same one unless another issuer
+        took it meanwhile, in which case tokens signed before no longer verify, as after a new sa.key."""
+        if isinstance(self._key, rsa.RSAPrivateKey):
+            key = _rsa_key_for(self, self._key)
+            if key is not self._key:
+                self._key, self.public_key = key, key.public_key()
+                self.kid = _key_id(self.public_key)
 
     # -- signing
 
