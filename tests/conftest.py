@@ -23,16 +23,21 @@ def pytest_configure(config: pytest.Config) -> None:
     """Let the xdist workers and the `python -m multusctl` subprocesses (hundreds of them) keep their bytecode.
 
     Under PYTHONDONTWRITEBYTECODE every subprocess recompiles every multusctl module (tens of ms each run),
-    and pytest cannot keep the assertion-rewritten test modules (~10 s of each worker's collection); the
-    bytecode goes to a temp dir of this session (PYTHONPYCACHEPREFIX), never into the source tree. The
-    workers start after this and inherit it."""
+    and pytest cannot keep the assertion-rewritten test modules (~10 s of each worker's collection). The
+    bytecode goes to pytest's cache dir (`.pytest_cache/d/pycache`, PYTHONPYCACHEPREFIX), never into the
+    source tree, and stays for the next run (a warm collection takes ~4 s, a cold one ~9-13 s); without the
+    cache plugin, to a temp dir of this session. The workers start after this and inherit it."""
     global _PYCACHE
     if "PYTHONDONTWRITEBYTECODE" in os.environ and "PYTHONPYCACHEPREFIX" not in os.environ:
-        _PYCACHE = tempfile.mkdtemp(prefix="multusctl-tests-pycache-")
+        cache = getattr(config, "cache", None)
+        if cache is not None:
+            prefix = str(cache.mkdir("pycache"))
+        else:
+            prefix = _PYCACHE = tempfile.mkdtemp(prefix="multusctl-tests-pycache-")
         os.environ.pop("PYTHONDONTWRITEBYTECODE")
-        os.environ["PYTHONPYCACHEPREFIX"] = _PYCACHE
+        os.environ["PYTHONPYCACHEPREFIX"] = prefix
         sys.dont_write_bytecode = False
-        sys.pycache_prefix = _PYCACHE
+        sys.pycache_prefix = prefix
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

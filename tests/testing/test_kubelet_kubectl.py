@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.kubectl, pytest.mark.root, needs_unshare]
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[TestCluster]:
     root = make_root(tmp_path / "root")
-    with TestCluster(nodes=[SimNode("n1", root), SimNode("slow", root, slow=1.5),
+    with TestCluster(nodes=[SimNode("n1", root), SimNode("slow", root, slow=0.8),
                             SimNode("nopull", root, nopull=True)]) as c:
         yield c
 
@@ -73,7 +73,7 @@ def test_wait_ready_then_delete_kills(kubectl: Kubectl, cluster: TestCluster) ->
     cluster.seed([pod("server", "slow", "echo serving; sleep 1000", terminationGracePeriodSeconds=3)])
     started = time.monotonic()
     kubectl.run("wait", "--for=condition=Ready", "pod/server", "--timeout=20s", request_timeout="0")
-    assert time.monotonic() - started >= 1.4  # the node's slow=1.5
+    assert time.monotonic() - started >= 0.7  # the node's slow=0.8
     assert kubectl.run("get", "pod", "server", "-o", "jsonpath={.status.phase}").stdout == "Running"
     assert kubectl.run("logs", "server").stdout == "serving\n"
     out = kubectl.run("delete", "pod", "server", "--timeout=20s", request_timeout="0").stdout
