@@ -26,8 +26,9 @@ class UnknownCheck(ValueError):
 
 
 def node_snapshot(root: str = "/", overrides: Overrides | None = None, *, daemon_config: str | None = None,
-                  now: datetime | None = None) -> NodeSnapshot:
-    fs = NodeFS(root)
+                  now: datetime | None = None, trees: Iterable[str] | None = None) -> NodeSnapshot:
+    """`trees`: the node trees `root` holds, when not all (NodeFS.sees)."""
+    fs = NodeFS(root, trees=trees)
     return gather_node(fs, detect_layout(fs, overrides), daemon_config=daemon_config, now=now)
 
 

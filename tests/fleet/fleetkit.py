@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from multusctl.analyze import analyze_node
-from multusctl.fleet.node_main import UNSEEN, unseen_finding
+from multusctl.fleet.node_main import UNSEEN, split_unseen
+from multusctl.fleet.nodes import BASE_MOUNTS
+from multusctl.gather.nodefs import NodeFS
 from multusctl.testing import TestCluster
 from tests.noderoot import Dir, make_root
 
@@ -26,10 +28,12 @@ def node_root(path: Path, files: dict[str, Any]) -> Path:
     return make_root(path, {**FHS, **files})
 
 
-def expected(root: Path) -> list[tuple[str, str, str]]:
-    """What `multusctl check --root` finds, less what the pod cannot see (node_main: UNSEEN, files under /run)."""
-    found = analyze_node(str(root), skip=tuple(UNSEEN)).findings
-    return [(f.id, f.severity, f.message) for f in found if not unseen_finding(f.to_dict())]
+def expected(root: Path, trees: tuple[str, ...] = BASE_MOUNTS) -> list[tuple[str, str, str]]:
+    """What `multusctl check --root` finds, less what a pod mounting `trees` cannot see (node_main: UNSEEN,
+    findings about paths outside the trees)."""
+    found = [f.to_dict() for f in analyze_node(str(root), skip=tuple(UNSEEN)).findings]
+    kept, _ = split_unseen(found, NodeFS(str(root), trees=trees))
+    return [(f["id"], f["severity"], f["message"]) for f in kept]
 
 
 def got(report: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -223,7 +223,7 @@ def test_a_ready_file_under_run_is_not_reported_missing_from_a_pod(tmp_path: Pat
         report = doc["nodes"][0]["report"]
         assert report["findings"] == []
         assert report["unverified"] == [{"id": "readiness-file-missing", "path": "/run/flannel/subnet.env",
-                                         "why": "under /run, which the pod does not mount"}]
+                                         "why": "outside the host paths the pod mounts (/etc, /opt, /usr, /var/lib)"}]
         text = run_all(cluster, kc, "--timeout", "20s").stdout
         assert "readiness-file-missing (/run/flannel/subnet.env) on k3s-1" in text
 

@@ -51,7 +51,8 @@ def _check_container(image: str, mounts: tuple[str, ...]) -> Obj:
     return {
         "name": CONTAINER, "image": image, "imagePullPolicy": "IfNotPresent",
         # -I -S: nothing of the image's site-packages (only the stdlib and the archive) can change what runs
-        "command": ["python3", "-I", "-S", f"{APP_DIR}/{ARCHIVE}", "/host"],
+        # after the root, the trees mounted under it: a finding about a path outside them is unverified
+        "command": ["python3", "-I", "-S", f"{APP_DIR}/{ARCHIVE}", "/host", *mounts],
         "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
                 {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}],
         "securityContext": {"runAsUser": 0, "runAsNonRoot": False, "privileged": False,

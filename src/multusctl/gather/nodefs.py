@@ -4,6 +4,10 @@ Every path handed in or out is a path *as the node sees it* ("/etc/cni/net.d"); 
 applied here and nowhere else. Absolute symlinks inside the root are resolved against the root, not
 against this machine's "/", so a node copied into a folder (or a tarball unpacked from another node)
 reads the same as the live node. Results are cached: analysis may ask the same question many times.
+
+A root may hold only some of the node's trees (`trees`: the hostPath mounts of a `check --all-nodes` pod).
+What lies outside them is unknown, not missing: `sees` tells the two apart, so a file under /run, or a config
+linked there, is "cannot tell" from inside the pod instead of "missing" or "a symlink to nothing".
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import errno
 import os
 import posixpath
 import stat as stat_mod
+from collections.abc import Iterable
 from functools import cache
 
 from multusctl.records import dataclass
@@ -50,8 +55,10 @@ class PathInfo:
 
 
 class NodeFS:
-    def __init__(self, root: str = "/") -> None:
+    def __init__(self, root: str = "/", *, trees: Iterable[str] | None = None) -> None:
         self.root = os.path.abspath(root)
+        # The node trees this root holds; None: all of them (a node's "/", or a copy of one).
+        self.trees = None if trees is None else tuple(normalize(t) for t in trees)
         # functools.cache on methods would keep self alive forever; per-instance caches instead.
         self._resolve = cache(self._resolve_uncached)
         self._stat = cache(self._stat_uncached)
@@ -73,6 +80,17 @@ class NodeFS:
         """The path on this machine for a node path (after resolving symlinks inside the root)."""
         resolved = self._resolve(self._normalize(path))
         return self.root if resolved == "/" else os.path.join(self.root, resolved.lstrip("/"))
+
+    def sees(self, path: str) -> bool:
+        """Whether this root shows what the node has at `path`, its symlinks followed as far as the root lets
+        them: False in a tree the root does not hold, where a file not found tells nothing."""
+        if self.trees is None:
+            return True
+        try:
+            where = self.resolve(path)
+        except NodeFSError:  # a loop, or no path at all: the reason is the finding, and it is the node's
+            return True
+        return any(where == t or where.startswith(t + "/") or t == "/" for t in self.trees)
 
     def resolve(self, path: str) -> str:
         """Node path with every symlink resolved inside the root. Raises NodeFSError on a loop."""
