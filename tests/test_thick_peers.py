@@ -9,8 +9,6 @@ daemon-config.json (gather/effective.py), and the plugin lookup in the daemon's 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,29 +17,12 @@ from typing import Any
 import pytest
 
 from multusctl.gather import effective
-from multusctl.render import RenderOptions, render_objects
 from multusctl.testing import TestCluster
 from tests import thickkit as T
 from tests.manifestrun import findings
 from tests.peerkit import NETWORKS, network_status, seed_pod
 
-pytestmark = [
-    pytest.mark.skipif(not T.PEERS, reason="MULTUS_PEERS is not set (.ci/run sets it from ../shared/peers/unpack.sh)"),
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mount and network namespaces"),
-    pytest.mark.skipif(shutil.which("unshare") is None, reason="no unshare (util-linux)"),
-    pytest.mark.skipif(shutil.which("ip") is None, reason="no ip (iproute2) for the network namespace"),
-    pytest.mark.skipif(not all(os.path.exists(f"{T.CNI_BIN}/{p}") for p in T.PLUGINS),
-                       reason=f"no {', '.join(T.PLUGINS)} in {T.CNI_BIN} (Debian package containernetworking-plugins)"),
-]
-
-
-def _render(node: Path) -> list[dict[str, Any]]:
-    return render_objects(RenderOptions(root=str(node), mode="thick", multus_version=T.VERSION))
-
-
-def _seed(cluster: TestCluster, objs: list[dict[str, Any]]) -> None:
-    cluster.seed([o for o in objs if o["kind"] in ("CustomResourceDefinition", "ServiceAccount", "ClusterRole",
-                                                  "ClusterRoleBinding")])
+pytestmark = T.PEER_MARKS
 
 
 @pytest.fixture
@@ -62,25 +43,16 @@ def _ipam_reservations(node: Path) -> list[str]:
     return sorted(p.name for p in base.glob("*/*") if p.name[0].isdigit()) if base.is_dir() else []
 
 
-def _started(d: T.Daemon, node: Path) -> dict[str, Any]:
-    """Wait for the daemon's socket and its config; the config (the shim's, as the runtime reads it)."""
-    sock = node / "run/multus/multus.sock"
-    T.wait_for(lambda: sock.exists() and T.multus_conf(node) is not None, d)
-    path = T.multus_conf(node)
-    assert path is not None
-    return dict(json.loads(path.read_text()))
-
-
 def test_rendered_thick_daemon_and_shim_run_a_pod(cluster: TestCluster, tmp_path: Path) -> None:
     node = T.k3s_node(tmp_path)
-    objs = _render(node)  # auto: k3s from the root
-    _seed(cluster, objs)
+    objs = T.render(node)  # auto: k3s from the root
+    T.seed(cluster, objs)
     _nad(cluster)
     pod = seed_pod(cluster, annotations={NETWORKS: "extra"})
     T.install_shim(node)
     links_before = T.host_links()
     with T.netns() as sandbox, T.running_daemon(objs, node, tmp_path, cluster, sandbox) as d:
-        conf = _started(d, node)
+        conf = T.started(d, node)
         path = T.multus_conf(node)
         assert path is not None and path.name == "00-multus.conf", path
         # What the daemon generated from daemon-config.json: the primary by its in-pod path, no
@@ -121,12 +93,12 @@ def test_v4_3_0_conflist_primary_del_is_lossy(cluster: TestCluster, tmp_path: Pa
     """MC#1449 (fixed after v4.3.0 by PR #1521): a conflist delegate is cached with only the keys of
     libcni's PluginConf, so its DEL runs without plugin fields (here host-local's ranges) and the IP leaks."""
     node = T.k3s_node(tmp_path, conflist=True)
-    objs = _render(node)
-    _seed(cluster, objs)
+    objs = T.render(node)
+    T.seed(cluster, objs)
     pod = seed_pod(cluster)
     T.install_shim(node)
     with T.running_daemon(objs, node, tmp_path, cluster, sandbox) as d:
-        conf = _started(d, node)
+        conf = T.started(d, node)
         add = T.shim(node, "ADD", conf, sandbox, pod)
         assert add.returncode == 0, add.stdout + add.stderr + d.output
         delete = T.shim(node, "DEL", conf, sandbox, pod)
@@ -141,8 +113,8 @@ def test_v4_3_0_conflist_primary_del_is_lossy(cluster: TestCluster, tmp_path: Pa
 
 def test_daemon_refuses_a_newer_cni_version_over_the_primary(cluster: TestCluster, tmp_path: Path) -> None:
     node = T.k3s_node(tmp_path, primary_version="0.3.1")
-    objs = _render(node)
-    _seed(cluster, objs)
+    objs = T.render(node)
+    T.seed(cluster, objs)
     T.set_daemon_config(objs, {**T.daemon_config(objs), "cniVersion": "1.0.0"})
     T.install_shim(node)  # the init container ran: Multus is installed, only its config never appears
     with T.running_daemon(objs, node, tmp_path, cluster, None) as d:
@@ -166,8 +138,8 @@ def test_daemon_refuses_a_newer_cni_version_over_the_primary(cluster: TestCluste
 def test_daemon_merges_the_shim_config_as_effective_config_says(cluster: TestCluster, tmp_path: Path,
                                                                  sandbox: str) -> None:
     node = T.k3s_node(tmp_path)
-    objs = _render(node)
-    _seed(cluster, objs)
+    objs = T.render(node)
+    T.seed(cluster, objs)
     pod = seed_pod(cluster)
     T.install_shim(node)
     daemon = T.daemon_config(objs)
@@ -177,7 +149,7 @@ def test_daemon_merges_the_shim_config_as_effective_config_says(cluster: TestClu
         return effective.thick(shim_conf, "/shim.conf", "", daemon, daemon_path)
 
     with T.running_daemon(objs, node, tmp_path, cluster, sandbox) as d:
-        conf = _started(d, node)
+        conf = T.started(d, node)
 
         def run(shim_conf: dict[str, Any]) -> tuple[subprocess.CompletedProcess[str], str]:
             mark = len(d.output)
@@ -220,15 +192,15 @@ def test_v4_3_0_looks_plugins_up_in_the_daemon_pod(cluster: TestCluster, tmp_pat
     """binDir is a host path (the exec is chrooted into /hostroot), and the lookup runs in the pod: mounted
     only under /host (like the conf dir), the k3s data dir is invisible at binDir in the pod."""
     node = T.k3s_node(tmp_path)
-    objs = _render(node)
+    objs = T.render(node)
     spec = T.daemonset(objs)["spec"]["template"]["spec"]
     (mount,) = [m for m in spec["containers"][0]["volumeMounts"] if m["mountPath"] == "/var/lib/rancher/k3s/data"]
     mount["mountPath"] = "/host/var/lib/rancher/k3s/data"
-    _seed(cluster, objs)
+    T.seed(cluster, objs)
     pod = seed_pod(cluster)
     T.install_shim(node)
     with T.running_daemon(objs, node, tmp_path, cluster, sandbox) as d:
-        conf = _started(d, node)  # the daemon starts: its own paths are all mounted
+        conf = T.started(d, node)  # the daemon starts: its own paths are all mounted
         add = T.shim(node, "ADD", conf, sandbox, pod)
         assert add.returncode != 0
         assert ('failed to find plugin "ptp" in path [/var/lib/rancher/k3s/data/cni]' in add.stdout + add.stderr

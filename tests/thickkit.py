@@ -34,6 +34,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
+from multusctl.render import RenderOptions, render_objects
 from multusctl.testing import TestCluster
 from tests import distro_roots as R
 from tests.noderoot import make_root
@@ -50,6 +53,15 @@ DAEMON_CONFIG_NODE_PATH = "/etc/multusctl-test/daemon-config.json"  # where `che
 IPAM_DIR = "/var/lib/cni/mctl-ipam"  # host-local's dataDir: inside the node root, so private to the test
 PLUGINS = ("ptp", "host-local", "loopback")
 NODE = "node1"
+# What a test of the real daemon needs; each missing piece skips it with the reason.
+PEER_MARKS = [
+    pytest.mark.skipif(not PEERS, reason="MULTUS_PEERS is not set (.ci/run sets it from ../shared/peers/unpack.sh)"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mount and network namespaces"),
+    pytest.mark.skipif(shutil.which("unshare") is None, reason="no unshare (util-linux)"),
+    pytest.mark.skipif(shutil.which("ip") is None, reason="no ip (iproute2) for the network namespace"),
+    pytest.mark.skipif(not all(os.path.exists(f"{CNI_BIN}/{p}") for p in PLUGINS),
+                       reason=f"no {', '.join(PLUGINS)} in {CNI_BIN} (Debian package containernetworking-plugins)"),
+]
 
 
 def primary(cni_version: str = "1.0.0", *, conflist: bool = False) -> dict[str, Any]:
@@ -238,6 +250,26 @@ def wait_for(pred: Any, d: Daemon, seconds: float = 10) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {seconds} s:\n{d.output}")
         time.sleep(0.05)
+
+
+def render(node: Path) -> list[dict[str, Any]]:
+    """multusctl's thick render for the node at `node` (the distro read from the root)."""
+    return render_objects(RenderOptions(root=str(node), mode="thick", multus_version=VERSION))
+
+
+def seed(cluster: TestCluster, objs: list[dict[str, Any]]) -> None:
+    """What the daemon needs in the cluster before it starts: the NAD CRD, its ServiceAccount and RBAC."""
+    cluster.seed([o for o in objs if o["kind"] in ("CustomResourceDefinition", "ServiceAccount", "ClusterRole",
+                                                  "ClusterRoleBinding")])
+
+
+def started(d: Daemon, node: Path) -> dict[str, Any]:
+    """Wait for the daemon's socket and its config; the config (the shim's, as the runtime reads it)."""
+    sock = node / "run/multus/multus.sock"
+    wait_for(lambda: sock.exists() and multus_conf(node) is not None, d)
+    path = multus_conf(node)
+    assert path is not None
+    return dict(json.loads(path.read_text()))
 
 
 def multus_conf(node: Path) -> Path | None:

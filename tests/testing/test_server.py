@@ -254,6 +254,22 @@ def test_watch_streams_from_resource_version(cluster: TestCluster, http: Http) -
     assert events[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
 
 
+def test_a_server_without_watch_list_refuses_send_initial_events_as_v1_33_does(tmp_path: Path) -> None:
+    """422 before the stream starts, with the apiserver's Status; a plain watch is served as before (the real
+    thick daemon's fallback to LIST and WATCH on this answer: tests/test_thick_rbac_peers.py)."""
+    with TestCluster(watch_list=False) as cluster:
+        http = admin_http(cluster, tmp_path)
+        code, status = http.request("GET", f"{NS_PATH}/default/configmaps?watch=true&sendInitialEvents=true"
+                                           "&resourceVersionMatch=NotOlderThan&timeoutSeconds=1")
+        assert code == 422 and status["reason"] == "Invalid", status
+        assert status["message"] == ('ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: '
+                                     "sendInitialEvents is forbidden for watch unless the WatchList feature gate "
+                                     "is enabled")
+        assert status["details"]["causes"][0]["field"] == "sendInitialEvents"
+        code, _ = http.request("GET", f"{NS_PATH}/default/configmaps?watch=true&timeoutSeconds=1")
+        assert code == 200
+
+
 def test_patch_flavours(cluster: TestCluster, http: Http) -> None:
     cluster.seed([cm("p")])
     path = f"{NS_PATH}/default/configmaps/p"

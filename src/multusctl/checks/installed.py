@@ -72,9 +72,11 @@ def multus_config_missing(snap: NodeSnapshot) -> Iterator[Hit]:
                "The DaemonSet then finds no primary CNI config in the dir it watches (`cannot find valid master "
                "CNI config`, MC#685) and no multus config ever reaches the runtime")
     elif MULTUS_SOCKET in traces:
-        why = ("the thick daemon's socket exists, so the daemon ran here, but its 00-multus.conf is gone: the "
-               "daemon deletes it on shutdown and the primary's file becomes first (MC#1527), or it is still "
-               "waiting for the primary CNI config")
+        why = ("the thick daemon's socket exists, so the daemon ran here, but its 00-multus.conf is not there: "
+               "the daemon deletes it on shutdown and the primary's file becomes first (MC#1527), it is still "
+               "waiting for the primary CNI config, or its informers are refused list/watch of pods and "
+               "NetworkAttachmentDefinitions and it waits for them forever (its log repeats `Failed to watch "
+               "... is forbidden`; `multusctl doctor --kubeconfig <admin kubeconfig>` names the permission)")
     else:
         why = "Multus's files are here but it never wrote (or someone removed) its config"
     restart = f"`{restart_multus_pod(snap)}`."

@@ -778,6 +778,18 @@ class RequestAttributes:
     path: str = ""
 
 
+@dataclass(frozen=True)
+class Decision:
+    """One authorization decision, as an audit log at level Metadata records it."""
+
+    user: str
+    verb: str
+    group: str
+    resource: str  # with its subresource ("pods/status"), or the path of a non-resource request
+    namespace: str
+    allowed: bool
+
+
 def _rule(verbs: list[str], groups: list[str] | None = None, resources: list[str] | None = None,
           urls: list[str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"verbs": verbs}

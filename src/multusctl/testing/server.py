@@ -30,6 +30,7 @@ from multusctl.testing.auth import (
     Authenticator,
     AuthError,
     Authorizer,
+    Decision,
     RequestAttributes,
     TokenIssuer,
     UserInfo,
@@ -75,7 +76,9 @@ class TestCluster:
     `node_root` when given, else each with its own empty root directory) or a list of `SimNode`s or
     ``NAME=ROOT[:FLAG,...]`` strings; their pods run on this machine once the cluster is started.
     `unpullable_images` fail to pull on every node; `restart_backoff` is the first CrashLoopBackOff delay
-    (the kubelet's 10 s) and `pull_backoff` how long ErrImagePull shows before ImagePullBackOff."""
+    (the kubelet's 10 s) and `pull_backoff` how long ErrImagePull shows before ImagePullBackOff.
+    `watch_list=False` refuses a watch with sendInitialEvents (422), as an apiserver whose WatchList feature
+    gate is off (v1.33's default) does."""
 
     __test__ = False  # not a pytest test class despite the name
 
@@ -83,11 +86,14 @@ class TestCluster:
                  git_version: str = GIT_VERSION, host: str = "127.0.0.1", port: int = 0,
                  watch_poll: float = 0.5, nodes: int | Sequence[SimNode | str] | None = None,
                  node_root: str | Path | None = None, unpullable_images: Iterable[str] = (),
-                 restart_backoff: float = 10.0, pull_backoff: float = 1.0) -> None:
+                 restart_backoff: float = 10.0, pull_backoff: float = 1.0, watch_list: bool = True) -> None:
         self.sans = list(sans)
         self.git_version = git_version
         self.host, self.port = host, port
         self.watch_poll = watch_poll
+        # The WatchList feature (watch with sendInitialEvents): on in v1.31's apiserver, off by default in
+        # v1.33's, where client-go informers fall back to LIST and WATCH.
+        self.watch_list = watch_list
         self.ca = CertificateAuthority.create()
         self.store = Store()
         self.registry = Registry()
@@ -98,6 +104,9 @@ class TestCluster:
         self.logs: dict[tuple[str, str, str], str] = {}
         # (method, path, username) of recent requests, for assertions in tests.
         self.requests: deque[tuple[str, str, str]] = deque(maxlen=10000)
+        # Every authorization decision: what a client's ServiceAccount used, and what it lacks even when
+        # the client shrugs a 403 off and goes on.
+        self.decisions: deque[Decision] = deque(maxlen=10000)
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -595,6 +604,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authorize(self, user: UserInfo, attrs: RequestAttributes) -> None:
         allowed, reason = self.server.cluster.authorizer.authorize_with_reason(user, attrs)
+        resource = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource or attrs.path
+        self.server.cluster.decisions.append(Decision(user.username, attrs.verb, attrs.api_group, resource,
+                                                      attrs.namespace, allowed))
         if allowed:
             return
         status = forbidden_status(user, attrs, reason)

@@ -21,6 +21,14 @@ def serve_watch(self: Any, api: ResourceApi) -> None:
     fields = parse_field_selector(q.get("fieldSelector"))
     if api.target.name:
         fields.append(("metadata.name", True, api.target.name))
+    if q.get("sendInitialEvents") == "true" and not cluster.watch_list:
+        # Before the response starts, as the apiserver's ListOptions validation; client-go's reflector then
+        # falls back to LIST and WATCH (so a client needs both verbs where the gate is off).
+        cause = ("Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is "
+                 "enabled")
+        raise ApiError(422, "Invalid", f'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: {cause}',
+                       {"group": "meta.k8s.io", "kind": "ListOptions",
+                        "causes": [{"reason": "FieldValueForbidden", "message": cause, "field": "sendInitialEvents"}]})
     rv_param = q.get("resourceVersion", "")
     timeout = float(q.get("timeoutSeconds") or 1800)
     deadline = time.monotonic() + timeout
