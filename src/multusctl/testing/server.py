@@ -169,6 +169,7 @@ class TestCluster:
         self._stopping.set()
         self.kubelet.stop()
         self.store.wake_all()
+        httpd.wait_for_streams(2.0)  # woken, watches and `logs -f` end their streams cleanly
         httpd.stop_serving()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -418,6 +419,8 @@ class _Server(ThreadingHTTPServer):
         self.cluster = cluster
         self.conns: set[socket.socket] = set()
         self.conns_lock = threading.Lock()
+        self.streams = 0  # chunked responses not ended yet
+        self.streams_ended = threading.Condition(self.conns_lock)
         self.address_family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
         self._stop = threading.Event()
         super().__init__(addr, handler)
@@ -432,6 +435,11 @@ class _Server(ThreadingHTTPServer):
             while not self._stop.is_set():
                 if any(key.fileobj is self for key, _ in sel.select()) and not self._stop.is_set():
                     self._handle_request_noblock()
+
+    def wait_for_streams(self, timeout: float) -> None:
+        """Until every chunked response has ended (its handler sent the last chunk), at most `timeout`."""
+        with self.streams_ended:
+            self.streams_ended.wait_for(lambda: self.streams == 0, timeout)
 
     def stop_serving(self) -> None:
         self._stop.set()
@@ -517,8 +525,20 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            if getattr(self, "_streaming", False):
+                with self.server.streams_ended:
+                    self.server.streams -= 1
+                    self.server.streams_ended.notify_all()
+
     def _start_chunked(self, content_type: str) -> None:
         """A streamed 200 (watch, `logs -f`): chunked, one connection per stream."""
+        with self.server.conns_lock:
+            self.server.streams += 1
+            self._streaming = True
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
