@@ -64,11 +64,13 @@ def seed_pod(cluster: TestCluster, name: str = "web", namespace: str = "default"
 def multus(version: str, command: str, kubeconfig: Path, netns: str, pod: dict[str, str],
            tmp: Path, *, version_key: str = "0.3.1", delegate_version: str = "0.3.1",
            kubeconfig_key: str = "kubeconfig", delegates: list[dict[str, Any]] | None = None,
-           timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """One CNI command (ADD, DEL, CHECK) of the real thin plugin `version`, as the runtime would run it."""
+           extra: dict[str, Any] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """One CNI command (ADD, DEL, CHECK) of the real thin plugin `version`, as the runtime would run it; `extra`
+    keys go into its config as well (e.g. a clusterNetwork)."""
     conf = {"cniVersion": version_key, "name": "multus-cni-network", "type": "multus",
             kubeconfig_key: str(kubeconfig), "cniDir": str(tmp / "cache"), "binDir": CNI_BIN,
-            "delegates": delegates if delegates is not None else [dict(LOOPBACK_DELEGATE, cniVersion=delegate_version)]}
+            "delegates": delegates if delegates is not None else [dict(LOOPBACK_DELEGATE, cniVersion=delegate_version)],
+            **(extra or {})}
     env = {"PATH": os.environ.get("PATH", ""), "CNI_COMMAND": command, "CNI_CONTAINERID": "c0ffee" + pod["uid"][:6],
            "CNI_NETNS": netns, "CNI_IFNAME": "eth0", "CNI_PATH": CNI_BIN,
            "CNI_ARGS": f"IgnoreUnknown=1;K8S_POD_NAMESPACE={pod['namespace']};K8S_POD_NAME={pod['name']};"

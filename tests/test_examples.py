@@ -26,6 +26,9 @@ HEALTHY = {
     "k3s-server-healthy": ("k3s", "server", "thin"),
     "kubeadm-thick": ("kubeadm", "server", "thick"),
 }
+# The warnings a healthy example rightly has because the node cannot tell the multus version: upstream thick
+# on Calico loses Calico's datastore keys at every DEL on multus v4.2.1-v4.3.0 (MC#1449).
+VERSION_CONDITIONAL = {"kubeadm-thick": {"conflist-del-lossy"}}
 SEED = "k3s-agent-seed"
 SEED_IDS = {
     "kubeconfig-admin-credentials",
@@ -62,7 +65,10 @@ def owner_only(f: Finding) -> bool:
 def test_healthy_example_is_clean(tmp_path: Path, name: str) -> None:
     snap, got = check(prepared(tmp_path, name))
     assert (snap.layout.distro, snap.layout.role, snap.mode) == HEALTHY[name]
-    bad = [f"{f.severity} {f.id}: {f.message}" for f in got if f.severity != "info" and not owner_only(f)]
+    conditional = VERSION_CONDITIONAL.get(name, set())
+    assert {f.id for f in got if f.id in conditional and f.severity == "warning"} == conditional
+    bad = [f"{f.severity} {f.id}: {f.message}" for f in got
+           if f.severity != "info" and not owner_only(f) and f.id not in conditional]
     assert bad == []
 
 

@@ -109,6 +109,11 @@ def test_v4_3_0_conflist_primary_del_is_lossy(cluster: TestCluster, tmp_path: Pa
                 and 'plugin type="ptp" failed (delete): no IP ranges specified' in delete.stderr), delete.stderr
         assert '"plugins":[{"ipam":{"type":"host-local"},"type":"ptp"}]' in d.output  # what DEL was given
         assert _ipam_reservations(node) == ["10.250.1.2"]
+        # The node check names this: the daemon's clusterNetwork (an in-pod path) is the primary conflist.
+        report = T.check(node, "--daemon-config", T.save_daemon_config(objs, node))
+        (hit,) = [f for f in report["findings"] if f["id"] == "conflist-del-lossy"]
+        assert "The thick shim logs the failed DEL and exits 0" in hit["message"], hit
+        assert hit["evidence"]["conflist"].endswith("/10-ptp.conflist"), hit
 
 
 def test_daemon_refuses_a_newer_cni_version_over_the_primary(cluster: TestCluster, tmp_path: Path) -> None:

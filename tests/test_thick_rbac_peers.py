@@ -84,3 +84,4 @@ def test_with_thin_s_role_the_daemon_never_writes_its_config_and_doctor_names_wh
         named = {(f["evidence"]["group"], f["evidence"]["resource"], f["evidence"]["verb"]) for f in found
                  if f["evidence"]["identity"] == SA}
         assert named == daemon_refused, found
+

@@ -14,6 +14,7 @@ def _load() -> None:
         backups,
         binaries,
         confdir,
+        delcache,
         drift,
         installed,
         ipam,
