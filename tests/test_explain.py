@@ -196,6 +196,14 @@ SAMPLES: tuple[Sample, ...] = (
            'panic, did not understand: "info"'),
     Sample("pod-uid-mismatch", f'{POD}]: expected pod UID "{UID}" but got "0a1b2c3d-0000-4000-8000-000000000000" '
            "from Kube API"),
+    # containernetworking/plugins host-local (Debian's 1.x, as run here): ADD with every address taken; DEL of
+    # multus v4.3.0's lossy cached conflist (the real thin plugin's text, tests/test_peers_lossy_del.py)
+    Sample("ipam-range-exhausted", f'{POD}:cbr0]: error adding container to network "cbr0": failed to allocate '
+           "for range 0: no IP addresses available in range set: 10.42.0.1-10.42.0.254"),
+    Sample("ipam-del-config-lost", 'DelegateDel: error invoking ConflistDel - "lossy": conflistDel: error in '
+           'getting result from DelNetworkList: plugin type="bridge" failed (delete): no IP ranges specified'),
+    Sample("ipam-del-config-lost", "CmdDel (shim): CNI request failed with status 400: '... plugin type=\"ptp\" "
+           "failed (delete): no IP ranges specified'"),
     Sample("master-interface-missing", f'{POD}:macvlan-conf]: error adding container to network "macvlan-conf": '
            'failed to lookup master "eth1": Link not found'),
     # The real plugin (tests/test_peers_faults.py), a NAD whose spec.config is not JSON
