@@ -186,11 +186,12 @@ def judge(probe: ClusterProbe, snap: NodeSnapshot | None, root: str) -> Report:
     from multusctl.analyze import analyze_snapshot
     from multusctl.checks import cluster_checks
     from multusctl.checks.registry import impact_order, run_checks
+    from multusctl.doctor.versions import settle
 
     node = analyze_snapshot(snap, root=root) if snap is not None else None
     checks = cluster_checks()
     runs = [run_checks(probe, area, only=[c.id for c in checks if c.area == area]) for area in ("cluster", "nad")]
-    findings = (node.findings if node else []) + [f for r in runs for f in r.findings]
+    findings = settle(node.findings if node else [], probe.daemonsets) + [f for r in runs for f in r.findings]
     findings.sort(key=impact_order())
     layout = snap.layout if snap is not None else None
     return Report(
