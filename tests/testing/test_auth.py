@@ -16,21 +16,20 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from multusctl.testing import auth
+from multusctl.testing import tokens
 from multusctl.testing.auth import (
     ANONYMOUS,
-    BOOTSTRAP_CLUSTER_ROLES,
-    Authenticator,
     AuthError,
-    Authorizer,
     RequestAttributes,
-    TokenIssuer,
     UserInfo,
     forbidden_status,
     status_object,
     unauthorized_status,
 )
+from multusctl.testing.authn import Authenticator
 from multusctl.testing.pki import CertificateAuthority
+from multusctl.testing.rbac import BOOTSTRAP_CLUSTER_ROLES, Authorizer
+from multusctl.testing.tokens import TokenIssuer
 from tests.fuzzkit import examples
 
 RBAC = "rbac.authorization.k8s.io"
@@ -413,9 +412,9 @@ def test_live_issuers_never_share_a_key_and_a_released_one_is_reused(lookup: Dic
     assert first.kid != second.kid
     token, _ = first.issue("kube-system", "multus", "sa-uid-1", 600)
     first.release()
-    keys = len(auth._rsa_keys)
+    keys = len(tokens._rsa_keys)
     third = TokenIssuer()
-    assert len(auth._rsa_keys) == keys and third.kid != second.kid
+    assert len(tokens._rsa_keys) == keys and third.kid != second.kid
     first.hold()  # started again: a key no live issuer holds, the old one if it is still free
     assert len({first.kid, second.kid, third.kid}) == 3
     signed_by = _segments(token)[0]["kid"]

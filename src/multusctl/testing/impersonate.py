@@ -21,13 +21,13 @@ from multusctl.testing.auth import (
     ANONYMOUS,
     SA_GROUPS_PREFIX,
     SA_PREFIX,
-    Authorizer,
     RequestAttributes,
     UserInfo,
     forbidden_status,
     service_account_username,
 )
 from multusctl.testing.names import dns1123_label, dns1123_subdomain
+from multusctl.testing.rbac import Authorizer
 from multusctl.testing.store import ApiError
 
 __all__ = ["ImpersonationError", "impersonate"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from multusctl.testing.auth import BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES
+from multusctl.testing.rbac import BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES
 
 Obj = dict[str, Any]
 

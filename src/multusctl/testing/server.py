@@ -27,15 +27,13 @@ from multusctl.testing import proto
 from multusctl.testing.api import API_AUDIENCE, ResourceApi, apply_defaults, parse_target, request_verb
 from multusctl.testing.auth import (
     ANONYMOUS,
-    Authenticator,
     AuthError,
-    Authorizer,
     Decision,
     RequestAttributes,
-    TokenIssuer,
     UserInfo,
     forbidden_status,
 )
+from multusctl.testing.authn import Authenticator
 from multusctl.testing.control import handle_control, is_control_path
 from multusctl.testing.daemonsets import DaemonSetController
 from multusctl.testing.faults import Delay, FaultPlan, Reset, Respond, reset_connection
@@ -45,6 +43,7 @@ from multusctl.testing.kubelet import Kubelet
 from multusctl.testing.nodes import SimNode, parse_node_spec, sim_node_from_object
 from multusctl.testing.pki import CertificateAuthority
 from multusctl.testing.podlogs import serve_pod_log
+from multusctl.testing.rbac import Authorizer
 from multusctl.testing.resources import Registry
 from multusctl.testing.seed import default_objects
 from multusctl.testing.store import (
@@ -55,6 +54,7 @@ from multusctl.testing.store import (
     not_found,
     status_body,
 )
+from multusctl.testing.tokens import TokenIssuer
 from multusctl.testing.watch import serve_watch
 
 DEFAULT_SANS = ("127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
