@@ -38,12 +38,13 @@ def thin(network: str | None, *, files: dict[str, Any] | None = None, key: str =
 FIRES = E(ID, severity="warning", path=f"{CONF}/00-multus.conf", field="clusterNetwork", count=1,
           message=("v4.2.1 to v4.3.0", "MC#1449", "without ranges", "no IP ranges specified",
                    "The thin plugin fails the DEL", "no IP addresses available"),
-          fix=("PR #1521", "inline in `delegates`", "/var/lib/cni/networks/<network name>"))
+          fix=("PR #1521", "inline in `delegates`", "/var/lib/cni/networks/<network name>", "containers that are gone"))
 CASES: list[GridCase] = [
     GridCase("host-local ranges in a conflist named by path", lambda: thin(LIST, files={LIST: HOST_LOCAL}),
              expect=(FIRES,)),
     GridCase("calico's datastore keys", lambda: thin(LIST, files={LIST: CALICO}), expect=(E(
-        ID, field="clusterNetwork", message=("`calico` runs without datastore_type, kubernetes, nodename",)),)),
+        ID, field="clusterNetwork", message=("`calico` runs without datastore_type, kubernetes, nodename",),
+        fix=("calicoctl ipam release --from-report report.json",)),)),
     GridCase("a defaultNetworks entry", lambda: thin(None, files={LIST: HOST_LOCAL}) | {
         f"{CONF}/00-multus.conf": {"cniVersion": "0.3.1", "name": "multus-cni-network", "type": "multus",
                                    "kubeconfig": KC, "clusterNetwork": "/etc/cni/multus/net.d/05-lo.conf",

@@ -34,18 +34,32 @@ def _lost(plugin: dict[str, Any]) -> tuple[list[str], list[str]]:
     return sorted(k for k in plugin if k not in KEPT), ipam_lost
 
 
-def _harm(plugin: dict[str, Any]) -> str | None:
-    """What goes wrong at this plugin's DEL without the dropped keys, or None when it needs none of them."""
+# How to free what leaked, by the IPAM that holds the addresses.
+CLEANUP = {
+    "host-local": "host-local keeps one file per IP, named by the IP and holding its container id, in its dataDir "
+                  "(default /var/lib/cni/networks/<network name>): remove those of containers that are gone",
+    # docs.tigera.io calicoctl ipam check: the workflow for releasing leaked addresses
+    "calico-ipam": "Calico's IPAM: `calicoctl datastore migrate lock`, `calicoctl ipam check -o report.json`, "
+                   "`calicoctl ipam release --from-report report.json`, `calicoctl datastore migrate unlock`",
+    "whereabouts": "whereabouts: its ip-reconciler removes the allocations of pods that are gone",
+}
+
+
+def _harm(plugin: dict[str, Any]) -> tuple[str, str] | None:
+    """(what goes wrong at this plugin's DEL without the dropped keys, how to free what leaked), or None when it
+    needs none of them."""
     ptype = plugin.get("type")
     ipam = plugin.get("ipam")
-    itype = ipam.get("type") if isinstance(ipam, dict) else None
+    itype = str(ipam.get("type")) if isinstance(ipam, dict) else ""
     own, ipam_lost = _lost(plugin)
+    cleanup = CLEANUP.get(itype, f"release the addresses {itype or ptype} still holds for pods that are gone")
     if ipam_lost:
         said = " (`no IP ranges specified`)" if itype == "host-local" else ""
         return (f'`{ptype}` gets ipam {{"type": "{itype}"}} without {", ".join(ipam_lost)}, so {itype} cannot '
-                f"release the pod's address{said}")
+                f"release the pod's address{said}"), cleanup
     if ptype in OWN_CONFIG_AT_DEL and own:
-        return f"`{ptype}` runs without {', '.join(own)}, so it cannot reach its datastore to release the address"
+        return (f"`{ptype}` runs without {', '.join(own)}, so it cannot reach its datastore to release the "
+                "address"), cleanup
     return None
 
 
@@ -62,8 +76,9 @@ def conflist_del_lossy(snap: NodeSnapshot) -> Iterator[Hit]:
         plugins = got[1].get("plugins") if got else None
         if not isinstance(plugins, list):
             continue
-        harms = [h for p in plugins if isinstance(p, dict) and (h := _harm(p))]
-        if not harms:
+        harmed = [h for p in plugins if isinstance(p, dict) and (h := _harm(p))]
+        harms, cleanups = [h for h, _ in harmed], list(dict.fromkeys(c for _, c in harmed))
+        if not harmed:
             continue  # e.g. k3s's flannel list: flannel's DEL reads the config it saved at ADD
         after = ("the thick shim logs the failed DEL and exits 0, so nothing shows" if thick else
                  "the thin plugin fails the DEL")
@@ -76,9 +91,7 @@ def conflist_del_lossy(snap: NodeSnapshot) -> Iterator[Hit]:
             "affected.",
             fix="Run a multus release without MC#1449 (v4.2.0 or earlier, or one with PR #1521, on master after "
             f"v4.3.0){'' if thick else ', or give this network inline in `delegates` or as a single-plugin .conf'}"
-            "; then remove "
-            "the leaked reservations: host-local keeps one file per IP, named by the IP and holding its "
-            "container id, in its dataDir (default /var/lib/cni/networks/<network name>).",
+            f"; then free the leaked addresses: {'; '.join(cleanups)}.",
             path=m.path, field=fld,
             evidence={"conflist": got[0] if got else host, "affected": "v4.2.1-v4.3.0", "mode": m.multus.mode},
         )
