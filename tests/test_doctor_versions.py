@@ -66,3 +66,15 @@ def test_several_daemonsets(tags: tuple[str, ...], severity: str | None) -> None
     assert [f.severity for f in got] == ([severity] if severity else [])
     if severity == "error":
         assert "ns/ds-v4.3.0 runs multus-cni:v4.3.0 (v4.3.0)" in got[0].message
+
+
+@pytest.mark.parametrize("odd", [
+    {"spec": []}, {"spec": {"template": "x"}}, {"spec": {"template": {"spec": {"containers": "nginx"}}}},
+    {"spec": {"template": {"spec": {"containers": [{"image": 5}, None]}}}}, {"metadata": "x"}, {},
+])
+def test_a_daemonset_of_any_shape_settles_nothing_and_never_raises(odd: dict[str, Any]) -> None:
+    from multusctl.doctor.versions import settle
+    from multusctl.report.finding import Finding
+
+    finding = Finding(ID, "warning", "t", "m.", "f")
+    assert settle([finding], [odd]) == [finding]

@@ -20,10 +20,16 @@ AFFECTED: dict[str, tuple[Version, Version]] = {
 }
 
 
+def _dict(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
 def _image(ds: dict[str, Any]) -> str | None:
-    """The image of the DaemonSet's multus container (the first whose image names multus)."""
-    spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-    images = [str(c.get("image") or "") for c in spec.get("containers") or [] if isinstance(c, dict)]
+    """The image of the DaemonSet's multus container (the first whose image names multus); any shape the API
+    holds is read, none raises."""
+    containers = _dict(_dict(_dict(ds.get("spec")).get("template")).get("spec")).get("containers")
+    images = [c["image"] for c in containers if isinstance(c, dict) and isinstance(c.get("image"), str)] \
+        if isinstance(containers, list) else []
     return next((i for i in images if "multus" in i), images[0] if images else None)
 
 
@@ -31,7 +37,7 @@ def releases(daemonsets: list[dict[str, Any]]) -> list[tuple[str, str, Version |
     """(namespace/name, image, release or None) of each multus DaemonSet."""
     out = []
     for ds in daemonsets:
-        meta = ds.get("metadata") or {}
+        meta = _dict(ds.get("metadata"))
         image = _image(ds) or ""
         out.append((f"{meta.get('namespace')}/{meta.get('name')}", image, image_version(image) if image else None))
     return out
