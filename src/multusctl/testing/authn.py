@@ -241,24 +241,10 @@ class Authenticator:
         if _uid_of(sa) != sa_uid:
             raise _TokenRejected(f"service account UID ({_uid_of(sa)}) does not match claim ({sa_uid})")
         extra: dict[str, list[str]] = {}
-        secret_ref = _ref(k8s.get("secret"))
-        if secret_ref is not None:
-            secret = self.lookup.get("", "secrets", namespace, secret_ref[0])
-            if secret is None or _deleted(secret):
-                raise _TokenRejected("service account token has been invalidated")
-            if _uid_of(secret) != secret_ref[1]:
-                raise _TokenRejected(
-                    f"secret UID ({_uid_of(secret)}) does not match service account secret ref claim ({secret_ref[1]})"
-                )
+        self._check_bound(namespace, "secret", _ref(k8s.get("secret")))
         pod_ref = _ref(k8s.get("pod"))
         if pod_ref is not None:
-            pod = self.lookup.get("", "pods", namespace, pod_ref[0])
-            if pod is None or _deleted(pod):
-                raise _TokenRejected("service account token has been invalidated")
-            if _uid_of(pod) != pod_ref[1]:
-                raise _TokenRejected(
-                    f"pod UID ({_uid_of(pod)}) does not match service account pod ref claim ({pod_ref[1]})"
-                )
+            self._check_bound(namespace, "pod", pod_ref)
             extra[EXTRA_POD_NAME] = [pod_ref[0]]
             extra[EXTRA_POD_UID] = [pod_ref[1]]
         node_ref = _ref(k8s.get("node"))
@@ -302,6 +288,20 @@ class Authenticator:
         if _uid_of(sa) != sa_uid:
             raise _TokenRejected(f"ServiceAccount UID ({_uid_of(sa)}) does not match claim ({sa_uid})")
         return _service_account_user(namespace, sa_name, sa_uid, {})
+
+    def _check_bound(self, namespace: str, kind: str, ref: tuple[str, str] | None) -> None:
+        """A bound token's secret or pod must still exist with the UID the token names (kube-apiserver's
+        pkg/serviceaccount/claims.go)."""
+        if ref is None:
+            return
+        obj = self.lookup.get("", f"{kind}s", namespace, ref[0])
+        if obj is None or _deleted(obj):
+            raise _TokenRejected("service account token has been invalidated")
+        if _uid_of(obj) != ref[1]:
+            raise _TokenRejected(
+                f"{kind} UID ({_uid_of(obj)}) does not match service account {kind} ref claim ({ref[1]})"
+            )
+
 
 
 class _TokenRejected(Exception):

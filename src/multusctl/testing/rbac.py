@@ -37,28 +37,26 @@ def _rule(verbs: list[str], groups: list[str] | None = None, resources: list[str
     return out
 
 
-def _bootstrap_role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+def _bootstrap(kind: str, name: str) -> dict[str, Any]:
+    """The head of a bootstrap RBAC object, labelled and annotated as kube-apiserver's are."""
     return {
         "apiVersion": f"{RBAC_GROUP}/v1",
-        "kind": "ClusterRole",
+        "kind": kind,
         "metadata": {
             "name": name,
             "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
             "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
         },
-        "rules": rules,
     }
+
+
+def _bootstrap_role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**_bootstrap("ClusterRole", name), "rules": rules}
 
 
 def _bootstrap_binding(name: str, role: str, groups: list[str]) -> dict[str, Any]:
     return {
-        "apiVersion": f"{RBAC_GROUP}/v1",
-        "kind": "ClusterRoleBinding",
-        "metadata": {
-            "name": name,
-            "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
-            "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
-        },
+        **_bootstrap("ClusterRoleBinding", name),
         "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
         "subjects": [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": g} for g in groups],
     }
