@@ -191,9 +191,9 @@ def judge(probe: ClusterProbe, snap: NodeSnapshot | None, root: str) -> Report:
     node = analyze_snapshot(snap, root=root) if snap is not None else None
     checks = cluster_checks()
     runs = [run_checks(probe, area, only=[c.id for c in checks if c.area == area]) for area in ("cluster", "nad")]
+    layout = snap.layout if snap is not None else None
     findings = settle(node.findings if node else [], probe.daemonsets) + [f for r in runs for f in r.findings]
     findings.sort(key=impact_order())
-    layout = snap.layout if snap is not None else None
     return Report(
         target=Target(kind="cluster", root=root, distro=layout.distro if layout else "unknown",
                       role=layout.role if layout else "unknown", mode=probe.mode),

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from multusctl import records
-from multusctl.checks.manifest_model import image_version
+from multusctl.checks.manifest_model import multus_daemonsets
+from multusctl.gather.manifests import ManifestSnapshot, Obj
+from multusctl.layout.model import Layout
 from multusctl.render.options import Version
 from multusctl.report.finding import Finding
 
@@ -20,26 +22,18 @@ AFFECTED: dict[str, tuple[Version, Version]] = {
 }
 
 
-def _dict(v: Any) -> dict[str, Any]:
-    return v if isinstance(v, dict) else {}
-
-
-def _image(ds: dict[str, Any]) -> str | None:
-    """The image of the DaemonSet's multus container (the first whose image names multus); any shape the API
-    holds is read, none raises."""
-    containers = _dict(_dict(_dict(ds.get("spec")).get("template")).get("spec")).get("containers")
-    images = [c["image"] for c in containers if isinstance(c, dict) and isinstance(c.get("image"), str)] \
-        if isinstance(containers, list) else []
-    return next((i for i in images if "multus" in i), images[0] if images else None)
-
-
-def releases(daemonsets: list[dict[str, Any]]) -> list[tuple[str, str, Version | None]]:
-    """(namespace/name, image, release or None) of each multus DaemonSet."""
+def releases(daemonsets: list[dict[str, Any]]) -> list[tuple[str, str, Version | None]] | None:
+    """(namespace/name, image, release or None) of each multus DaemonSet, read as `check --manifest` reads one
+    (its multus container by entrypoint or image); None when one of them shows no multus container."""
+    # Reading a DaemonSet's containers takes no path from the node: a default layout stands in.
+    snap = ManifestSnapshot([Obj("cluster", d) for d in daemonsets if isinstance(d, dict)], Layout())
+    found = list(multus_daemonsets(snap))
+    if len(found) != len(daemonsets):
+        return None
     out = []
-    for ds in daemonsets:
-        meta = _dict(ds.get("metadata"))
-        image = _image(ds) or ""
-        out.append((f"{meta.get('namespace')}/{meta.get('name')}", image, image_version(image) if image else None))
+    for ds in found:
+        image = ds.main.spec.get("image")
+        out.append((f"{ds.obj.namespace}/{ds.obj.name}", image if isinstance(image, str) else "", ds.version))
     return out
 
 
