@@ -79,6 +79,11 @@ def multus(version: str, command: str, kubeconfig: Path, netns: str, pod: dict[s
                           env=env, timeout=timeout, check=False)
 
 
+def host_local_reservations(data_dir: Path) -> list[str]:
+    """The addresses host-local holds under its dataDir (one file per IP in a dir per network), sorted."""
+    return sorted(p.name for p in data_dir.glob("*/*") if p.name[0].isdigit()) if data_dir.is_dir() else []
+
+
 def error_message(proc: subprocess.CompletedProcess[str]) -> str:
     """What the plugin printed on failure: the CNI error's `msg` (and `details`), then stderr."""
     parts: list[str] = []

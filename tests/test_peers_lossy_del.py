@@ -16,7 +16,7 @@ from multusctl.analyze import analyze_node
 from multusctl.testing import TestCluster
 from tests import distro_roots as R
 from tests.noderoot import File, make_root
-from tests.peerkit import PEER_MARKS, error_message, multus, seed_pod, throwaway_netns
+from tests.peerkit import PEER_MARKS, error_message, host_local_reservations, multus, seed_pod, throwaway_netns
 
 pytestmark = PEER_MARKS
 BRIDGE = f"mctl{os.getpid() % 100000}lo"  # the host end the bridge plugin makes; one per worker
@@ -27,10 +27,6 @@ def conflist(data_dir: Path) -> dict[str, object]:
     return {"cniVersion": "0.3.1", "name": "lossy", "plugins": [
         {"type": "bridge", "bridge": BRIDGE, "ipam": {"type": "host-local", "dataDir": str(data_dir),
                                                       "ranges": [[{"subnet": "10.251.7.0/24"}]]}}]}
-
-
-def reserved(data_dir: Path) -> list[str]:
-    return sorted(p.name for p in data_dir.glob("*/*") if p.name[0].isdigit())
 
 
 @pytest.mark.parametrize(("version", "leaks"), [("v4.0.2", False), ("v4.3.0", True)])
@@ -45,16 +41,16 @@ def test_a_conflist_named_by_path_leaks_its_ip_at_del_from_v4_2_1(version: str, 
         with throwaway_netns() as netns:
             add = multus(version, "ADD", admin, netns, pod, tmp_path, delegates=[], extra=extra)
             assert add.returncode == 0, error_message(add)
-            assert reserved(data) == ["10.251.7.2"]
+            assert host_local_reservations(data) == ["10.251.7.2"]
             delete = multus(version, "DEL", admin, netns, pod, tmp_path, delegates=[], extra=extra)
     finally:
         subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, check=False)
     if not leaks:
-        assert delete.returncode == 0 and reserved(data) == [], error_message(delete)
+        assert delete.returncode == 0 and host_local_reservations(data) == [], error_message(delete)
         return
     assert delete.returncode != 0
     assert 'plugin type="bridge" failed (delete): no IP ranges specified' in error_message(delete)
-    assert reserved(data) == ["10.251.7.2"]
+    assert host_local_reservations(data) == ["10.251.7.2"]
 
 
 def test_the_node_check_names_that_config(tmp_path: Path) -> None:

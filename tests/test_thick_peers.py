@@ -20,7 +20,7 @@ from multusctl.gather import effective
 from multusctl.testing import TestCluster
 from tests import thickkit as T
 from tests.manifestrun import findings
-from tests.peerkit import NETWORKS, network_status, seed_pod
+from tests.peerkit import NETWORKS, host_local_reservations, network_status, seed_pod
 
 pytestmark = T.PEER_MARKS
 
@@ -35,12 +35,6 @@ def _nad(cluster: TestCluster) -> None:
     cluster.seed([{"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
                    "metadata": {"name": "extra", "namespace": "default"},
                    "spec": {"config": json.dumps(T.nad_config())}}])
-
-
-def _ipam_reservations(node: Path) -> list[str]:
-    """host-local's reservations (one file per IP) under the node root's private dataDir."""
-    base = node / T.IPAM_DIR.lstrip("/")
-    return sorted(p.name for p in base.glob("*/*") if p.name[0].isdigit()) if base.is_dir() else []
 
 
 def test_rendered_thick_daemon_and_shim_run_a_pod(cluster: TestCluster, tmp_path: Path) -> None:
@@ -73,14 +67,14 @@ def test_rendered_thick_daemon_and_shim_run_a_pod(cluster: TestCluster, tmp_path
         assert T.netns_links(sandbox) == {"lo", "eth0", "net1"}
         added = T.host_links() - links_before  # the host ends of both ptp veths
         assert len([n for n in added if n.startswith("veth")]) >= 2, added
-        assert len(_ipam_reservations(node)) == 2
+        assert len(host_local_reservations(node / T.IPAM_DIR.lstrip("/"))) == 2
 
         delete = T.shim(node, "DEL", conf, sandbox, pod)
         # The shim exits 0 even when the daemon's DEL fails; it then logs `CmdDel (shim): ...` to stderr.
         assert delete.returncode == 0 and "CmdDel (shim)" not in delete.stderr, delete.stderr + d.output
         assert T.netns_links(sandbox) == {"lo"}, d.output
         assert not (added & T.host_links()), added & T.host_links()
-        assert _ipam_reservations(node) == []
+        assert host_local_reservations(node / T.IPAM_DIR.lstrip("/")) == []
         cache = [p for p in (node / "var/lib/cni/multus").rglob("*") if p.is_file()]
         assert cache == [], "multus's delegate cache outlived the DEL"
     # Daemon stopped (its mount namespace with it) and sandbox deleted: no netns, no link of ours is left.
@@ -108,7 +102,7 @@ def test_v4_3_0_conflist_primary_del_is_lossy(cluster: TestCluster, tmp_path: Pa
         assert ("CmdDel (shim): CNI request failed with status 400" in delete.stderr
                 and 'plugin type="ptp" failed (delete): no IP ranges specified' in delete.stderr), delete.stderr
         assert '"plugins":[{"ipam":{"type":"host-local"},"type":"ptp"}]' in d.output  # what DEL was given
-        assert _ipam_reservations(node) == ["10.250.1.2"]
+        assert host_local_reservations(node / T.IPAM_DIR.lstrip("/")) == ["10.250.1.2"]
         # The node check names this: the daemon's clusterNetwork (an in-pod path) is the primary conflist.
         report = T.check(node, "--daemon-config", T.save_daemon_config(objs, node))
         (hit,) = [f for f in report["findings"] if f["id"] == "conflist-del-lossy"]
