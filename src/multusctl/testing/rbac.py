@@ -278,37 +278,22 @@ class Authorizer:
         each with the upstream description of the binding that grants it, plus errors."""
         rules: list[tuple[dict[str, Any], str]] = []
         errors: list[str] = []
-        for binding in self._cluster_role_bindings():
-            subject = next((s for s in binding.get("subjects") or [] if subject_applies(s, user, "")), None)
+        # ClusterRoleBindings, then the RoleBindings of the request's namespace. A RoleBinding's non-resource
+        # rules come along but never match: non-resource requests carry no namespace.
+        bindings = [("ClusterRoleBinding", b, "") for b in self._cluster_role_bindings()]
+        if namespace:
+            bindings += [("RoleBinding", b, namespace) for b in self.lookup.list(RBAC_GROUP, "rolebindings", namespace)]
+        for kind, binding, ns in bindings:
+            subject = next((s for s in binding.get("subjects") or [] if subject_applies(s, user, ns)), None)
             if subject is None:
                 continue
             ref = binding.get("roleRef") or {}
-            got, err = self._role_rules(ref, "")
-            source = (
-                f"ClusterRoleBinding {_go_quote((binding.get('metadata') or {}).get('name', ''))} of "
-                f"{ref.get('kind')} {_go_quote(ref.get('name', ''))} to {_describe_subject(subject, '')}"
-            )
-            rules.extend((r, source) for r in got)
+            got, err = self._role_rules(ref, ns)
+            name = (binding.get("metadata") or {}).get("name", "") + (f"/{ns}" if ns else "")
+            rules.extend((r, f"{kind} {_go_quote(name)} of {ref.get('kind')} {_go_quote(ref.get('name', ''))} to "
+                          f"{_describe_subject(subject, ns)}") for r in got)
             if err:
                 errors.append(err)
-        if namespace:
-            for binding in self.lookup.list(RBAC_GROUP, "rolebindings", namespace):
-                subject = next(
-                    (s for s in binding.get("subjects") or [] if subject_applies(s, user, namespace)), None
-                )
-                if subject is None:
-                    continue
-                ref = binding.get("roleRef") or {}
-                got, err = self._role_rules(ref, namespace)
-                source = (
-                    f"RoleBinding {_go_quote((binding.get('metadata') or {}).get('name', '') + '/' + namespace)} "
-                    f"of {ref.get('kind')} {_go_quote(ref.get('name', ''))} to {_describe_subject(subject, namespace)}"
-                )
-                # Non-resource rules come along but never match: non-resource
-                # requests carry no namespace, so RoleBindings are not consulted.
-                rules.extend((r, source) for r in got)
-                if err:
-                    errors.append(err)
         return rules, errors
 
     # -- decisions
